@@ -1,0 +1,17 @@
+# vsafe_test(NAME SOURCES... [LABELS l...] [ARGS a...] [TIMEOUT s])
+# A cmocka (or plain C) test linked against the whole library, with the internal headers visible.
+function(vsafe_test name)
+  cmake_parse_arguments(T "" "TIMEOUT" "LABELS;ARGS" ${ARGN})
+  add_executable(${name} ${T_UNPARSED_ARGUMENTS})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/tests/common)
+  target_link_libraries(${name} PRIVATE vsafe_static PkgConfig::CMOCKA)
+  add_test(NAME ${name} COMMAND ${name} ${T_ARGS})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT}
+    ENVIRONMENT "VSAFE_SOURCE_DIR=${CMAKE_SOURCE_DIR};VSAFE_BINARY_DIR=${CMAKE_BINARY_DIR}")
+  if(T_LABELS)
+    set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
+  endif()
+endfunction()

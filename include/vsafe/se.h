@@ -1,0 +1,90 @@
+/* vsafe secure element: the virtual STSAFE-A120 as seen on its I2C bus.
+ *
+ * The first part of this header is the stable contract (shared/spec/contract.md): keep it working.
+ * Extensions follow it. */
+#ifndef VSAFE_SE_H
+#define VSAFE_SE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vsafe/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vsafe_se vsafe_se_t;
+
+typedef struct {
+    const char *profile;    /* built-in profile name ("spl05") or path to a profile file; NULL = "spl05" */
+    const char *state_path; /* persistent NVM image; created from the profile when absent; NULL = volatile */
+} vsafe_se_options_t;
+
+/* Opens a device. With a state_path that exists, the device is loaded from it (the profile is then
+ * only used when the file must be created). Returns 0 or a negative status:
+ * VSAFE_ERR_ARGUMENT, VSAFE_ERR_NO_MEMORY, VSAFE_ERR_PROFILE_*, VSAFE_ERR_BAD_PROFILE,
+ * VSAFE_ERR_STORE_* (corrupt, truncated, unknown version: never silently reset),
+ * VSAFE_ERR_LOCKED (another process has the state file open), VSAFE_ERR_IO. */
+VSAFE_MUST_CHECK int vsafe_se_open(vsafe_se_t **se, const vsafe_se_options_t *options);
+void vsafe_se_close(vsafe_se_t *se);
+
+/* The device as seen on its I2C bus. addr7 is the 7-bit address (default 0x20).
+ * write: one complete command frame (header, payload, C-MAC if any, CRC) in one transaction.
+ *        The command executes and is durable before the write returns.
+ * read:  copies the first len bytes of the current response, always from its byte 0.
+ * Both return 0 when the device ACKs, VSAFE_I2C_NACK when it does not (wrong address, no
+ * response yet, busy), or a negative status on a host-side error (NULL pointers). */
+int vsafe_se_i2c_write(vsafe_se_t *se, uint8_t addr7, const uint8_t *buf, size_t len);
+int vsafe_se_i2c_read(vsafe_se_t *se, uint8_t addr7, uint8_t *buf, size_t len);
+
+/* ---- Extensions (not part of the frozen contract) ---- */
+
+#define VSAFE_SE_DEFAULT_I2C_ADDR 0x20u
+
+struct vsafe_nvm;
+struct vsafe_crypto;
+
+/* Further open options. Zero-initialise and set what you need. */
+typedef struct {
+    /* Caller-supplied NVM (for example a vsafe_sim_nvm_t with fault injection). When set,
+     * state_path is ignored; the NVM is formatted from the profile if it holds no valid state.
+     * The caller keeps ownership and must keep it alive until vsafe_se_close. */
+    struct vsafe_nvm *nvm;
+    /* Seed for the device's random generator; 0 = OS randomness. Tests use it for repeatable runs. */
+    uint64_t rng_seed;
+    /* Timing model: when non-zero, the device NACKs reads for the command's processing time
+     * (spec §8) as measured by the port clock. */
+    int timing;
+    /* Open an existing state file for reading only (no lock, no writes, commands that change
+     * state fail). Used by `vsafe check`. */
+    int read_only;
+} vsafe_se_open_ext_t;
+
+VSAFE_MUST_CHECK int vsafe_se_open_ex(vsafe_se_t **se, const vsafe_se_options_t *options,
+                                      const vsafe_se_open_ext_t *ext);
+
+/* Whole-command helper: writes a frame and reads the complete response (for tools and tests;
+ * equivalent to one I2C write followed by one full read). Returns 0, VSAFE_I2C_NACK or < 0. */
+int vsafe_se_transceive(vsafe_se_t *se, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp, size_t rsp_cap,
+                        size_t *rsp_len);
+
+/* Store statistics since open (for check, bench and tests). */
+typedef struct {
+    uint64_t commits;         /* NVM commits performed */
+    uint64_t bytes_programmed; /* bytes handed to NVM program operations */
+    uint64_t program_ops;
+    uint64_t erase_ops;
+    uint64_t compactions;     /* snapshot rewrites */
+    uint32_t sequence;        /* sequence number of the newest committed record */
+    uint32_t image_bytes;     /* size of the device state image */
+} vsafe_se_stats_t;
+int vsafe_se_stats(const vsafe_se_t *se, vsafe_se_stats_t *stats);
+
+/* Bytes of memory the open device holds (its state, buffers and port contexts). */
+size_t vsafe_se_memory(const vsafe_se_t *se);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,103 @@
+/* The power-fail-safe store: a fixed-size state image kept in RAM and in NVM, changed only by
+ * transactions that commit atomically. Used by the device core and by the MCU model.
+ *
+ * A transaction is a list of byte patches (offset, bytes) onto the image, staged in a caller-held
+ * vsafe_txn_t. vsafe_store_commit makes the whole list durable in one NVM commit and only then
+ * applies it to the RAM image, so a command either changes everything it staged or nothing.
+ * On-NVM format: docs/NVM-FORMAT.md. No heap, no I/O: NVM is reached through vsafe_nvm_t. */
+#ifndef VSAFE_STORE_H
+#define VSAFE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vsafe/se_port.h"
+
+/* Bytes of staged patches one transaction may hold: a full frame of data plus metadata. */
+#define VSAFE_TXN_CAP 1280u
+
+typedef struct {
+    uint8_t buf[VSAFE_TXN_CAP]; /* serialised patches: offset u32 BE, length u16 BE, bytes */
+    uint32_t len;
+    uint16_t count;
+    int error; /* sticky: VSAFE_ERR_STORE_FULL when a put did not fit */
+} vsafe_txn_t;
+
+void vsafe_txn_begin(vsafe_txn_t *txn);
+/* Stages image[off .. off+len) = data. Later puts win over earlier ones on overlap. */
+void vsafe_txn_put(vsafe_txn_t *txn, uint32_t off, const void *data, uint32_t len);
+void vsafe_txn_put_u8(vsafe_txn_t *txn, uint32_t off, uint8_t v);
+void vsafe_txn_put_u16(vsafe_txn_t *txn, uint32_t off, uint16_t v); /* big-endian */
+void vsafe_txn_put_u32(vsafe_txn_t *txn, uint32_t off, uint32_t v); /* big-endian */
+static inline bool vsafe_txn_empty(const vsafe_txn_t *txn) { return txn->count == 0u; }
+
+typedef struct {
+    uint64_t commits;
+    uint64_t bytes_programmed;
+    uint64_t program_ops;
+    uint64_t erase_ops;
+    uint64_t compactions;
+} vsafe_store_counters_t;
+
+typedef struct vsafe_store {
+    const vsafe_nvm_t *nvm; /* NULL: volatile (RAM only, commits just apply) */
+    uint8_t *image;
+    uint32_t image_len;
+    uint32_t layout_tag;    /* whose image this is: VSAFE_STORE_TAG_SE, VSAFE_STORE_TAG_MCU */
+    /* journal position (private to store.c) */
+    uint32_t seq;           /* sequence number of the newest valid record */
+    uint32_t half;          /* active half: 0 or 1 */
+    uint32_t half_bytes;    /* size of each half in bytes */
+    uint32_t tail;          /* next free byte inside the active half */
+    bool need_compact;      /* tail is not clean: the next commit writes a fresh snapshot */
+    int failed;             /* sticky error after an NVM failure mid-commit */
+    vsafe_store_counters_t counters;
+} vsafe_store_t;
+
+#define VSAFE_STORE_TAG_SE 0x56534531u  /* "VSE1" */
+#define VSAFE_STORE_TAG_MCU 0x564D4331u /* "VMC1" */
+
+/* Smallest NVM (in bytes) the store needs for an image of image_len bytes with a journal of
+ * journal_bytes per half. The file backend sizes itself with this. */
+uint32_t vsafe_store_nvm_bytes(uint32_t image_len, uint32_t journal_bytes, uint32_t page_size);
+
+/* Reads the newest valid snapshot header without mounting: the image length and layout tag it
+ * holds. VSAFE_ERR_STORE_EMPTY if the NVM has no valid state (blank), VSAFE_ERR_STORE_CORRUPT if
+ * it holds records that all fail their checksum, VSAFE_ERR_STORE_VERSION for an unknown version. */
+VSAFE_MUST_CHECK int vsafe_store_probe(const vsafe_nvm_t *nvm, uint32_t *image_len, uint32_t *layout_tag);
+
+/* Erases the NVM and writes image as the first snapshot. image must stay valid while mounted.
+ * nvm NULL = volatile store. */
+VSAFE_MUST_CHECK int vsafe_store_format(vsafe_store_t *st, const vsafe_nvm_t *nvm, uint8_t *image,
+                                        uint32_t image_len, uint32_t layout_tag);
+
+/* Recovers the newest committed state into image (image_len must match the stored one).
+ * Returns VSAFE_ERR_STORE_EMPTY, _CORRUPT, _VERSION, _MISMATCH, or an NVM error. */
+VSAFE_MUST_CHECK int vsafe_store_mount(vsafe_store_t *st, const vsafe_nvm_t *nvm, uint8_t *image,
+                                       uint32_t image_len, uint32_t layout_tag);
+
+/* Makes txn durable as one atomic record, then applies it to the RAM image.
+ * On error the RAM image is unchanged; after an NVM error the store is failed (sticky
+ * VSAFE_ERR_STORE_FAILED) until mounted again, since NVM may hold a half-written record. */
+VSAFE_MUST_CHECK int vsafe_store_commit(vsafe_store_t *st, const vsafe_txn_t *txn);
+
+/* What `vsafe check` reports, read without changing anything. */
+typedef struct {
+    int status;               /* 0 if a valid state was found, else the mount error */
+    uint32_t format_version;
+    uint32_t layout_tag;
+    uint32_t image_len;
+    uint32_t snapshot_seq;    /* sequence of the snapshot the state is built on */
+    uint32_t seq;             /* newest valid record */
+    uint32_t records;         /* valid journal records replayed after the snapshot */
+    uint32_t active_half;
+    uint32_t journal_used;    /* bytes used in the active half */
+    uint32_t journal_size;    /* bytes in one half */
+    bool tail_clean;          /* no partial record after the last valid one */
+    uint32_t other_half_seq;  /* 0 if the other half holds no valid snapshot */
+} vsafe_store_report_t;
+
+VSAFE_MUST_CHECK int vsafe_store_inspect(const vsafe_nvm_t *nvm, vsafe_store_report_t *report);
+
+#endif
