@@ -1,0 +1,26 @@
+/* Durable file-backed NVM (vsafe_nvm_t): page-granular pwrite, fdatasync on sync, an exclusive
+ * lock so that a second writer gets VSAFE_ERR_LOCKED. */
+#ifndef VSAFE_NVM_FILE_H
+#define VSAFE_NVM_FILE_H
+
+#include <stdint.h>
+
+#include "vsafe/se_port.h"
+
+typedef struct vsafe_file_nvm vsafe_file_nvm_t;
+
+enum {
+    VSAFE_FILE_NVM_CREATE = 1,    /* create (or truncate to) size bytes, all erased */
+    VSAFE_FILE_NVM_READ_ONLY = 2  /* no lock, prog/erase fail */
+};
+
+#define VSAFE_FILE_NVM_PAGE 4096u
+#define VSAFE_FILE_NVM_PROG_UNIT 16u
+
+/* Opens path. Without CREATE the file must exist and its size be a whole number of pages
+ * (else VSAFE_ERR_STORE_TRUNCATED). Errors: VSAFE_ERR_NOT_FOUND, VSAFE_ERR_LOCKED, VSAFE_ERR_IO. */
+VSAFE_MUST_CHECK int vsafe_file_nvm_open(vsafe_file_nvm_t **out, const char *path, int flags, uint32_t size);
+vsafe_nvm_t *vsafe_file_nvm_port(vsafe_file_nvm_t *f);
+void vsafe_file_nvm_close(vsafe_file_nvm_t *f);
+
+#endif
