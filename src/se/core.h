@@ -31,6 +31,7 @@ typedef struct vsafe_se_core {
     uint8_t *image;
     uint32_t image_len;
     uint8_t zone_slot[256]; /* zone index -> slot in the zone table; 0xFF = no such zone */
+    uint8_t cmd_slot[64];   /* command table position: [code] standard, [32 + ext] extended; 0xFF none */
 
     /* I2C view */
     uint8_t addr7;
@@ -99,7 +100,17 @@ uint8_t vsafe_se_channel_seal(vsafe_se_core_t *core, const vsafe_se_req_t *req, 
 /* Handlers for the host-key commands (extended 0x03, 0x06, 0x07, 0x08, 0x0B, 0x18). */
 uint8_t vsafe_se_cmd_hostkey(vsafe_se_core_t *core, const vsafe_se_req_t *req);
 
-/* Command-table lookup: the record for (code, ext), or NULL when the command is absent (FREE). */
+/* Command-table lookup (src/se/core.c): the record {header, ext, ac, enc} in the image for
+ * (code, ext), or NULL when the command is absent from the table (FREE, unencrypted). */
 const uint8_t *vsafe_se_cmd_record(const vsafe_se_core_t *core, uint8_t code, uint8_t ext);
+/* Rebuilds the derived lookups (zone_slot, cmd_slot) from the image; after mount and after a
+ * commit that changed the tables. VSAFE_ERR_STORE_MISMATCH if the image is inconsistent. */
+VSAFE_MUST_CHECK int vsafe_se_core_index(vsafe_se_core_t *core);
+
+/* Put attribute handlers for the tables the secure channel owns (src/se/channel.c):
+ * tag 0x29 (command AC), 0x2A (encryption flags), 0x4A (host-key provisioning control).
+ * value/len: the bytes after the tag. Return a wire status; stage changes in core->txn. */
+uint8_t vsafe_se_put_cmd_table(vsafe_se_core_t *core, uint8_t tag, const uint8_t *value, size_t len);
+uint8_t vsafe_se_put_hostkey_ctrl(vsafe_se_core_t *core, const uint8_t *value, size_t len);
 
 #endif

@@ -1,0 +1,392 @@
+/* Device core: frame in, response out, one NVM commit per command.
+ *
+ * Invariants:
+ *  1. Every command runs as: check CRC -> secure channel (C-MAC, command table, decryption) ->
+ *     handler -> seal (encryption, R-MAC) -> one store commit -> response. Nothing reaches the
+ *     image except through core->txn and vsafe_store_commit.
+ *  2. A handler that fails leaves no trace: its staged patches are dropped; only the host C-MAC
+ *     counter advance (already earned by a valid C-MAC) is committed, so host and device stay in
+ *     sync (spec §6.5).
+ *  3. The response is built only after the commit returned: a response that can be read describes
+ *     a durable state. If the commit fails, the answer is UNEXPECTED_ERROR and nothing changed.
+ *  4. The I2C view never consumes the response: every read starts at its byte 0 (spec §1.4).
+ *  5. No heap, no I/O: the world is reached through core->crypto and the store's NVM.
+ */
+#include "se/core.h"
+
+#include <string.h>
+
+#include "se/layout.h"
+#include "se/se_cmd.h"
+
+/* ---- Image construction ---- */
+
+uint32_t vsafe_se_core_image_size(const vsafe_profile_t *p)
+{
+    uint32_t total = SE_OFF_DATA;
+    if (p == NULL || p->zone_count > SE_ZONE_MAX || p->cmd_count > SE_CMD_MAX) {
+        return 0;
+    }
+    for (unsigned i = 0; i < p->zone_count; i++) {
+        total += p->zones[i].length;
+    }
+    return total;
+}
+
+int vsafe_se_core_build_image(const vsafe_profile_t *p, uint8_t *image, uint32_t image_len)
+{
+    uint32_t need = vsafe_se_core_image_size(p);
+    if (need == 0) {
+        return VSAFE_ERR_BAD_PROFILE;
+    }
+    if (image_len < need) {
+        return VSAFE_ERR_BUFFER_TOO_SMALL;
+    }
+    if (p->product_data_len > VSAFE_PROFILE_MAX_PRODUCT_DATA || p->i2c_addr > 0x7F) {
+        return VSAFE_ERR_BAD_PROFILE;
+    }
+    memset(image, 0, image_len);
+    se_put32(image + SE_OFF_MAGIC, VSAFE_SE_IMG_MAGIC);
+    se_put16(image + SE_OFF_VERSION, VSAFE_SE_IMG_VERSION);
+    image[SE_OFF_ZONE_COUNT] = p->zone_count;
+    image[SE_OFF_LCS] = p->life_cycle_state;
+    image[SE_OFF_I2C_ADDR] = p->i2c_addr;
+    image[SE_OFF_PD_LEN] = p->product_data_len;
+    image[SE_OFF_CMD_CR] = p->cmd_change_rights;
+    image[SE_OFF_CMD_COUNT] = p->cmd_count;
+    se_put32(image + SE_OFF_USER_NVM_LEN, need - SE_OFF_DATA);
+    for (size_t i = 0; i < sizeof p->name && p->name[i] != '\0'; i++) {
+        image[SE_OFF_PROFILE_NAME + i] = (uint8_t)p->name[i];
+    }
+    image[SE_OFF_PROFILE_NAME + 31] = 0;
+    memcpy(image + SE_OFF_PRODUCT_DATA, p->product_data, p->product_data_len);
+    image[SE_OFF_HK_CTRL0] = p->hostkey_ctrl[0];
+    image[SE_OFF_HK_CTRL1] = p->hostkey_ctrl[1];
+    for (unsigned i = 0; i < p->cmd_count; i++) {
+        uint8_t *rec = image + SE_OFF_CMD_TABLE + i * SE_CMD_REC_SIZE;
+        rec[0] = p->cmds[i].header;
+        rec[1] = p->cmds[i].ext;
+        rec[2] = p->cmds[i].ac;
+        rec[3] = p->cmds[i].enc;
+    }
+
+    /* Zones in increasing index order (the partition query lists them so). */
+    uint32_t data_off = SE_OFF_DATA;
+    int last = -1;
+    for (unsigned slot = 0; slot < p->zone_count; slot++) {
+        const vsafe_profile_zone_t *z = NULL;
+        for (unsigned i = 0; i < p->zone_count; i++) {
+            if ((int)p->zones[i].index > last && (z == NULL || p->zones[i].index < z->index)) {
+                z = &p->zones[i];
+            }
+        }
+        if (z == NULL || z->type > VSAFE_SE_ZONE_COUNTER || z->read_ac > 7 || z->update_ac > 7 ||
+            z->content_len > z->length) {
+            return VSAFE_ERR_BAD_PROFILE;
+        }
+        last = z->index;
+        uint8_t *rec = image + se_zone_rec(slot);
+        rec[SE_ZREC_INDEX] = z->index;
+        rec[SE_ZREC_TYPE] = z->type;
+        rec[SE_ZREC_AC] = (uint8_t)((z->read_ac_cr ? 0x80u : 0u) | (uint8_t)(z->read_ac << 4) |
+                                    (z->update_ac_cr ? 0x08u : 0u) | z->update_ac);
+        se_put16(rec + SE_ZREC_LENGTH, z->length);
+        se_put32(rec + SE_ZREC_DATA, data_off);
+        se_put32(rec + SE_ZREC_COUNTER, z->type == VSAFE_SE_ZONE_COUNTER ? z->counter : 0u);
+        if (z->content != NULL && z->content_len > 0) {
+            memcpy(image + data_off, z->content, z->content_len);
+        }
+        data_off += z->length;
+    }
+    return VSAFE_OK;
+}
+
+/* ---- Derived lookups ---- */
+
+int vsafe_se_core_index(vsafe_se_core_t *core)
+{
+    const uint8_t *img = core->image;
+    if (core->image_len < SE_OFF_DATA || se_get32(img + SE_OFF_MAGIC) != VSAFE_SE_IMG_MAGIC ||
+        se_get16(img + SE_OFF_VERSION) != VSAFE_SE_IMG_VERSION || img[SE_OFF_ZONE_COUNT] > SE_ZONE_MAX ||
+        img[SE_OFF_CMD_COUNT] > SE_CMD_MAX || img[SE_OFF_PD_LEN] > VSAFE_PROFILE_MAX_PRODUCT_DATA) {
+        return VSAFE_ERR_STORE_MISMATCH;
+    }
+    memset(core->zone_slot, 0xFF, sizeof core->zone_slot);
+    memset(core->cmd_slot, 0xFF, sizeof core->cmd_slot);
+    for (unsigned slot = 0; slot < img[SE_OFF_ZONE_COUNT]; slot++) {
+        const uint8_t *rec = img + se_zone_rec(slot);
+        uint32_t off = se_get32(rec + SE_ZREC_DATA);
+        uint32_t len = se_get16(rec + SE_ZREC_LENGTH);
+        if (off < SE_OFF_DATA || off > core->image_len || len > core->image_len - off ||
+            core->zone_slot[rec[SE_ZREC_INDEX]] != 0xFF || rec[SE_ZREC_TYPE] > VSAFE_SE_ZONE_COUNTER) {
+            return VSAFE_ERR_STORE_MISMATCH;
+        }
+        core->zone_slot[rec[SE_ZREC_INDEX]] = (uint8_t)slot;
+    }
+    for (unsigned i = 0; i < img[SE_OFF_CMD_COUNT]; i++) {
+        const uint8_t *rec = img + SE_OFF_CMD_TABLE + i * SE_CMD_REC_SIZE;
+        uint8_t code = rec[0] & VSAFE_SE_HDR_CODE;
+        unsigned key = code == VSAFE_SE_CMD_EXTENDED ? 32u + (rec[1] & 31u) : code;
+        if (code == VSAFE_SE_CMD_EXTENDED && rec[1] > 31u) {
+            return VSAFE_ERR_STORE_MISMATCH;
+        }
+        core->cmd_slot[key] = (uint8_t)i;
+    }
+    core->addr7 = img[SE_OFF_I2C_ADDR];
+    return VSAFE_OK;
+}
+
+const uint8_t *vsafe_se_cmd_record(const vsafe_se_core_t *core, uint8_t code, uint8_t ext)
+{
+    code &= VSAFE_SE_HDR_CODE;
+    unsigned key = code == VSAFE_SE_CMD_EXTENDED ? 32u + ext : code;
+    if (key >= 64u || core->cmd_slot[key] == 0xFF) {
+        return NULL;
+    }
+    return core->image + SE_OFF_CMD_TABLE + core->cmd_slot[key] * SE_CMD_REC_SIZE;
+}
+
+/* ---- Lifecycle ---- */
+
+static int core_start(vsafe_se_core_t *core, const vsafe_crypto_t *crypto, uint8_t *image, uint32_t image_len)
+{
+    core->crypto = crypto;
+    core->image = image;
+    core->image_len = image_len;
+    core->have_response = false;
+    core->rsp_len = 0;
+    core->timing = false;
+    core->busy_until_us = 0;
+    core->read_only = false;
+    vsafe_se_core_reset(core);
+    return vsafe_se_core_index(core);
+}
+
+int vsafe_se_core_create(vsafe_se_core_t *core, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
+                         uint8_t *image, uint32_t image_len)
+{
+    memset(core, 0, sizeof *core);
+    int rc = vsafe_store_format(&core->store, nvm, image, image_len, VSAFE_STORE_TAG_SE);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    return core_start(core, crypto, image, image_len);
+}
+
+int vsafe_se_core_mount(vsafe_se_core_t *core, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
+                        uint8_t *image, uint32_t image_len)
+{
+    memset(core, 0, sizeof *core);
+    int rc = vsafe_store_mount(&core->store, nvm, image, image_len, VSAFE_STORE_TAG_SE);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    return core_start(core, crypto, image, image_len);
+}
+
+void vsafe_se_core_reset(vsafe_se_core_t *core)
+{
+    core->host_keys_loaded = false;
+    core->ecdhe_ready = false;
+    core->kek_active = false;
+    memset(core->kek_base, 0, sizeof core->kek_base);
+    core->kek_counter = 0;
+    if (core->image != NULL) {
+        core->addr7 = core->image[SE_OFF_I2C_ADDR]; /* a new I2C address takes effect at reset */
+    }
+    if (core->crypto != NULL) {
+        if (core->crypto->key_clear != NULL) {
+            for (unsigned s = 0; s < VSAFE_KEY_SLOTS; s++) {
+                core->crypto->key_clear(core->crypto->ctx, s);
+            }
+        }
+        if (core->crypto->ecdh_clear != NULL) {
+            core->crypto->ecdh_clear(core->crypto->ctx);
+        }
+    }
+}
+
+/* ---- Dispatch ---- */
+
+typedef uint8_t (*se_handler_t)(vsafe_se_core_t *core, const vsafe_se_req_t *req);
+
+static uint8_t cmd_echo(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+{
+    memcpy(core->out, req->payload, req->payload_len);
+    core->out_len = req->payload_len;
+    return VSAFE_SE_ST_OK;
+}
+
+static uint8_t cmd_reset(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+{
+    if (req->payload_len != 0) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    vsafe_se_core_reset(core);
+    return VSAFE_SE_ST_OK;
+}
+
+static uint8_t cmd_random(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+{
+    /* OPT(1) LENGTH(1) */
+    if (req->payload_len != 2) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    uint8_t n = req->payload[1];
+    if (n == 0) {
+        return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
+    }
+    if (core->crypto == NULL || core->crypto->random == NULL ||
+        core->crypto->random(core->crypto->ctx, core->out, n) != VSAFE_OK) {
+        return VSAFE_SE_ST_UNEXPECTED_ERROR;
+    }
+    core->out_len = n;
+    return VSAFE_SE_ST_OK;
+}
+
+typedef struct {
+    uint8_t code;
+    se_handler_t fn;
+} se_dispatch_t;
+
+static const se_dispatch_t dispatch_table[] = {
+    {VSAFE_SE_CMD_ECHO, cmd_echo},
+    {VSAFE_SE_CMD_RESET, cmd_reset},
+    {VSAFE_SE_CMD_RANDOM, cmd_random},
+    {VSAFE_SE_CMD_DECREMENT, vsafe_se_cmd_decrement},
+    {VSAFE_SE_CMD_READ, vsafe_se_cmd_read},
+    {VSAFE_SE_CMD_UPDATE, vsafe_se_cmd_update},
+    {VSAFE_SE_CMD_PUT_ATTRIBUTE, vsafe_se_cmd_put},
+    {VSAFE_SE_CMD_QUERY, vsafe_se_cmd_query},
+    {VSAFE_SE_CMD_EXTENDED, vsafe_se_cmd_hostkey},
+};
+
+static se_handler_t dispatch_find(uint8_t code)
+{
+    for (size_t i = 0; i < sizeof dispatch_table / sizeof dispatch_table[0]; i++) {
+        if (dispatch_table[i].code == code) {
+            return dispatch_table[i].fn;
+        }
+    }
+    return NULL;
+}
+
+static void respond(vsafe_se_core_t *core, uint8_t status)
+{
+    size_t n = status == VSAFE_SE_ST_OK ? core->out_len : 0;
+    core->rsp[0] = status;
+    se_put16(core->rsp + 1, (uint16_t)(n + 2u));
+    memcpy(core->rsp + 3, core->out, n);
+    /* The CRC covers STATUS and payload, not the LEN bytes (spec §1.3). */
+    uint16_t crc = vsafe_crc16(core->rsp, 1);
+    crc = vsafe_crc16_continue(crc, core->rsp + 3, n);
+    core->rsp[3 + n] = (uint8_t)(crc >> 8);
+    core->rsp[4 + n] = (uint8_t)crc;
+    core->rsp_len = (uint16_t)(n + 5u);
+    core->have_response = true;
+}
+
+static size_t padded_len(size_t n) { return (n / 16u + 1u) * 16u; }
+
+void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t len)
+{
+    uint8_t status;
+    vsafe_se_req_t req;
+    vsafe_se_chan_t chan;
+
+    core->out_len = 0;
+    memset(&chan, 0, sizeof chan);
+    if (len < 3u) {
+        respond(core, VSAFE_SE_ST_COMMUNICATION_ERROR);
+        return;
+    }
+    if (len > VSAFE_SE_FRAME_MAX + VSAFE_SE_CRC_LEN) {
+        respond(core, VSAFE_SE_ST_BUFFER_LENGTH_EXCEEDED);
+        return;
+    }
+    size_t body_len = len - VSAFE_SE_CRC_LEN;
+    uint16_t crc = (uint16_t)((frame[body_len] << 8) | frame[body_len + 1]);
+    if (vsafe_crc16(frame, body_len) != crc) {
+        respond(core, VSAFE_SE_ST_COMMUNICATION_ERROR);
+        return;
+    }
+
+    vsafe_txn_begin(&core->txn);
+    status = vsafe_se_channel_open(core, frame, body_len, &req, &chan);
+    if (status == VSAFE_SE_ST_OK) {
+        se_handler_t fn = dispatch_find(req.code);
+        status = fn != NULL ? fn(core, &req) : VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED;
+    }
+    if (status == VSAFE_SE_ST_OK) {
+        size_t wire = chan.enc_rsp && core->out_len > 0 ? padded_len(core->out_len) : core->out_len;
+        if (1u + wire + (chan.rmac ? VSAFE_SE_MAC_LEN : 0u) > VSAFE_SE_FRAME_MAX) {
+            status = VSAFE_SE_ST_BUFFER_LENGTH_EXCEEDED;
+        }
+    }
+    if (status != VSAFE_SE_ST_OK) {
+        /* Invariant 2: drop the handler's changes, keep the earned counter advance. */
+        vsafe_txn_begin(&core->txn);
+        if (chan.cmac) {
+            vsafe_txn_put_u32(&core->txn, SE_OFF_HK_COUNTER, chan.counter);
+        }
+        core->out_len = 0;
+    } else if (chan.cmac || chan.rmac) {
+        status = vsafe_se_channel_seal(core, &req, frame, body_len, &chan, status);
+    }
+
+    if (!vsafe_txn_empty(&core->txn)) {
+        int rc = core->txn.error;
+        if (rc == VSAFE_OK) {
+            rc = core->read_only ? VSAFE_ERR_STATE : vsafe_store_commit(&core->store, &core->txn);
+        }
+        if (rc != VSAFE_OK) {
+            respond(core, VSAFE_SE_ST_UNEXPECTED_ERROR);
+            return;
+        }
+        /* No re-index: commands change table values, never the table shapes. */
+    }
+    respond(core, status);
+}
+
+/* ---- I2C view ---- */
+
+/* Processing times of spec §8 in ms (A120), used by the timing model. */
+static uint32_t command_time_ms(const uint8_t *frame, size_t len)
+{
+    static const uint16_t ms[32] = {2,  2,   4,   22,  23, 23,  22, 26, 500, 23, 23,  500, 500, 500, 3, 3,
+                                    500, 32, 500, 500, 5,  500, 37, 62, 83,  500, 500, 5,   6,   500, 500, 500};
+    return len == 0 ? 0 : ms[frame[0] & VSAFE_SE_HDR_CODE];
+}
+
+static bool core_busy(const vsafe_se_core_t *core)
+{
+    if (!core->timing || core->crypto == NULL || core->crypto->now_us == NULL) {
+        return false;
+    }
+    return core->crypto->now_us(core->crypto->ctx) < core->busy_until_us;
+}
+
+int vsafe_se_core_i2c_write(vsafe_se_core_t *core, uint8_t addr7, const uint8_t *buf, size_t len)
+{
+    if (addr7 != core->addr7 || core_busy(core)) {
+        return VSAFE_I2C_NACK;
+    }
+    vsafe_se_core_process(core, buf, len);
+    if (core->timing && core->crypto != NULL && core->crypto->now_us != NULL) {
+        core->busy_until_us = core->crypto->now_us(core->crypto->ctx) + 1000ull * command_time_ms(buf, len);
+    }
+    return 0;
+}
+
+int vsafe_se_core_i2c_read(vsafe_se_core_t *core, uint8_t addr7, uint8_t *buf, size_t len)
+{
+    if (addr7 != core->addr7 || !core->have_response || core_busy(core)) {
+        return VSAFE_I2C_NACK;
+    }
+    size_t n = len < core->rsp_len ? len : core->rsp_len;
+    memcpy(buf, core->rsp, n);
+    if (len > n) {
+        memset(buf + n, 0xFF, len - n); /* the bus reads idle-high past the frame */
+    }
+    return 0;
+}

@@ -1,0 +1,197 @@
+/* User-NVM partition: Read (0x05), Update (0x06), Decrement (0x04) with zone access conditions
+ * and their one-way changes (spec §5, §13).
+ *
+ * Invariants:
+ *  1. Check order: frame shape (0x02) -> zone exists (0x10) -> zone type (0x12) -> access
+ *     condition (0x11) -> AC change allowed (0x11) -> value checks (0x03, 0x13) -> bounds (0x14).
+ *     Only when every check passed is anything staged; so a refusal writes nothing.
+ *  2. A counter only goes down: the staged value is always counter - amount with amount >= 1
+ *     and amount <= counter.
+ *  3. An access condition only gets stricter (Always < Host < Never; 2..6 count as Never), and a
+ *     change right once cleared stays cleared.
+ *  4. Access and AC change are one command and so one commit.
+ */
+#include <string.h>
+
+#include "se/layout.h"
+#include "se/se_cmd.h"
+
+/* Strictness rank of an AC value: Always 0 < Host 1 < Never 2 (2..7 are all Never). */
+static unsigned ac_rank(uint8_t ac) { return ac == VSAFE_SE_AC_ALWAYS ? 0u : ac == VSAFE_SE_AC_HOST ? 1u : 2u; }
+
+static bool ac_allows(uint8_t ac, bool authenticated)
+{
+    unsigned r = ac_rank(ac);
+    if (r == 0u) {
+        return true;
+    }
+    if (r == 1u) {
+        return authenticated;
+    }
+    return false;
+}
+
+typedef struct {
+    uint32_t rec;      /* offset of the zone record in the image */
+    uint8_t type;
+    uint8_t zir;       /* AC byte */
+    uint16_t length;
+    uint32_t data;     /* offset of the data segment */
+    uint32_t counter;
+} zone_t;
+
+static bool zone_get(const vsafe_se_core_t *core, uint8_t index, zone_t *z)
+{
+    uint8_t slot = core->zone_slot[index];
+    if (slot == 0xFF) {
+        return false;
+    }
+    const uint8_t *rec = core->image + se_zone_rec(slot);
+    z->rec = se_zone_rec(slot);
+    z->type = rec[SE_ZREC_TYPE];
+    z->zir = rec[SE_ZREC_AC];
+    z->length = se_get16(rec + SE_ZREC_LENGTH);
+    z->data = se_get32(rec + SE_ZREC_DATA);
+    z->counter = se_get32(rec + SE_ZREC_COUNTER);
+    return true;
+}
+
+/* Applies an option byte's AC change to one half of the zone info record (shift 4 = read,
+ * 0 = update). Returns a wire status; stages the new AC byte on success. */
+static uint8_t stage_ac_change(vsafe_se_core_t *core, const zone_t *z, uint8_t opt, unsigned shift)
+{
+    if ((opt & VSAFE_SE_OPT_CHANGE_AC) == 0) {
+        return VSAFE_SE_ST_OK;
+    }
+    uint8_t half = (uint8_t)((z->zir >> shift) & 0x0Fu);
+    bool cr = (half & 0x08u) != 0;
+    uint8_t cur_ac = half & 0x07u;
+    uint8_t new_ac = opt & VSAFE_SE_OPT_AC_MASK;
+    bool new_cr = (opt & VSAFE_SE_OPT_CR) != 0;
+    if (!cr || ac_rank(new_ac) < ac_rank(cur_ac)) {
+        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
+    }
+    uint8_t new_half = (uint8_t)(new_ac | ((cr && new_cr) ? 0x08u : 0u));
+    uint8_t zir = (uint8_t)((z->zir & ~(0x0Fu << shift)) | (unsigned)(new_half << shift));
+    vsafe_txn_put_u8(&core->txn, z->rec + SE_ZREC_AC, zir);
+    return VSAFE_SE_ST_OK;
+}
+
+uint8_t vsafe_se_cmd_read(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+{
+    zone_t z;
+    const uint8_t *p = req->payload;
+    if (req->payload_len != 6u) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    uint8_t opt = p[0];
+    uint16_t offset = se_get16(p + 2);
+    uint16_t length = se_get16(p + 4);
+    if (!zone_get(core, p[1], &z)) {
+        return VSAFE_SE_ST_ENTRY_NOT_FOUND;
+    }
+    if (!ac_allows((uint8_t)((z.zir >> 4) & 7u), req->authenticated)) {
+        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
+    }
+    uint8_t st = stage_ac_change(core, &z, opt, 4);
+    if (st != VSAFE_SE_ST_OK) {
+        return st;
+    }
+    if ((uint32_t)offset + length > z.length) {
+        return VSAFE_SE_ST_BOUNDARY_EXCEEDED;
+    }
+    size_t n = 0;
+    if (z.type == VSAFE_SE_ZONE_COUNTER) {
+        se_put32(core->out, z.counter);
+        n = 4;
+    }
+    if (n + length > VSAFE_SE_FRAME_MAX) {
+        return VSAFE_SE_ST_BUFFER_LENGTH_EXCEEDED;
+    }
+    memcpy(core->out + n, core->image + z.data + offset, length);
+    core->out_len = n + length;
+    return VSAFE_SE_ST_OK;
+}
+
+uint8_t vsafe_se_cmd_update(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+{
+    zone_t z;
+    const uint8_t *p = req->payload;
+    if (req->payload_len < 4u) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    uint8_t opt = p[0];
+    uint16_t offset = se_get16(p + 2);
+    size_t n = req->payload_len - 4u;
+    if ((opt & 0x60u) != 0) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    if (!zone_get(core, p[1], &z)) {
+        return VSAFE_SE_ST_ENTRY_NOT_FOUND;
+    }
+    if (z.type != VSAFE_SE_ZONE_DATA) {
+        return VSAFE_SE_ST_WRONG_ZONE_TYPE;
+    }
+    if (!ac_allows(z.zir & 7u, req->authenticated)) {
+        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
+    }
+    uint8_t st = stage_ac_change(core, &z, opt, 0);
+    if (st != VSAFE_SE_ST_OK) {
+        return st;
+    }
+    if ((uint32_t)offset + n > z.length) {
+        return VSAFE_SE_ST_BOUNDARY_EXCEEDED;
+    }
+    /* Atomic (OPT bit 7) and non-atomic updates both commit as one record here: the store never
+     * tears a record, which is within what the part promises for non-atomic updates. */
+    if (n > 0) {
+        vsafe_txn_put(&core->txn, z.data + offset, p + 4, (uint32_t)n);
+    }
+    return VSAFE_SE_ST_OK;
+}
+
+uint8_t vsafe_se_cmd_decrement(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+{
+    zone_t z;
+    const uint8_t *p = req->payload;
+    if (req->payload_len < 8u) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    uint8_t opt = p[0];
+    uint16_t offset = se_get16(p + 2);
+    uint32_t amount = se_get32(p + 4);
+    size_t n = req->payload_len - 8u;
+    if ((opt & 0xE0u) != 0) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    if (!zone_get(core, p[1], &z)) {
+        return VSAFE_SE_ST_ENTRY_NOT_FOUND;
+    }
+    if (z.type != VSAFE_SE_ZONE_COUNTER) {
+        return VSAFE_SE_ST_WRONG_ZONE_TYPE;
+    }
+    if (!ac_allows(z.zir & 7u, req->authenticated)) {
+        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
+    }
+    uint8_t st = stage_ac_change(core, &z, opt, 0);
+    if (st != VSAFE_SE_ST_OK) {
+        return st;
+    }
+    if (amount == 0) {
+        return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
+    }
+    if (amount > z.counter) {
+        return VSAFE_SE_ST_COUNTER_LIMIT_EXCEEDED;
+    }
+    if ((uint32_t)offset + n > z.length) {
+        return VSAFE_SE_ST_BOUNDARY_EXCEEDED;
+    }
+    uint32_t value = z.counter - amount;
+    vsafe_txn_put_u32(&core->txn, z.rec + SE_ZREC_COUNTER, value);
+    if (n > 0) {
+        vsafe_txn_put(&core->txn, z.data + offset, p + 8, (uint32_t)n);
+    }
+    se_put32(core->out, value);
+    core->out_len = 4;
+    return VSAFE_SE_ST_OK;
+}
