@@ -58,8 +58,12 @@ typedef struct vsafe_store {
 #define VSAFE_STORE_TAG_SE 0x56534531u  /* "VSE1" */
 #define VSAFE_STORE_TAG_MCU 0x564D4331u /* "VMC1" */
 
+/* Journal bytes per half when vsafe_store_nvm_bytes is given 0: low write amplification. */
+#define VSAFE_STORE_JOURNAL_DEFAULT 65536u
+
 /* Smallest NVM (in bytes) the store needs for an image of image_len bytes with a journal of
- * journal_bytes per half. The file backend sizes itself with this. */
+ * journal_bytes per half (0 = VSAFE_STORE_JOURNAL_DEFAULT), for any program unit up to 256 bytes.
+ * The file backend sizes itself with this. 0 if it would not fit in 32 bits. */
 uint32_t vsafe_store_nvm_bytes(uint32_t image_len, uint32_t journal_bytes, uint32_t page_size);
 
 /* Reads the newest valid snapshot header without mounting: the image length and layout tag it
@@ -98,6 +102,7 @@ typedef struct {
     uint32_t other_half_seq;  /* 0 if the other half holds no valid snapshot */
 } vsafe_store_report_t;
 
+/* Fills report (always, as far as the NVM could be read) and returns report->status. */
 VSAFE_MUST_CHECK int vsafe_store_inspect(const vsafe_nvm_t *nvm, vsafe_store_report_t *report);
 
 #endif

@@ -1,0 +1,224 @@
+/* Durable file-backed NVM (nvm_file.h).
+ *
+ * Invariants:
+ *  - Only the bytes a program or erase covers are written (pwrite of whole program units or one
+ *    page); the file is never rewritten whole after creation.
+ *  - sync returns only after fdatasync: everything programmed before it is on stable storage.
+ *    Between syncs the page cache may write back in any order, hence may_reorder = 1.
+ *  - A writable handle holds an exclusive flock on the file for its whole life; a second writer
+ *    gets VSAFE_ERR_LOCKED without touching the file. A read-only handle takes no lock and
+ *    refuses prog and erase.
+ *  - A created file is all erased bytes (0xFF), made durable together with its directory entry
+ *    before open returns.
+ */
+#include "port/posix/nvm_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct vsafe_file_nvm {
+    vsafe_nvm_t port;
+    int fd;
+    bool read_only;
+    uint64_t size;
+};
+
+static int io_status(void) { return VSAFE_ERR_IO; }
+
+static int pread_all(int fd, uint8_t *buf, size_t len, off_t off)
+{
+    while (len > 0u) {
+        ssize_t n = pread(fd, buf, len, off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+static int pwrite_all(int fd, const uint8_t *buf, size_t len, off_t off)
+{
+    while (len > 0u) {
+        ssize_t n = pwrite(fd, buf, len, off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+static int file_read(void *ctx, uint32_t addr, uint8_t *buf, size_t len)
+{
+    vsafe_file_nvm_t *f = ctx;
+    if ((uint64_t)addr + len > f->size) {
+        return VSAFE_ERR_NVM_READ;
+    }
+    return pread_all(f->fd, buf, len, (off_t)addr) == 0 ? 0 : VSAFE_ERR_NVM_READ;
+}
+
+static int file_prog(void *ctx, uint32_t addr, const uint8_t *buf, size_t len)
+{
+    vsafe_file_nvm_t *f = ctx;
+    if (f->read_only || addr % VSAFE_FILE_NVM_PROG_UNIT != 0u || len % VSAFE_FILE_NVM_PROG_UNIT != 0u ||
+        (uint64_t)addr + len > f->size) {
+        return VSAFE_ERR_NVM_PROGRAM;
+    }
+    return pwrite_all(f->fd, buf, len, (off_t)addr) == 0 ? 0 : VSAFE_ERR_NVM_PROGRAM;
+}
+
+static int file_erase(void *ctx, uint32_t page)
+{
+    vsafe_file_nvm_t *f = ctx;
+    uint8_t ff[VSAFE_FILE_NVM_PAGE];
+    if (f->read_only || (uint64_t)(page + 1u) * VSAFE_FILE_NVM_PAGE > f->size) {
+        return VSAFE_ERR_NVM_ERASE;
+    }
+    memset(ff, 0xFF, sizeof ff);
+    return pwrite_all(f->fd, ff, sizeof ff, (off_t)page * VSAFE_FILE_NVM_PAGE) == 0 ? 0 : VSAFE_ERR_NVM_ERASE;
+}
+
+static int file_sync(void *ctx)
+{
+    vsafe_file_nvm_t *f = ctx;
+    if (f->read_only) {
+        return 0;
+    }
+    while (fdatasync(f->fd) != 0) {
+        if (errno != EINTR) {
+            return io_status();
+        }
+    }
+    return 0;
+}
+
+/* Makes a new directory entry durable: fsync of the directory holding path. */
+static int sync_parent_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        strcpy(dir, ".");
+    } else if (slash == path) {
+        strcpy(dir, "/");
+    } else {
+        size_t n = (size_t)(slash - path);
+        if (n >= sizeof dir) {
+            return VSAFE_ERR_IO;
+        }
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        return VSAFE_ERR_IO;
+    }
+    int rc = fsync(dfd) == 0 ? 0 : VSAFE_ERR_IO;
+    close(dfd);
+    return rc;
+}
+
+static int fill_erased(int fd, uint32_t size)
+{
+    uint8_t ff[VSAFE_FILE_NVM_PAGE];
+    memset(ff, 0xFF, sizeof ff);
+    if (ftruncate(fd, 0) != 0) {
+        return VSAFE_ERR_IO;
+    }
+    for (uint32_t off = 0; off < size; off += VSAFE_FILE_NVM_PAGE) {
+        if (pwrite_all(fd, ff, sizeof ff, (off_t)off) != 0) {
+            return VSAFE_ERR_IO;
+        }
+    }
+    return fsync(fd) == 0 ? 0 : VSAFE_ERR_IO;
+}
+
+int vsafe_file_nvm_open(vsafe_file_nvm_t **out, const char *path, int flags, uint32_t size)
+{
+    bool create = (flags & VSAFE_FILE_NVM_CREATE) != 0;
+    bool ro = (flags & VSAFE_FILE_NVM_READ_ONLY) != 0;
+    int rc;
+
+    *out = NULL;
+    if (path == NULL || (create && ro) || (create && (size == 0u || size % VSAFE_FILE_NVM_PAGE != 0u))) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    int oflags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (create ? O_CREAT : 0);
+    int fd = open(path, oflags, 0600);
+    if (fd < 0) {
+        return errno == ENOENT ? VSAFE_ERR_NOT_FOUND : VSAFE_ERR_IO;
+    }
+    if (!ro && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = (errno == EWOULDBLOCK || errno == EAGAIN) ? VSAFE_ERR_LOCKED : VSAFE_ERR_IO;
+        close(fd);
+        return rc;
+    }
+    if (create) {
+        rc = fill_erased(fd, size);
+        if (rc == 0) {
+            rc = sync_parent_dir(path);
+        }
+        if (rc != 0) {
+            close(fd);
+            return rc;
+        }
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return VSAFE_ERR_IO;
+    }
+    if (sb.st_size <= 0 || (uint64_t)sb.st_size % VSAFE_FILE_NVM_PAGE != 0u ||
+        (uint64_t)sb.st_size > 0xFFFFFFFFull) {
+        close(fd);
+        return VSAFE_ERR_STORE_TRUNCATED;
+    }
+    vsafe_file_nvm_t *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        close(fd);
+        return VSAFE_ERR_NO_MEMORY;
+    }
+    f->fd = fd;
+    f->read_only = ro;
+    f->size = (uint64_t)sb.st_size;
+    f->port.ctx = f;
+    f->port.geo.prog_unit = VSAFE_FILE_NVM_PROG_UNIT;
+    f->port.geo.page_size = VSAFE_FILE_NVM_PAGE;
+    f->port.geo.page_count = (uint32_t)(f->size / VSAFE_FILE_NVM_PAGE);
+    f->port.geo.erased = 0xFF;
+    f->port.geo.may_reorder = 1;
+    f->port.read = file_read;
+    f->port.prog = file_prog;
+    f->port.erase = file_erase;
+    f->port.sync = file_sync;
+    *out = f;
+    return 0;
+}
+
+vsafe_nvm_t *vsafe_file_nvm_port(vsafe_file_nvm_t *f) { return &f->port; }
+
+void vsafe_file_nvm_close(vsafe_file_nvm_t *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    close(f->fd); /* releases the lock */
+    free(f);
+}
