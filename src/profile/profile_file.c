@@ -183,7 +183,7 @@ static bool as_number(const json_t *v, unsigned long long *out, bool *negative)
 }
 
 static int get_uint(const ctx_t *c, const json_t *obj, const char *key, const char *path,
-                    unsigned long long max, bool *present, unsigned long long *out)
+                    unsigned long long min, unsigned long long max, bool *present, unsigned long long *out)
 {
     const json_t *v = json_object_get(obj, key);
     *present = v != NULL;
@@ -194,11 +194,11 @@ static int get_uint(const ctx_t *c, const json_t *obj, const char *key, const ch
     join(p, path, key);
     bool negative;
     if (!as_number(v, out, &negative)) {
-        return fail(c, VSAFE_ERR_PROFILE_FIELD, p, "expected an integer 0..%llu, got %s", max,
+        return fail(c, VSAFE_ERR_PROFILE_FIELD, p, "expected an integer %llu..%llu, got %s", min, max,
                     show(v, got, sizeof got));
     }
-    if (negative || *out > max) {
-        return fail(c, VSAFE_ERR_BAD_PROFILE, p, "expected an integer 0..%llu, got %s", max,
+    if (negative || *out < min || *out > max) {
+        return fail(c, VSAFE_ERR_BAD_PROFILE, p, "expected an integer %llu..%llu, got %s", min, max,
                     show(v, got, sizeof got));
     }
     return VSAFE_OK;
@@ -335,7 +335,7 @@ static int parse_zone(const ctx_t *c, const json_t *zj, const char *path, vsafe_
     bool present;
     unsigned long long n;
     unsigned e;
-    if (rc != VSAFE_OK || (rc = get_uint(c, zj, "index", path, 255, &present, &n)) != VSAFE_OK) {
+    if (rc != VSAFE_OK || (rc = get_uint(c, zj, "index", path, 0, 255, &present, &n)) != VSAFE_OK) {
         return rc;
     }
     if (!present) {
@@ -347,7 +347,7 @@ static int parse_zone(const ctx_t *c, const json_t *zj, const char *path, vsafe_
         return rc;
     }
     z->type = (uint8_t)e;
-    if ((rc = get_uint(c, zj, "length", path, 65535, &present, &n)) != VSAFE_OK) {
+    if ((rc = get_uint(c, zj, "length", path, 1, 65535, &present, &n)) != VSAFE_OK) {
         return rc;
     }
     if (!present) {
@@ -364,7 +364,7 @@ static int parse_zone(const ctx_t *c, const json_t *zj, const char *path, vsafe_
     z->update_ac = (uint8_t)e;
     if ((rc = get_bool(c, zj, "read_ac_change_right", path, true, &z->read_ac_cr)) != VSAFE_OK ||
         (rc = get_bool(c, zj, "update_ac_change_right", path, true, &z->update_ac_cr)) != VSAFE_OK ||
-        (rc = get_uint(c, zj, "counter", path, 0xFFFFFFFFull, &present, &n)) != VSAFE_OK) {
+        (rc = get_uint(c, zj, "counter", path, 0, 0xFFFFFFFFull, &present, &n)) != VSAFE_OK) {
         return rc;
     }
     char p[PATH_CAP];
@@ -376,7 +376,7 @@ static int parse_zone(const ctx_t *c, const json_t *zj, const char *path, vsafe_
         join(p, path, "counter");
         return fail(c, VSAFE_ERR_BAD_PROFILE, p, "a data zone has no counter (set \"type\": \"counter\")");
     }
-    z->counter = (uint32_t)n;
+    z->counter = present ? (uint32_t)n : 0u;
     uint8_t *content;
     size_t content_len;
     if ((rc = get_hex(c, zj, "content_hex", path, &present, &content, &content_len)) != VSAFE_OK) {
@@ -486,14 +486,14 @@ static int parse_command(const ctx_t *c, const json_t *cj, const char *path, vsa
     } else {
         bool present;
         unsigned long long n;
-        if ((rc = get_uint(c, cj, "code", path, VSAFE_SE_HDR_CODE, &present, &n)) != VSAFE_OK) {
+        if ((rc = get_uint(c, cj, "code", path, 0, VSAFE_SE_HDR_CODE, &present, &n)) != VSAFE_OK) {
             return rc;
         }
         cmd->header = (uint8_t)n;
     }
     bool present;
     unsigned long long n;
-    if ((rc = get_uint(c, cj, "ext", path, 255, &present, &n)) != VSAFE_OK) {
+    if ((rc = get_uint(c, cj, "ext", path, 0, 255, &present, &n)) != VSAFE_OK) {
         return rc;
     }
     join(p, path, "ext");
@@ -588,7 +588,7 @@ static int parse_host_key(const ctx_t *c, const json_t *hj, vsafe_profile_t *p)
         (rc = get_bool(c, hj, "wrapped", path, false, &wrapped)) != VSAFE_OK ||
         (rc = get_bool(c, hj, "reprovision", path, false, &reprovision)) != VSAFE_OK ||
         (rc = get_bool(c, hj, "change_right", path, true, &change_right)) != VSAFE_OK ||
-        (rc = get_uint(c, hj, "auth_key_slot", path, 255, &present, &slot)) != VSAFE_OK) {
+        (rc = get_uint(c, hj, "auth_key_slot", path, 0, 255, &present, &slot)) != VSAFE_OK) {
         return rc;
     }
     p->hostkey_ctrl[0] = (uint8_t)((wrapped ? 0x01u : 0u) | (plaintext ? 0x02u : 0u) |
@@ -664,7 +664,7 @@ static int parse_root(const ctx_t *c, const json_t *root, vsafe_profile_t *p)
     if ((rc = get_enum(c, root, "life_cycle_state", "", lcs_names, lcs_values, 255,
                        "\"born\", \"patching\", \"operational\", \"terminated\", \"born_locked\", \"operational_locked\" (or 0..255)",
                        p->life_cycle_state, &lcs)) != VSAFE_OK ||
-        (rc = get_uint(c, root, "i2c_address", "", 0x7F, &present, &addr)) != VSAFE_OK) {
+        (rc = get_uint(c, root, "i2c_address", "", 0, 0x7F, &present, &addr)) != VSAFE_OK) {
         return rc;
     }
     p->life_cycle_state = (uint8_t)lcs;

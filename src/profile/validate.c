@@ -132,7 +132,7 @@ static int check_zones(const vsafe_profile_t *p, const report_t *r)
         total += z->length;
         if (total > VSAFE_PROFILE_MAX_USER_NVM) {
             snprintf(f, sizeof f, "zones[%u].length", i);
-            return refuse(r, f, "zones 0..%u need %lu bytes of user NVM, more than the device has (%u)",
+            return refuse(r, f, "zones[0..%u] need %lu bytes of user NVM, more than the device has (%u)",
                           i, (unsigned long)total, VSAFE_PROFILE_MAX_USER_NVM);
         }
         if (z->content_len > z->length) {
