@@ -52,6 +52,7 @@ typedef struct vsafe_se_core {
     bool kek_active;        /* volatile KEK session open */
     uint8_t kek_base[32];
     uint32_t kek_counter;
+    uint8_t ecdhe_pub[64];  /* device ephemeral public key X||Y of the last Generate ECDHE */
 
     /* Timing model */
     bool timing;
