@@ -421,16 +421,21 @@ static int write_record(vsafe_store_t *st, uint32_t addr, rec_hdr_t *h, const vs
 }
 
 /* ---- Reading and validating records ---- */
-static int read_commit_ok(const vsafe_nvm_t *nvm, uint32_t addr, const rec_hdr_t *h, bool *ok)
+/* The bytes after a record's body: zero padding to the program unit, then the commit unit.
+ * Both must be exactly as written, so a flipped padding bit invalidates the record too. */
+static int read_trailer_ok(const vsafe_nvm_t *nvm, uint32_t rec_addr, const rec_hdr_t *h, bool *ok)
 {
-    uint8_t want[STORE_CHUNK];
-    uint8_t got[STORE_CHUNK];
-    uint32_t n = commit_size(&nvm->geo);
-    int rc = nvm->read(nvm->ctx, addr, got, n);
+    uint8_t want[2u * STORE_CHUNK];
+    uint8_t got[2u * STORE_CHUNK];
+    uint32_t body_end = STORE_HDR_LEN + h->body_len;
+    uint32_t pad = round_up(body_end, nvm->geo.prog_unit) - body_end;
+    uint32_t n = pad + commit_size(&nvm->geo);
+    int rc = nvm->read(nvm->ctx, rec_addr + body_end, got, n);
     if (rc != 0) {
         return rc;
     }
-    commit_unit(&nvm->geo, h, want);
+    memset(want, 0, pad);
+    commit_unit(&nvm->geo, h, want + pad);
     *ok = memcmp(want, got, n) == 0;
     return 0;
 }
@@ -489,7 +494,7 @@ static int check_snapshot(const vsafe_nvm_t *nvm, uint32_t half, rec_hdr_t *h, b
         return 0;
     }
     bool ok = false;
-    rc = read_commit_ok(nvm, base + round_up(STORE_HDR_LEN + h->body_len, nvm->geo.prog_unit), h, &ok);
+    rc = read_trailer_ok(nvm, base, h, &ok);
     if (rc != 0) {
         return rc;
     }
@@ -593,7 +598,7 @@ static int replay(const vsafe_nvm_t *nvm, scan_t *s, uint8_t *image)
             break;
         }
         bool ok = false;
-        rc = read_commit_ok(nvm, base + pos + round_up(STORE_HDR_LEN + h.body_len, g->prog_unit), &h, &ok);
+        rc = read_trailer_ok(nvm, base + pos, &h, &ok);
         if (rc != 0) {
             return rc;
         }
