@@ -1,0 +1,206 @@
+/* vsafe MCU: the host microcontroller's product lifecycle (STM32H5-class), with debug
+ * authentication (Arm PSA ADAC framing). Normative model: spec/product-lifecycle.md; user guide:
+ * docs/LIFECYCLE.md.
+ *
+ * Everything the MCU keeps (product state, TrustZone, option-byte keys, flash and SRAM regions,
+ * the attempt counter, and the "volatile" part a continuously powered board keeps between two
+ * tool invocations: HDPL, debug grants, outstanding challenge) lives in one byte image held by
+ * the power-fail-safe store. Every call that changes state is one atomic NVM commit, except a
+ * regression, which is made of several commits resumed at the next reset (the pending
+ * REGRESSION / NS_REGRESSION request code stays recorded until the last one lands).
+ *
+ * Every status-returning call returns VSAFE_OK or a negative vsafe status. Calls that change
+ * state may also return any store/NVM error (VSAFE_ERR_POWER_LOSS, VSAFE_ERR_STORE_FAILED, ...);
+ * after one, reopen the MCU (that is a power-on reset). */
+#ifndef VSAFE_MCU_H
+#define VSAFE_MCU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vsafe/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vsafe_mcu vsafe_mcu_t;
+
+/* PRODUCT_STATE option byte: the real 8-bit codes. INVALID is a decode result, never stored. */
+typedef enum {
+    VSAFE_MCU_STATE_INVALID = 0x00,
+    VSAFE_MCU_STATE_OPEN = 0xED,
+    VSAFE_MCU_STATE_PROVISIONING = 0x17,
+    VSAFE_MCU_STATE_IROT_PROVISIONED = 0x2E,
+    VSAFE_MCU_STATE_TZ_CLOSED = 0xC6,
+    VSAFE_MCU_STATE_CLOSED = 0x72,
+    VSAFE_MCU_STATE_LOCKED = 0x5C,
+    VSAFE_MCU_STATE_REGRESSION = 0x9A,    /* transient: full regression requested */
+    VSAFE_MCU_STATE_NS_REGRESSION = 0xA3  /* transient: partial regression requested */
+} vsafe_mcu_state_t;
+
+#define VSAFE_MCU_TZEN_ON 0xB4u
+#define VSAFE_MCU_TZEN_OFF 0xC3u
+
+/* PSA lifecycle (attestation view). */
+#define VSAFE_MCU_PSA_UNKNOWN 0x0000u
+#define VSAFE_MCU_PSA_ASSEMBLY_AND_TEST 0x1000u
+#define VSAFE_MCU_PSA_ROT_PROVISIONING 0x2000u
+#define VSAFE_MCU_PSA_SECURED 0x3000u
+#define VSAFE_MCU_PSA_NON_PSA_ROT_DEBUG 0x4000u
+#define VSAFE_MCU_PSA_RECOVERABLE_PSA_ROT_DEBUG 0x5000u
+
+typedef enum { VSAFE_MCU_NONSECURE = 0, VSAFE_MCU_SECURE = 1 } vsafe_mcu_domain_t;
+
+/* Option-byte key areas. Sizes: 256, 2048, 768, 3072, 2032 bytes. */
+typedef enum {
+    VSAFE_MCU_OBK_HDPL0 = 0,
+    VSAFE_MCU_OBK_HDPL1 = 1,
+    VSAFE_MCU_OBK_HDPL2 = 2,
+    VSAFE_MCU_OBK_HDPL3_S = 3,
+    VSAFE_MCU_OBK_HDPL3_NS = 4,
+    VSAFE_MCU_OBK_COUNT = 5
+} vsafe_mcu_obk_t;
+
+/* Largest OBK write (one atomic store transaction). */
+#define VSAFE_MCU_OBK_WRITE_MAX 1024u
+
+/* Named memory regions (small models of the real ones; erased flash reads 0xFF, SRAM 0x00). */
+typedef enum {
+    VSAFE_MCU_FLASH_S = 0,
+    VSAFE_MCU_FLASH_NS = 1,
+    VSAFE_MCU_SRAM_S = 2,
+    VSAFE_MCU_SRAM_NS = 3,
+    VSAFE_MCU_MEM_COUNT = 4
+} vsafe_mcu_mem_t;
+
+/* Debug-authentication permission bits (bit n = byte n/8, bit n%8 of a 16-byte mask). */
+enum {
+    VSAFE_DA_PERM_REGRESS_FULL = 0,
+    VSAFE_DA_PERM_REGRESS_PARTIAL = 1,
+    VSAFE_DA_PERM_DEBUG_NS_HDPL1 = 2, /* + (hdpl - 1) */
+    VSAFE_DA_PERM_DEBUG_S_HDPL1 = 5,  /* + (hdpl - 1) */
+    VSAFE_DA_PERM_PRODUCT_BITS = 8    /* bits 0..7 form the product mask */
+};
+
+/* The DA configuration at the start of OBK HDPL1 (spec §4). */
+#define VSAFE_DA_CONFIG_LEN 0x60u
+/* The host-key record at the start of OBK HDPL3-S: "HKEY", type (0 AES-128, 1 AES-256), 3 zero
+ * bytes, MAC key (32, AES-128 uses the first 16), cipher key (32). */
+#define VSAFE_MCU_HOSTKEY_LEN 72u
+
+/* Footgun bits (vsafe_mcu_footguns): what a tool must explain and refuse without --force. */
+enum {
+    VSAFE_MCU_WARN_NO_DA_CONFIG = 1u << 0, /* closing/locking without a valid DA configuration */
+    VSAFE_MCU_WARN_LOCKING = 1u << 1,      /* LOCKED is terminal */
+    VSAFE_MCU_WARN_NO_HOST_KEYS = 1u << 2  /* closing with no host keys in OBK HDPL3-S */
+};
+
+typedef struct {
+    const char *state_path;   /* MCU NVM file (created when absent); ignored if nvm is set */
+    struct vsafe_nvm *nvm;    /* caller NVM (sim, fault injection); formatted if blank */
+    uint64_t rng_seed;        /* 0 = OS randomness; else deterministic (nonces, secrets) */
+    uint32_t da_attempt_limit; /* 0 = default 16; used when the image is created */
+    /* 1: opening is a power-on reset (pending changes take effect, debug grants revoked).
+     * 0: attach to a board that stayed powered (the CLI). */
+    int power_on_reset;
+} vsafe_mcu_options_t;
+
+typedef struct {
+    vsafe_mcu_state_t state;   /* effective state (decoded; INVALID on any mismatch) */
+    vsafe_mcu_state_t pending; /* programmed, effective at reset; INVALID (0) if none */
+    bool pending_set;          /* a change is programmed: the MCU is inert until reset */
+    bool trustzone;
+    unsigned hdpl;             /* 1..3 (HDPL0 is the ROM, before any user code) */
+    uint32_t psa_lifecycle;
+    bool da_provisioned;
+    uint8_t da_mask[16];       /* provisioned permission mask */
+    uint32_t da_attempts;      /* failed attempts so far */
+    uint32_t da_attempt_limit;
+    uint8_t debug_grant[16];   /* DA-granted debug permissions, until reset */
+    uint32_t soc_class;
+    uint8_t soc_id[16];
+    uint32_t dhuk_epoch;       /* number of full regressions */
+    bool host_keys;            /* a host-key record is present in OBK HDPL3-S */
+} vsafe_mcu_info_t;
+
+/* ---- Open / close (outer library: file or caller NVM, OpenSSL crypto) ---- */
+VSAFE_MUST_CHECK int vsafe_mcu_open(vsafe_mcu_t **mcu, const vsafe_mcu_options_t *options);
+void vsafe_mcu_close(vsafe_mcu_t *mcu);
+
+/* ---- Queries ---- */
+VSAFE_MUST_CHECK int vsafe_mcu_info(const vsafe_mcu_t *mcu, vsafe_mcu_info_t *info);
+vsafe_mcu_state_t vsafe_mcu_state(const vsafe_mcu_t *mcu);
+const char *vsafe_mcu_state_name(vsafe_mcu_state_t s); /* "OPEN", ..., "INVALID" */
+/* Name (case-insensitive, "IROT_PROVISIONED" or "iROT_PROVISIONED") to state; ERR_ARGUMENT. */
+VSAFE_MUST_CHECK int vsafe_mcu_state_parse(const char *name, vsafe_mcu_state_t *out);
+uint32_t vsafe_mcu_psa_lifecycle(const vsafe_mcu_t *mcu);
+const char *vsafe_mcu_psa_name(uint32_t psa);
+/* Whether a debugger may attach to code of domain at level hdpl (1..3) right now. */
+bool vsafe_mcu_debug_access(const vsafe_mcu_t *mcu, vsafe_mcu_domain_t domain, unsigned hdpl);
+/* Whether the transition from the current state to `to` is allowed by option-byte program. */
+bool vsafe_mcu_transition_allowed(const vsafe_mcu_t *mcu, vsafe_mcu_state_t to);
+/* VSAFE_MCU_WARN_* bits for programming `to` now. */
+unsigned vsafe_mcu_footguns(const vsafe_mcu_t *mcu, vsafe_mcu_state_t to);
+uint32_t vsafe_mcu_obk_size(vsafe_mcu_obk_t area);
+uint32_t vsafe_mcu_mem_size(vsafe_mcu_mem_t region);
+const char *vsafe_mcu_obk_name(vsafe_mcu_obk_t area); /* "HDPL0", ..., "HDPL3-S", "HDPL3-NS" */
+VSAFE_MUST_CHECK int vsafe_mcu_obk_parse(const char *name, vsafe_mcu_obk_t *out);
+
+/* ---- Lifecycle ---- */
+/* Option-byte program of PRODUCT_STATE (forward transitions T1, T2, T4, T5). The change is
+ * recorded as pending (one commit) and takes effect at vsafe_mcu_reset; until then the MCU is
+ * inert. ERR_MCU_TRANSITION (T3, T6, to TZ_CLOSED with TrustZone off, request codes),
+ * ERR_MCU_LOCKED (T10), ERR_MCU_INVALID_STATE, ERR_MCU_INERT (a change is already pending). */
+VSAFE_MUST_CHECK int vsafe_mcu_program_state(vsafe_mcu_t *mcu, vsafe_mcu_state_t to);
+/* HDPL1 firmware requests a regression: programs REGRESSION (full) or NS_REGRESSION (partial),
+ * effective at reset. ERR_MCU_HDPL unless the HDPL is 1; ERR_MCU_TRANSITION when the state does
+ * not allow it (OPEN; partial needs CLOSED with TrustZone on); ERR_MCU_LOCKED. */
+VSAFE_MUST_CHECK int vsafe_mcu_fw_regression(vsafe_mcu_t *mcu, bool full);
+/* Reset (option-byte launch): applies a pending change with its erase effects (resumable: a
+ * power cut mid-way leaves the request recorded and the next reset finishes it), then HDPL = 1,
+ * DA grants revoked, challenge discarded. */
+VSAFE_MUST_CHECK int vsafe_mcu_reset(vsafe_mcu_t *mcu);
+/* TZEN option byte: only in OPEN. Disabling erases the secure flash and SRAM.
+ * ERR_MCU_TRANSITION outside OPEN, ERR_MCU_INERT. */
+VSAFE_MUST_CHECK int vsafe_mcu_set_trustzone(vsafe_mcu_t *mcu, bool on);
+/* Raises the HDPL to level (2 or 3; never lowers). ERR_MCU_HDPL when level is lower or > 3. */
+VSAFE_MUST_CHECK int vsafe_mcu_hdpl_raise(vsafe_mcu_t *mcu, unsigned level);
+
+/* ---- Option-byte keys ---- */
+/* Code of domain at the current HDPL may access an area of its own level or higher; with
+ * TrustZone on, only the secure domain reaches HDPL1..HDPL3-S and the non-secure domain only
+ * HDPL3-NS. Not available in OPEN (no DHUK) nor INVALID (ERR_STATE). A write is all-or-nothing
+ * (one commit), len <= VSAFE_MCU_OBK_WRITE_MAX. ERR_MCU_HDPL, ERR_ARGUMENT, ERR_MCU_INERT. */
+VSAFE_MUST_CHECK int vsafe_mcu_obk_write(vsafe_mcu_t *mcu, vsafe_mcu_domain_t domain, vsafe_mcu_obk_t area,
+                                         uint32_t offset, const uint8_t *data, size_t len);
+VSAFE_MUST_CHECK int vsafe_mcu_obk_read(const vsafe_mcu_t *mcu, vsafe_mcu_domain_t domain,
+                                        vsafe_mcu_obk_t area, uint32_t offset, uint8_t *out, size_t len);
+
+/* ---- Memory regions (contents kept in the image so erase effects are observable) ---- */
+VSAFE_MUST_CHECK int vsafe_mcu_mem_write(vsafe_mcu_t *mcu, vsafe_mcu_mem_t region, uint32_t offset,
+                                         const uint8_t *data, size_t len);
+VSAFE_MUST_CHECK int vsafe_mcu_mem_read(const vsafe_mcu_t *mcu, vsafe_mcu_mem_t region, uint32_t offset,
+                                        uint8_t *out, size_t len);
+
+/* ---- Derived hardware unique key ----
+ * Wrap: out = tag(16) || AES-256-CBC(data, iv = tag), tag = CMAC over data, both keys derived from
+ * the DHUK, which changes at every full regression. in_len a multiple of 16, at most 256.
+ * Refused in OPEN (no DHUK): ERR_STATE. Unwrap: ERR_CRYPTO when the tag does not verify. */
+VSAFE_MUST_CHECK int vsafe_mcu_dhuk_wrap(vsafe_mcu_t *mcu, const uint8_t *in, size_t in_len, uint8_t *out,
+                                         size_t out_cap, size_t *out_len);
+VSAFE_MUST_CHECK int vsafe_mcu_dhuk_unwrap(vsafe_mcu_t *mcu, const uint8_t *in, size_t in_len, uint8_t *out,
+                                           size_t out_cap, size_t *out_len);
+
+/* ---- Debug authentication (ADAC framing, spec §4; byte format in docs/LIFECYCLE.md) ----
+ * One request frame in, one response frame out (always produced when out_cap >= 8). Returns the
+ * outcome: VSAFE_OK, or ERR_DA_* / ERR_MCU_* / ERR_PARSE; the response carries the ADAC status and,
+ * on failure, vendor TLV 0x8001 with the vsafe status. A successful regression resets the MCU. */
+VSAFE_MUST_CHECK int vsafe_mcu_da_request(vsafe_mcu_t *mcu, const uint8_t *in, size_t in_len, uint8_t *out,
+                                          size_t out_cap, size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

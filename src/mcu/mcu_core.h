@@ -1,0 +1,76 @@
+/* MCU model internals: the state image layout and the caller-allocated MCU object.
+ * No heap, no I/O: the image is kept by the store, the world reached through the port. */
+#ifndef VSAFE_MCU_CORE_H
+#define VSAFE_MCU_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "se/store.h"
+#include "vsafe/mcu.h"
+#include "vsafe/se_port.h"
+
+/* ---- Image layout, version 1: big-endian fields at fixed offsets (docs/LIFECYCLE.md) ---- */
+#define VSAFE_MCU_IMG_MAGIC 0x56534D43u /* "VSMC" */
+#define VSAFE_MCU_IMG_VERSION 1u
+
+#define MCU_OFF_MAGIC 0x000u        /* u32 */
+#define MCU_OFF_VERSION 0x004u      /* u16 */
+#define MCU_OFF_SOC_CLASS 0x008u    /* u32 */
+#define MCU_OFF_SOC_ID 0x010u       /* u8[16] */
+#define MCU_OFF_HUK 0x020u          /* u8[32] hardware unique secret, drawn at creation */
+#define MCU_OFF_DHUK_SALT 0x040u    /* u8[32] redrawn at every full regression */
+#define MCU_OFF_DHUK_EPOCH 0x060u   /* u32 full regressions so far */
+#define MCU_OFF_ATTEMPTS 0x064u     /* u32 failed DA attempts */
+#define MCU_OFF_ATTEMPTS_INV 0x068u /* u32 bitwise complement of ATTEMPTS */
+#define MCU_OFF_ATTEMPT_LIMIT 0x06Cu /* u32 */
+#define MCU_OFF_LC 0x070u           /* lifecycle record (8): effective product state */
+#define MCU_OFF_LC_PENDING 0x078u   /* lifecycle record (8): programmed, all zero = none */
+#define MCU_OFF_TZEN 0x080u         /* lifecycle record (8) holding the TZEN code */
+/* Volatile part of a continuously powered board: reset clears it. */
+#define MCU_OFF_HDPL 0x088u         /* u8 1..3 */
+#define MCU_OFF_CHAL_VALID 0x089u   /* u8 0xA5 = a challenge is outstanding */
+#define MCU_OFF_GRANT 0x090u        /* u8[16] DA-granted debug permissions */
+#define MCU_OFF_NONCE 0x0A0u        /* u8[32] current challenge nonce */
+#define MCU_OFF_OBK 0x100u          /* OBK areas back to back, in vsafe_mcu_obk_t order */
+#define MCU_OFF_MEM 0x2100u         /* regions back to back, in vsafe_mcu_mem_t order */
+#define MCU_IMAGE_LEN 0x2D00u
+
+#define MCU_REC_LEN 8u /* code u8, 0x5A, sparse word u32, CRC-16/X-25 u16 over the first 6 bytes */
+#define MCU_CHAL_MAGIC 0xA5u
+#define MCU_DEFAULT_ATTEMPT_LIMIT 16u
+#define MCU_SOC_CLASS 0x00000483u /* STM32H5 device ID, used as the ADAC SoC class */
+
+struct vsafe_mcu {
+    vsafe_store_t store;
+    const vsafe_crypto_t *crypto;
+    uint8_t image[MCU_IMAGE_LEN];
+    vsafe_txn_t txn;
+    void *owner; /* outer library's resources (file NVM, crypto); NULL in core-only use */
+};
+
+/* Starts the core on nvm (NULL = volatile): mounts, or formats a blank NVM with a fresh image
+ * (random SoC ID and secrets from the port RNG). power_on_reset applies pending changes. */
+VSAFE_MUST_CHECK int vsafe_mcu_core_start(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
+                                          uint32_t attempt_limit, int power_on_reset);
+
+/* ---- shared between mcu_lc.c and mcu_da.c ---- */
+uint32_t mcu_sparse_word(uint8_t code);   /* 0 if code is not a lifecycle/TZEN code */
+vsafe_mcu_state_t mcu_decode_rec(const uint8_t *rec);
+bool mcu_tz_on(const struct vsafe_mcu *m);
+bool mcu_inert(const struct vsafe_mcu *m);
+bool mcu_da_config_valid(const struct vsafe_mcu *m);
+uint32_t mcu_attempts(const struct vsafe_mcu *m); /* UINT32_MAX when the copies disagree */
+uint32_t mcu_obk_off(vsafe_mcu_obk_t area);
+void mcu_stage_rec(vsafe_txn_t *txn, uint32_t off, uint8_t code);
+/* Performs a granted regression: records the request code, then resets (erase, new state). */
+VSAFE_MUST_CHECK int mcu_request_regression(struct vsafe_mcu *m, bool full, vsafe_txn_t *txn);
+static inline bool mcu_bit(const uint8_t mask[16], unsigned bit) { return (mask[bit / 8u] >> (bit % 8u)) & 1u; }
+
+static inline uint32_t mcu_get32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+#endif
