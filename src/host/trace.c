@@ -1,0 +1,338 @@
+/* Trace decoder: renders a frame as text for `vsafe --trace` and for tests.
+ *
+ * Key material is never rendered: the key bytes of host-key writes are masked in the hex dump and
+ * omitted from the decoding. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host_internal.h"
+
+typedef struct {
+    char *out;
+    size_t cap;
+    size_t len;
+    int truncated;
+} sbuf_t;
+
+static void sb_printf(sbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf_t *sb, const char *fmt, ...)
+{
+    if (sb->truncated) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(sb->out + sb->len, sb->cap - sb->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sb->cap - sb->len) {
+        sb->truncated = 1;
+        sb->len = sb->cap - 1;
+        sb->out[sb->len] = '\0';
+        return;
+    }
+    sb->len += (size_t)n;
+}
+
+static void sb_hex(sbuf_t *sb, const uint8_t *p, size_t n, size_t masked_from, size_t masked_to)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && i % 32 == 0) {
+            sb_printf(sb, "\n          ");
+        } else if (i > 0) {
+            sb_printf(sb, " ");
+        }
+        if (i >= masked_from && i < masked_to) {
+            sb_printf(sb, "**");
+        } else {
+            sb_printf(sb, "%02X", p[i]);
+        }
+    }
+}
+
+static void sb_data(sbuf_t *sb, const char *label, const uint8_t *p, size_t n)
+{
+    sb_printf(sb, " %s=", label);
+    if (n == 0) {
+        sb_printf(sb, "(none)");
+        return;
+    }
+    size_t show = n > 48 ? 48 : n;
+    for (size_t i = 0; i < show; i++) {
+        sb_printf(sb, "%02x", p[i]);
+    }
+    if (show < n) {
+        sb_printf(sb, "...");
+    }
+    sb_printf(sb, " (%zu bytes)", n);
+}
+
+static const char *ac_name(unsigned ac)
+{
+    return ac == 0 ? "always" : ac == 1 ? "host" : "never";
+}
+
+static void sb_opt(sbuf_t *sb, uint8_t opt)
+{
+    sb_printf(sb, " opt=0x%02X", opt);
+    if (opt & VSAFE_SE_OPT_CHANGE_AC) {
+        sb_printf(sb, " [change AC to %s, change right %s]", ac_name(opt & VSAFE_SE_OPT_AC_MASK),
+                  (opt & VSAFE_SE_OPT_CR) ? "kept" : "cleared");
+    }
+    if (opt & VSAFE_SE_OPT_ATOMIC) {
+        sb_printf(sb, " [atomic]");
+    }
+}
+
+static const char *tag_name(uint8_t tag)
+{
+    switch (tag) {
+    case VSAFE_SE_TAG_LIFE_CYCLE:
+        return "life-cycle state";
+    case VSAFE_SE_TAG_I2C_PARAMS:
+        return "I2C parameters";
+    case VSAFE_SE_TAG_PRODUCT_DATA:
+        return "product data";
+    case VSAFE_SE_TAG_PARTITIONS:
+        return "data partition configuration";
+    case VSAFE_SE_TAG_CMD_AUTH:
+        return "command authorization configuration";
+    case VSAFE_SE_TAG_CMD_AC:
+        return "command access conditions";
+    case VSAFE_SE_TAG_CMD_ENC:
+        return "command encryption flags";
+    case VSAFE_SE_TAG_HOST_KEY_V2:
+        return "host key slot V2";
+    case VSAFE_SE_TAG_HOST_KEY_CTRL:
+        return "host key provisioning control";
+    default:
+        return "tag";
+    }
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Fields of a command payload (plaintext). */
+static void decode_command_fields(sbuf_t *sb, uint8_t code, uint8_t ext, const uint8_t *p, size_t n)
+{
+    switch (code) {
+    case VSAFE_SE_CMD_ECHO:
+        sb_data(sb, "data", p, n);
+        return;
+    case VSAFE_SE_CMD_RANDOM:
+        if (n == 2) {
+            sb_printf(sb, " subject=%u length=%u", p[0], p[1]);
+            return;
+        }
+        break;
+    case VSAFE_SE_CMD_READ:
+        if (n == 6) {
+            sb_opt(sb, p[0]);
+            sb_printf(sb, " zone=%u offset=%u length=%u", p[1], be16(p + 2), be16(p + 4));
+            return;
+        }
+        break;
+    case VSAFE_SE_CMD_UPDATE:
+        if (n >= 4) {
+            sb_opt(sb, p[0]);
+            sb_printf(sb, " zone=%u offset=%u", p[1], be16(p + 2));
+            sb_data(sb, "data", p + 4, n - 4);
+            return;
+        }
+        break;
+    case VSAFE_SE_CMD_DECREMENT:
+        if (n >= 8) {
+            sb_opt(sb, p[0]);
+            sb_printf(sb, " zone=%u offset=%u amount=%u", p[1], be16(p + 2), host_get_be32(p + 4));
+            sb_data(sb, "data", p + 8, n - 8);
+            return;
+        }
+        break;
+    case VSAFE_SE_CMD_QUERY:
+        if (n == 1) {
+            sb_printf(sb, " tag=0x%02X (%s)", p[0], tag_name(p[0]));
+            return;
+        }
+        break;
+    case VSAFE_SE_CMD_PUT_ATTRIBUTE:
+        if (n >= 1) {
+            sb_printf(sb, " tag=0x%02X (%s)", p[0], tag_name(p[0]));
+            sb_data(sb, "value", p + 1, n - 1);
+            return;
+        }
+        break;
+    case VSAFE_SE_CMD_RESET:
+        if (n == 0) {
+            return;
+        }
+        break;
+    case VSAFE_SE_CMD_EXTENDED:
+        if (ext == VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN && n >= 4) {
+            sb_printf(sb, " key_type=%s keys=(hidden, %zu bytes)", p[3] == 1 ? "AES-256" : "AES-128", n - 4);
+            return;
+        }
+        if (ext == VSAFE_SE_EXT_WRITE_HOST_KEY_WRAPPED) {
+            sb_printf(sb, " envelope=(%zu bytes)", n);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    if (n > 0) {
+        sb_data(sb, "payload", p, n);
+    }
+}
+
+/* Fields of a response payload (plaintext), given the command it answers. */
+static void decode_response_fields(sbuf_t *sb, uint8_t code, const uint8_t *cmd_payload, size_t cmd_n,
+                                   const uint8_t *p, size_t n)
+{
+    if (code == VSAFE_SE_CMD_READ && cmd_n == 6) {
+        size_t want = be16(cmd_payload + 4);
+        if (n >= 4 && n - 4 == want) {
+            sb_printf(sb, " counter=%u", host_get_be32(p));
+            sb_data(sb, "data", p + 4, n - 4);
+            return;
+        }
+        sb_data(sb, "data", p, n);
+        return;
+    }
+    if (code == VSAFE_SE_CMD_DECREMENT && n == 4) {
+        sb_printf(sb, " new_counter=%u", host_get_be32(p));
+        return;
+    }
+    if (code == VSAFE_SE_CMD_QUERY && cmd_n == 1) {
+        uint8_t tag = cmd_payload[0];
+        if (tag == VSAFE_SE_TAG_HOST_KEY_V2 && n == 6) {
+            sb_printf(sb, " present=%u key_type=%s counter=%u", p[0], p[1] == 1 ? "AES-256" : "AES-128",
+                      host_get_be32(p + 2));
+            return;
+        }
+        if (tag == VSAFE_SE_TAG_PARTITIONS && n >= 1) {
+            sb_printf(sb, " zones=%u", p[0]);
+        } else if (tag == VSAFE_SE_TAG_CMD_AUTH && n >= 2) {
+            sb_printf(sb, " change_rights=0x%02X records=%u", p[0], p[1]);
+        } else if (tag == VSAFE_SE_TAG_PRODUCT_DATA && n >= 5 && p[0] == 1) {
+            sb_printf(sb, " mask_id=%02X%02X%02X", p[2], p[3], p[4]);
+        } else if (tag == VSAFE_SE_TAG_LIFE_CYCLE && n == 1) {
+            sb_printf(sb, " life_cycle=0x%02X", p[0]);
+            return;
+        } else if (tag == VSAFE_SE_TAG_HOST_KEY_CTRL && n == 2) {
+            sb_printf(sb, " control=0x%02X auth_key_slot=0x%02X", p[0], p[1]);
+            return;
+        }
+    }
+    if (n > 0) {
+        sb_data(sb, "payload", p, n);
+    }
+}
+
+int vsafe_host_trace_decode(const vsafe_host_trace_t *ev, char *out, size_t out_cap)
+{
+    if (ev == NULL || out == NULL || out_cap == 0) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    sbuf_t sb = {out, out_cap, 0, 0};
+    out[0] = '\0';
+    if (ev->dir == VSAFE_HOST_TRACE_NACK) {
+        sb_printf(&sb, "  (NACK: device busy or absent, retrying)");
+        return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
+    }
+    if (ev->frame == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    const uint8_t *f = ev->frame;
+    size_t n = ev->len;
+    if (ev->dir == VSAFE_HOST_TRACE_COMMAND) {
+        size_t hl = (n >= 2 && (f[0] & VSAFE_SE_HDR_CODE) == VSAFE_SE_CMD_EXTENDED) ? 2u : 1u;
+        uint8_t code = n > 0 ? (uint8_t)(f[0] & VSAFE_SE_HDR_CODE) : 0u;
+        uint8_t ext = hl == 2 ? f[1] : 0u;
+        size_t mask_from = 0, mask_to = 0;
+        if (code == VSAFE_SE_CMD_EXTENDED && ext == VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN && !(f[0] & 0x80u)) {
+            mask_from = hl + 4;
+            mask_to = n >= 2 ? n - 2 : 0;
+        }
+        sb_printf(&sb, "H->D  ");
+        sb_hex(&sb, f, n, mask_from, mask_to);
+        if (n < hl + 2) {
+            sb_printf(&sb, "\n      (short frame)");
+            return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
+        }
+        const char *name = vsafe_se_command_name(code, ext);
+        int mac = (f[0] & VSAFE_SE_HDR_CMAC) != 0;
+        size_t pl = n - hl - 2 - (mac && n >= hl + 6 ? 4u : 0u);
+        sb_printf(&sb, "\n      %s", name != NULL ? name : "unknown command");
+        if (hl == 2) {
+            sb_printf(&sb, " (0x1F 0x%02X)", ext);
+        } else {
+            sb_printf(&sb, " (0x%02X)", code);
+        }
+        if (f[0] & VSAFE_SE_HDR_PROT) {
+            sb_printf(&sb, " [%s%s%s]", mac ? "C-MAC " : "", (f[0] & VSAFE_SE_HDR_RMAC) ? "R-MAC " : "",
+                      (f[0] & VSAFE_SE_HDR_HOST) ? "host" : "session");
+        }
+        if (ev->plain != NULL) {
+            sb_data(&sb, "ciphertext", f + hl, pl);
+            sb_printf(&sb, "\n      plaintext:");
+            decode_command_fields(&sb, code, ext, ev->plain, ev->plain_len);
+        } else {
+            decode_command_fields(&sb, code, ext, f + hl, pl);
+        }
+        if (mac && n >= hl + 6) {
+            sb_printf(&sb, "\n      C-MAC=%02X%02X%02X%02X", f[n - 6], f[n - 5], f[n - 4], f[n - 3]);
+            if (ev->protected_frame) {
+                sb_printf(&sb, " counter=%u", ev->mac_counter);
+            }
+        }
+        uint16_t crc = vsafe_crc16(f, n - 2);
+        sb_printf(&sb, " CRC=%02X%02X %s", f[n - 2], f[n - 1], crc == be16(f + n - 2) ? "ok" : "BAD");
+        return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
+    }
+    /* Response */
+    sb_printf(&sb, "D->H  ");
+    sb_hex(&sb, f, n, 0, 0);
+    if (n < 5) {
+        sb_printf(&sb, "\n      (short response)");
+        return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
+    }
+    uint8_t st = f[0] & VSAFE_SE_HDR_CODE;
+    size_t len = be16(f + 1);
+    sb_printf(&sb, "\n      %s (0x%02X) LEN=%zu", vsafe_se_wire_status_name(st), st, len);
+    if (len < 2 || len + 3 != n) {
+        sb_printf(&sb, " (length does not match the frame)");
+        return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
+    }
+    size_t body = len - 2;
+    const uint8_t *cmd = ev->command;
+    size_t cn = ev->command_len;
+    int rmac = st == 0 && cmd != NULL && cn > 0 && (cmd[0] & VSAFE_SE_HDR_RMAC) && body >= 4;
+    size_t pl = body - (rmac ? 4u : 0u);
+    if (st == 0 && cmd != NULL && cn >= 3) {
+        size_t hl = ((cmd[0] & VSAFE_SE_HDR_CODE) == VSAFE_SE_CMD_EXTENDED && cn >= 4) ? 2u : 1u;
+        uint8_t code = cmd[0] & VSAFE_SE_HDR_CODE;
+        size_t cpl = cn - hl - 2 - ((cmd[0] & VSAFE_SE_HDR_CMAC) && cn >= hl + 6 ? 4u : 0u);
+        if (ev->plain != NULL) {
+            sb_data(&sb, "ciphertext", f + 3, pl);
+            sb_printf(&sb, "\n      plaintext:");
+            decode_response_fields(&sb, code, cmd + hl, cpl, ev->plain, ev->plain_len);
+        } else {
+            decode_response_fields(&sb, code, cmd + hl, cpl, f + 3, pl);
+        }
+    } else if (st == 0 && pl > 0) {
+        sb_data(&sb, "payload", f + 3, pl);
+    }
+    if (rmac) {
+        sb_printf(&sb, "\n      R-MAC=%02X%02X%02X%02X", f[3 + pl], f[4 + pl], f[5 + pl], f[6 + pl]);
+        if (ev->protected_frame) {
+            sb_printf(&sb, " counter=%u", ev->mac_counter);
+        }
+    }
+    uint16_t crc = vsafe_crc16(f, 1);
+    crc = vsafe_crc16_continue(crc, f + 3, body);
+    sb_printf(&sb, " CRC=%02X%02X %s", f[n - 2], f[n - 1], crc == be16(f + n - 2) ? "ok" : "BAD");
+    return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
+}

@@ -1,0 +1,317 @@
+/* Shared CLI helpers: option parsing, numbers and hex, device files, output. See cli.h. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "vsafe/se_wire.h"
+
+static int is_global(vsafe_cli_t *cli, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "--json") == 0) {
+        cli->json = 1;
+        return 1;
+    }
+    if (strcmp(a, "--trace") == 0) {
+        cli->trace = 1;
+        return 1;
+    }
+    if (strncmp(a, "--device=", 9) == 0) {
+        cli->device_dir = a + 9;
+        return 1;
+    }
+    if (strcmp(a, "--device") == 0 && *i + 1 < argc) {
+        cli->device_dir = argv[++*i];
+        return 1;
+    }
+    return 0;
+}
+
+int vsafe_cli_parse(vsafe_cli_t *cli, int argc, char **argv, const vsafe_cli_opt_t *opts, const char **pos,
+                    size_t pos_min, size_t pos_max, size_t *pos_count, int *done)
+{
+    size_t n = 0;
+    int only_pos = 0;
+    if (done != NULL) {
+        *done = 0;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_pos && strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (!only_pos && a[0] == '-' && a[1] == '-') {
+            if (is_global(cli, argc, argv, &i)) {
+                continue;
+            }
+            if (strcmp(a, "--help") == 0) {
+                printf("usage: vsafe %s\n", cli->usage != NULL ? cli->usage : cli->command);
+                if (done != NULL) {
+                    *done = 1;
+                }
+                return VSAFE_CLI_EXIT_OK;
+            }
+            const char *name = a + 2;
+            const char *eq = strchr(name, '=');
+            size_t name_len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+            const vsafe_cli_opt_t *o = opts;
+            for (; o != NULL && o->name != NULL; o++) {
+                if (strlen(o->name) == name_len && strncmp(o->name, name, name_len) == 0) {
+                    break;
+                }
+            }
+            if (o == NULL || o->name == NULL) {
+                return vsafe_cli_usage_error(cli, "unknown option '%s'", a);
+            }
+            if (o->has_arg) {
+                if (eq != NULL) {
+                    *o->value = eq + 1;
+                } else if (i + 1 < argc) {
+                    *o->value = argv[++i];
+                } else {
+                    return vsafe_cli_usage_error(cli, "option --%s needs a value", o->name);
+                }
+            } else {
+                if (eq != NULL) {
+                    return vsafe_cli_usage_error(cli, "option --%s takes no value", o->name);
+                }
+                *o->flag = 1;
+            }
+            continue;
+        }
+        if (n >= pos_max) {
+            return vsafe_cli_usage_error(cli, "unexpected argument '%s'", a);
+        }
+        pos[n++] = a;
+    }
+    if (n < pos_min) {
+        return vsafe_cli_usage_error(cli, "missing argument");
+    }
+    if (pos_count != NULL) {
+        *pos_count = n;
+    }
+    return 0;
+}
+
+static void vfail(vsafe_cli_t *cli, const char *name, const char *message, const char *fmt, va_list ap)
+{
+    char ctx[512];
+    vsnprintf(ctx, sizeof ctx, fmt, ap);
+    if (cli->json) {
+        char msg[768];
+        if (message != NULL) {
+            snprintf(msg, sizeof msg, "%s: %s", ctx, message);
+        } else {
+            snprintf(msg, sizeof msg, "%s", ctx);
+        }
+        json_t *o = json_pack("{s:s, s:s}", "error", name, "message", msg);
+        char *s = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    }
+    if (message != NULL) {
+        fprintf(stderr, "vsafe: %s: %s: %s\n", ctx, name, message);
+    } else {
+        fprintf(stderr, "vsafe: %s: %s\n", ctx, name);
+    }
+}
+
+int vsafe_cli_usage_error(vsafe_cli_t *cli, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (cli->json) {
+        json_t *o = json_pack("{s:s, s:s}", "error", "USAGE", "message", msg);
+        char *s = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    }
+    fprintf(stderr, "vsafe %s: %s\nusage: vsafe %s\n", cli->command != NULL ? cli->command : "", msg,
+            cli->usage != NULL ? cli->usage : "");
+    return VSAFE_CLI_EXIT_USAGE;
+}
+
+int vsafe_cli_fail(vsafe_cli_t *cli, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(cli, vsafe_status_name(status), vsafe_status_message(status), fmt, ap);
+    va_end(ap);
+    return VSAFE_CLI_EXIT_FAIL;
+}
+
+int vsafe_cli_fail_named(vsafe_cli_t *cli, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(cli, name, NULL, fmt, ap);
+    va_end(ap);
+    return VSAFE_CLI_EXIT_FAIL;
+}
+
+int vsafe_cli_parse_u32(vsafe_cli_t *cli, const char *what, const char *s, uint32_t min, uint32_t max,
+                        uint32_t *out)
+{
+    if (s == NULL || s[0] == '\0' || s[0] == '-' || s[0] == '+' || isspace((unsigned char)s[0])) {
+        return vsafe_cli_usage_error(cli, "%s: '%s' is not a number", what, s != NULL ? s : "");
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno != 0 || end == s || *end != '\0') {
+        return vsafe_cli_usage_error(cli, "%s: '%s' is not a number (decimal or 0x hex)", what, s);
+    }
+    if (v < min || v > max) {
+        return vsafe_cli_usage_error(cli, "%s: %s is out of range (%u..%u)", what, s, (unsigned)min,
+                                     (unsigned)max);
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int hex_digit(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+int vsafe_cli_parse_hex(vsafe_cli_t *cli, const char *what, const char *s, uint8_t **out, size_t *len)
+{
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s += 2;
+    }
+    uint8_t *buf = malloc(strlen(s) / 2 + 1);
+    if (buf == NULL) {
+        return vsafe_cli_fail(cli, VSAFE_ERR_NO_MEMORY, "%s", what);
+    }
+    size_t n = 0;
+    int hi = -1;
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p == ' ' || *p == ':' || *p == '\t') {
+            if (hi >= 0) {
+                break;
+            }
+            continue;
+        }
+        int d = hex_digit((unsigned char)*p);
+        if (d < 0) {
+            free(buf);
+            return vsafe_cli_usage_error(cli, "%s: '%c' is not a hex digit", what, *p);
+        }
+        if (hi < 0) {
+            hi = d;
+        } else {
+            buf[n++] = (uint8_t)(hi << 4 | d);
+            hi = -1;
+        }
+    }
+    if (hi >= 0) {
+        free(buf);
+        return vsafe_cli_usage_error(cli, "%s: odd number of hex digits", what);
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+char *vsafe_cli_hex(const uint8_t *buf, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *s = malloc(2 * len + 1);
+    if (s == NULL) {
+        abort();
+    }
+    for (size_t i = 0; i < len; i++) {
+        s[2 * i] = digits[buf[i] >> 4];
+        s[2 * i + 1] = digits[buf[i] & 15];
+    }
+    s[2 * len] = '\0';
+    return s;
+}
+
+const char *vsafe_cli_device_file(const vsafe_cli_t *cli, const char *name)
+{
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/%s", cli->device_dir, name);
+    return path;
+}
+
+static void trace_print(void *ctx, const vsafe_host_trace_t *ev)
+{
+    (void)ctx;
+    char text[8192];
+    int rc = vsafe_host_trace_decode(ev, text, sizeof text);
+    fprintf(stderr, "%s%s\n", text, rc == VSAFE_OK ? "" : " ...");
+}
+
+int vsafe_cli_open_host(vsafe_cli_t *cli)
+{
+    const char *path = vsafe_cli_device_file(cli, "se.nvm");
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        return vsafe_cli_fail_named(cli, "NO_DEVICE", "no device in '%s' (create one with: vsafe --device %s init)",
+                                    cli->device_dir, cli->device_dir);
+    }
+    vsafe_se_options_t opt = {.profile = NULL, .state_path = path};
+    int rc = vsafe_se_open(&cli->se, &opt);
+    if (rc != 0) {
+        cli->se = NULL;
+        return vsafe_cli_fail(cli, rc, "cannot open device '%s'", path);
+    }
+    rc = vsafe_host_open_se(&cli->host, cli->se);
+    if (rc != 0) {
+        cli->host = NULL;
+        return vsafe_cli_fail(cli, rc, "cannot open host handle");
+    }
+    if (cli->trace) {
+        vsafe_host_set_trace(cli->host, trace_print, cli);
+    }
+    rc = vsafe_host_init(cli->host);
+    if (rc != 0) {
+        return vsafe_cli_fail(cli, rc, "init");
+    }
+    return 0;
+}
+
+int vsafe_cli_json_out(vsafe_cli_t *cli, json_t *obj)
+{
+    (void)cli;
+    char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (s == NULL) {
+        json_decref(obj);
+        return vsafe_cli_fail(cli, VSAFE_ERR_NO_MEMORY, "json");
+    }
+    printf("%s\n", s);
+    free(s);
+    json_decref(obj);
+    return VSAFE_CLI_EXIT_OK;
+}
+
+const char *vsafe_cli_ac_name(uint8_t ac)
+{
+    switch (ac) {
+    case VSAFE_SE_AC_ALWAYS:
+        return "always";
+    case VSAFE_SE_AC_HOST:
+        return "host";
+    default:
+        return "never";
+    }
+}

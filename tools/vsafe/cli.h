@@ -1,0 +1,99 @@
+/* Shared helpers of the vsafe command-line tool.
+ *
+ * A command is a function `int cmd(vsafe_cli_t *cli, int argc, char **argv)` registered by one
+ * line in the table of main.c. argv[0] is the command name; the global options (--device, --json,
+ * --trace) have already been removed from the part before the command, and vsafe_cli_parse also
+ * accepts them after it. The function returns the process exit status:
+ *   VSAFE_CLI_EXIT_OK (0)     success
+ *   VSAFE_CLI_EXIT_FAIL (1)   the operation failed (device refusal, I/O, missing device...)
+ *   VSAFE_CLI_EXIT_USAGE (2)  bad arguments (a usage message was printed)
+ *
+ * Output: with --json, exactly one JSON object on stdout, also on failure
+ * ({"error": NAME, "message": TEXT}); otherwise human text on stdout and errors on stderr as one
+ * line "vsafe: <what>: <STATUS_NAME> (<message>)". */
+#ifndef VSAFE_CLI_H
+#define VSAFE_CLI_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vsafe/host.h"
+#include "vsafe/se.h"
+
+#define VSAFE_CLI_EXIT_OK 0
+#define VSAFE_CLI_EXIT_FAIL 1
+#define VSAFE_CLI_EXIT_USAGE 2
+
+typedef struct vsafe_cli {
+    const char *prog;       /* "vsafe" */
+    const char *device_dir; /* --device, else $VSAFE_DEVICE, else ./vsafe-device */
+    const char *command;    /* current command name */
+    const char *usage;      /* current command's usage line (for usage errors) */
+    int json;               /* --json */
+    int trace;              /* --trace: every frame both ways on stderr */
+    /* Open handles (vsafe_cli_open_host); closed by main after the command returns. */
+    vsafe_se_t *se;
+    vsafe_host_t *host;
+} vsafe_cli_t;
+
+typedef int (*vsafe_cli_fn)(vsafe_cli_t *cli, int argc, char **argv);
+
+/* ---- Option parsing ----
+ * A command describes its options in a table ending with {NULL}. Options are `--name VALUE` or
+ * `--name=VALUE` when has_arg, `--name` otherwise (the int at flag is set to 1). Positional
+ * arguments are collected in pos[] (at most pos_max). --json, --trace, --device DIR and --help
+ * are accepted by every command. */
+typedef struct {
+    const char *name;   /* without the leading "--" */
+    int has_arg;
+    const char **value; /* has_arg: where the argument goes */
+    int *flag;          /* !has_arg: set to 1 when present */
+} vsafe_cli_opt_t;
+
+/* Returns 0, or an exit status (2 after a usage message; 0 after --help, with *done set). */
+int vsafe_cli_parse(vsafe_cli_t *cli, int argc, char **argv, const vsafe_cli_opt_t *opts, const char **pos,
+                    size_t pos_min, size_t pos_max, size_t *pos_count, int *done);
+
+/* Prints "vsafe COMMAND: <message>" and the usage line to stderr (or the JSON error object) and
+ * returns VSAFE_CLI_EXIT_USAGE. */
+int vsafe_cli_usage_error(vsafe_cli_t *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Numbers: decimal or 0x-hex, within [min, max]. On error prints a usage error naming `what`
+ * and returns VSAFE_CLI_EXIT_USAGE; 0 on success. */
+int vsafe_cli_parse_u32(vsafe_cli_t *cli, const char *what, const char *s, uint32_t min, uint32_t max,
+                        uint32_t *out);
+/* Hex bytes ("0a1b", "0x0a1b", spaces and colons allowed). *out is malloc'd (free it); an empty
+ * string gives length 0. Returns 0 or VSAFE_CLI_EXIT_USAGE. */
+int vsafe_cli_parse_hex(vsafe_cli_t *cli, const char *what, const char *s, uint8_t **out, size_t *len);
+
+/* Lowercase hex of a buffer in a malloc'd string (never NULL; aborts on out of memory). */
+char *vsafe_cli_hex(const uint8_t *buf, size_t len);
+
+/* ---- Device ---- */
+/* Path of a file in the device directory, e.g. vsafe_cli_device_file(cli, "se.nvm"). Static
+ * buffer; valid until the next call. */
+const char *vsafe_cli_device_file(const vsafe_cli_t *cli, const char *name);
+/* Opens DIR/se.nvm (which must exist) and a host handle over it, with the --trace hook, and
+ * runs vsafe_host_init. Stores both in cli. Returns 0 or an exit status (error already printed). */
+int vsafe_cli_open_host(vsafe_cli_t *cli);
+
+/* Loads a host key file (see docs/CLI.md, "Key files") and opens a host session on cli->host;
+ * *prot becomes VSAFE_HOST_PROT_MAC. Returns 0 or an exit status (error already printed). */
+int vsafe_cli_session(vsafe_cli_t *cli, const char *key_file, vsafe_host_prot_t *prot);
+
+/* ---- Output ---- */
+/* Reports a failure: JSON error object on stdout with --json, else one stderr line
+ * "vsafe: <context>: <STATUS_NAME>: <message>". Returns VSAFE_CLI_EXIT_FAIL. */
+int vsafe_cli_fail(vsafe_cli_t *cli, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* As vsafe_cli_fail, with a name of the caller's choice (no vsafe status). */
+int vsafe_cli_fail_named(vsafe_cli_t *cli, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prints the object (compact + newline) on stdout and releases it. Returns VSAFE_CLI_EXIT_OK. */
+int vsafe_cli_json_out(vsafe_cli_t *cli, json_t *obj);
+
+/* Names of access conditions as the contract spells them: "always", "host", "never". */
+const char *vsafe_cli_ac_name(uint8_t ac);
+
+#endif

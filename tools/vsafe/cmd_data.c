@@ -1,0 +1,601 @@
+/* CLI commands on the device and its data: init, zones, read, update, decrement, ac, info,
+ * random, echo. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "vsafe/se_wire.h"
+
+#define ZONES_MAX 256
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+        return -1;
+    }
+    return 0;
+}
+
+int vsafe_cmd_init(vsafe_cli_t *cli, int argc, char **argv)
+{
+    const char *profile = NULL;
+    int force = 0, done = 0;
+    const vsafe_cli_opt_t opts[] = {{"profile", 1, &profile, NULL}, {"force", 0, NULL, &force}, {NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    if (mkdir_p(cli->device_dir) != 0) {
+        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot create directory '%s' (%s)", cli->device_dir,
+                              strerror(errno));
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s", vsafe_cli_device_file(cli, "se.nvm"));
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!force) {
+            return vsafe_cli_fail_named(cli, "DEVICE_EXISTS",
+                                        "a device already exists in '%s'; use --force to replace it (its state is lost)",
+                                        cli->device_dir);
+        }
+        if (unlink(path) != 0) {
+            return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot remove '%s' (%s)", path, strerror(errno));
+        }
+    }
+    vsafe_se_options_t o = {.profile = profile, .state_path = path};
+    rc = vsafe_se_open(&cli->se, &o);
+    if (rc != 0) {
+        cli->se = NULL;
+        return vsafe_cli_fail(cli, rc, "cannot create the device from profile '%s'", profile ? profile : "spl05");
+    }
+    vsafe_se_close(cli->se);
+    cli->se = NULL;
+    rc = vsafe_cli_open_host(cli);
+    if (rc != 0) {
+        return rc;
+    }
+    vsafe_host_zone_t zones[ZONES_MAX];
+    size_t count = 0;
+    rc = vsafe_host_zones(cli->host, zones, ZONES_MAX, &count);
+    if (rc != 0) {
+        return vsafe_cli_fail(cli, rc, "partition query");
+    }
+    const char *pname = profile != NULL ? profile : "spl05";
+    if (cli->json) {
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:s, s:i}}", "init", "device", cli->device_dir,
+                                                 "profile", pname, "zones", (int)count));
+    }
+    printf("created a device in %s from profile %s: %zu zones (see: vsafe zones)\n", cli->device_dir, pname, count);
+    return VSAFE_CLI_EXIT_OK;
+}
+
+static json_t *zone_json(const vsafe_host_zone_t *z)
+{
+    json_t *o = json_pack("{s:i, s:s, s:i, s:s, s:s, s:b, s:b}", "index", z->index, "type",
+                          z->type == VSAFE_SE_ZONE_COUNTER ? "counter" : "data", "length", z->length, "read_ac",
+                          vsafe_cli_ac_name(z->read_ac), "update_ac", vsafe_cli_ac_name(z->update_ac),
+                          "read_ac_change_right", z->read_ac_cr, "update_ac_change_right", z->update_ac_cr);
+    if (z->type == VSAFE_SE_ZONE_COUNTER) {
+        json_object_set_new(o, "counter", json_integer(z->counter));
+    }
+    return o;
+}
+
+int vsafe_cmd_zones(vsafe_cli_t *cli, int argc, char **argv)
+{
+    int done = 0;
+    const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    if ((rc = vsafe_cli_open_host(cli)) != 0) {
+        return rc;
+    }
+    vsafe_host_zone_t zones[ZONES_MAX];
+    size_t count = 0;
+    rc = vsafe_host_zones(cli->host, zones, ZONES_MAX, &count);
+    if (rc != 0) {
+        return vsafe_cli_fail(cli, rc, "partition query");
+    }
+    if (cli->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < count; i++) {
+            json_array_append_new(arr, zone_json(&zones[i]));
+        }
+        return vsafe_cli_json_out(cli, json_pack("{s:o}", "zones", arr));
+    }
+    printf("zone  type     length  read AC  may change  update AC  may change  counter\n");
+    for (size_t i = 0; i < count; i++) {
+        const vsafe_host_zone_t *z = &zones[i];
+        printf("%4u  %-7s  %6u  %-7s  %-10s  %-9s  %-10s", z->index,
+               z->type == VSAFE_SE_ZONE_COUNTER ? "counter" : "data", z->length, vsafe_cli_ac_name(z->read_ac),
+               z->read_ac_cr ? "yes" : "no", vsafe_cli_ac_name(z->update_ac), z->update_ac_cr ? "yes" : "no");
+        if (z->type == VSAFE_SE_ZONE_COUNTER) {
+            printf("  %u", z->counter);
+        }
+        printf("\n");
+    }
+    return VSAFE_CLI_EXIT_OK;
+}
+
+/* Finds a zone in the partition table; reports ENTRY_NOT_FOUND as the device would. */
+static int find_zone(vsafe_cli_t *cli, uint32_t index, vsafe_host_zone_t *out)
+{
+    vsafe_host_zone_t zones[ZONES_MAX];
+    size_t count = 0;
+    int rc = vsafe_host_zones(cli->host, zones, ZONES_MAX, &count);
+    if (rc != 0) {
+        return vsafe_cli_fail(cli, rc, "partition query");
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (zones[i].index == index) {
+            *out = zones[i];
+            return 0;
+        }
+    }
+    return vsafe_cli_fail(cli, VSAFE_DEV_STATUS(VSAFE_SE_ST_ENTRY_NOT_FOUND), "zone %u is not in the partition table",
+                          (unsigned)index);
+}
+
+/* Prints data as a hex dump with an ASCII column. */
+static void hexdump(const uint8_t *p, size_t n, uint32_t base)
+{
+    for (size_t i = 0; i < n; i += 16) {
+        printf("  %04x  ", (unsigned)(base + i));
+        for (size_t j = 0; j < 16; j++) {
+            if (i + j < n) {
+                printf("%02x ", p[i + j]);
+            } else {
+                printf("   ");
+            }
+        }
+        printf(" ");
+        for (size_t j = 0; j < 16 && i + j < n; j++) {
+            uint8_t c = p[i + j];
+            putchar(c >= 0x20 && c < 0x7f ? c : '.');
+        }
+        printf("\n");
+    }
+}
+
+int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
+{
+    const char *off_s = NULL, *len_s = NULL, *key_s = NULL, *pos[1];
+    int done = 0;
+    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL}, {"length", 1, &len_s, NULL},
+                                    {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    uint32_t zone = 0, offset = 0, length = 0;
+    if ((rc = vsafe_cli_parse_u32(cli, "ZONE", pos[0], 0, 255, &zone)) != 0 ||
+        (off_s != NULL && (rc = vsafe_cli_parse_u32(cli, "--offset", off_s, 0, 0xFFFF, &offset)) != 0) ||
+        (len_s != NULL && (rc = vsafe_cli_parse_u32(cli, "--length", len_s, 0, 0xFFFF, &length)) != 0)) {
+        return rc;
+    }
+    if ((rc = vsafe_cli_open_host(cli)) != 0) {
+        return rc;
+    }
+    vsafe_host_prot_t prot = VSAFE_HOST_PROT_TABLE;
+    if (key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) {
+        return rc;
+    }
+    vsafe_host_zone_t z;
+    if ((rc = find_zone(cli, zone, &z)) != 0) {
+        return rc;
+    }
+    if (len_s == NULL) {
+        if (offset > z.length) {
+            return vsafe_cli_usage_error(cli, "--offset %u is beyond zone %u (%u bytes)", (unsigned)offset,
+                                         (unsigned)zone, z.length);
+        }
+        length = z.length - offset;
+    }
+    uint8_t *data = malloc(length + 1u);
+    if (data == NULL) {
+        return vsafe_cli_fail(cli, VSAFE_ERR_NO_MEMORY, "read");
+    }
+    uint32_t counter = 0;
+    int is_counter = z.type == VSAFE_SE_ZONE_COUNTER;
+    if (is_counter) {
+        rc = vsafe_host_read_counter_zone(cli->host, prot, (uint8_t)zone, (uint16_t)offset, data, length, &counter);
+    } else {
+        rc = vsafe_host_read_zone(cli->host, prot, (uint8_t)zone, (uint16_t)offset, data, length);
+    }
+    if (rc != 0) {
+        free(data);
+        return vsafe_cli_fail(cli, rc, "read zone %u offset %u length %u", (unsigned)zone, (unsigned)offset,
+                              (unsigned)length);
+    }
+    if (cli->json) {
+        char *hex = vsafe_cli_hex(data, length);
+        json_t *r = json_pack("{s:i, s:i, s:s}", "zone", (int)zone, "offset", (int)offset, "data", hex);
+        if (is_counter) {
+            json_object_set_new(r, "counter", json_integer(counter));
+        }
+        /* The fields are given both at top level and under "read". */
+        json_t *o = json_deep_copy(r);
+        json_object_set_new(o, "read", r);
+        free(hex);
+        free(data);
+        return vsafe_cli_json_out(cli, o);
+    }
+    printf("zone %u, offset %u, %u bytes", (unsigned)zone, (unsigned)offset, (unsigned)length);
+    if (is_counter) {
+        printf(", counter %u", counter);
+    }
+    printf("\n");
+    hexdump(data, length, offset);
+    free(data);
+    return VSAFE_CLI_EXIT_OK;
+}
+
+int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
+{
+    const char *off_s = NULL, *data_s = NULL, *key_s = NULL, *pos[1];
+    int atomic = 0, done = 0;
+    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL}, {"data", 1, &data_s, NULL},
+                                    {"atomic", 0, NULL, &atomic}, {"host-key", 1, &key_s, NULL},
+                                    {NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    uint32_t zone = 0, offset = 0;
+    if ((rc = vsafe_cli_parse_u32(cli, "ZONE", pos[0], 0, 255, &zone)) != 0 ||
+        (off_s != NULL && (rc = vsafe_cli_parse_u32(cli, "--offset", off_s, 0, 0xFFFF, &offset)) != 0)) {
+        return rc;
+    }
+    if (data_s == NULL) {
+        return vsafe_cli_usage_error(cli, "--data HEX is required");
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if ((rc = vsafe_cli_parse_hex(cli, "--data", data_s, &data, &len)) != 0) {
+        return rc;
+    }
+    if ((rc = vsafe_cli_open_host(cli)) != 0) {
+        free(data);
+        return rc;
+    }
+    vsafe_host_prot_t prot = VSAFE_HOST_PROT_TABLE;
+    if (key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) {
+        free(data);
+        return rc;
+    }
+    rc = vsafe_host_update_zone(cli->host, prot, (uint8_t)zone, (uint16_t)offset, data, len, atomic);
+    free(data);
+    if (rc != 0) {
+        return vsafe_cli_fail(cli, rc, "update zone %u offset %u (%zu bytes)", (unsigned)zone, (unsigned)offset, len);
+    }
+    if (cli->json) {
+        json_t *r = json_pack("{s:i, s:i, s:i, s:b}", "zone", (int)zone, "offset", (int)offset, "length", (int)len,
+                              "atomic", atomic);
+        json_t *o = json_deep_copy(r);
+        json_object_set_new(o, "update", r);
+        return vsafe_cli_json_out(cli, o);
+    }
+    printf("zone %u: wrote %zu bytes at offset %u%s\n", (unsigned)zone, len, (unsigned)offset,
+           atomic ? " (atomic)" : "");
+    return VSAFE_CLI_EXIT_OK;
+}
+
+int vsafe_cmd_decrement(vsafe_cli_t *cli, int argc, char **argv)
+{
+    const char *off_s = NULL, *data_s = NULL, *amount_s = NULL, *key_s = NULL, *pos[1];
+    int done = 0;
+    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL}, {"data", 1, &data_s, NULL},
+                                    {"amount", 1, &amount_s, NULL}, {"host-key", 1, &key_s, NULL},
+                                    {NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    uint32_t zone = 0, offset = 0, amount = 1;
+    if ((rc = vsafe_cli_parse_u32(cli, "ZONE", pos[0], 0, 255, &zone)) != 0 ||
+        (off_s != NULL && (rc = vsafe_cli_parse_u32(cli, "--offset", off_s, 0, 0xFFFF, &offset)) != 0) ||
+        (amount_s != NULL && (rc = vsafe_cli_parse_u32(cli, "--amount", amount_s, 1, 0xFFFFFFFFu, &amount)) != 0)) {
+        return rc;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (data_s != NULL && (rc = vsafe_cli_parse_hex(cli, "--data", data_s, &data, &len)) != 0) {
+        return rc;
+    }
+    if ((rc = vsafe_cli_open_host(cli)) != 0) {
+        free(data);
+        return rc;
+    }
+    vsafe_host_prot_t prot = VSAFE_HOST_PROT_TABLE;
+    if (key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) {
+        free(data);
+        return rc;
+    }
+    uint32_t counter = 0;
+    rc = vsafe_host_decrement(cli->host, prot, (uint8_t)zone, amount, (uint16_t)offset, data, len, &counter);
+    free(data);
+    if (rc != 0) {
+        return vsafe_cli_fail(cli, rc, "decrement zone %u by %u", (unsigned)zone, (unsigned)amount);
+    }
+    if (cli->json) {
+        json_t *r = json_pack("{s:i, s:I}", "zone", (int)zone, "counter", (json_int_t)counter);
+        json_t *o = json_deep_copy(r);
+        json_object_set_new(o, "decrement", r);
+        return vsafe_cli_json_out(cli, o);
+    }
+    printf("zone %u: counter %u\n", (unsigned)zone, counter);
+    return VSAFE_CLI_EXIT_OK;
+}
+
+static int parse_ac(const char *s, uint8_t *ac)
+{
+    if (strcmp(s, "always") == 0) {
+        *ac = VSAFE_SE_AC_ALWAYS;
+    } else if (strcmp(s, "host") == 0) {
+        *ac = VSAFE_SE_AC_HOST;
+    } else if (strcmp(s, "never") == 0) {
+        *ac = VSAFE_SE_AC_NEVER;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+int vsafe_cmd_ac(vsafe_cli_t *cli, int argc, char **argv)
+{
+    const char *read_s = NULL, *update_s = NULL, *amount_s = NULL, *key_s = NULL, *pos[1];
+    int lock = 0, done = 0;
+    const vsafe_cli_opt_t opts[] = {{"read", 1, &read_s, NULL},     {"update", 1, &update_s, NULL},
+                                    {"lock", 0, NULL, &lock},       {"amount", 1, &amount_s, NULL},
+                                    {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    uint32_t zone = 0, amount = 0;
+    if ((rc = vsafe_cli_parse_u32(cli, "ZONE", pos[0], 0, 255, &zone)) != 0 ||
+        (amount_s != NULL && (rc = vsafe_cli_parse_u32(cli, "--amount", amount_s, 1, 0xFFFFFFFFu, &amount)) != 0)) {
+        return rc;
+    }
+    if ((read_s == NULL) == (update_s == NULL)) {
+        return vsafe_cli_usage_error(cli, "give exactly one of --read AC or --update AC");
+    }
+    uint8_t ac = 0;
+    const char *which = read_s != NULL ? "read" : "update";
+    if (parse_ac(read_s != NULL ? read_s : update_s, &ac) != 0) {
+        return vsafe_cli_usage_error(cli, "--%s: '%s' is not always, host or never", which,
+                                     read_s != NULL ? read_s : update_s);
+    }
+    if ((rc = vsafe_cli_open_host(cli)) != 0) {
+        return rc;
+    }
+    vsafe_host_prot_t prot = VSAFE_HOST_PROT_TABLE;
+    if (key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) {
+        return rc;
+    }
+    vsafe_host_zone_t z;
+    if ((rc = find_zone(cli, zone, &z)) != 0) {
+        return rc;
+    }
+    uint32_t counter = 0;
+    if (read_s != NULL) {
+        rc = vsafe_host_change_read_ac(cli->host, prot, (uint8_t)zone, ac, !lock);
+    } else if (z.type == VSAFE_SE_ZONE_COUNTER) {
+        if (amount == 0) {
+            return vsafe_cli_usage_error(cli,
+                                         "zone %u is a counter zone: its update AC changes with a Decrement, "
+                                         "so give --amount N (>= 1) to say by how much to decrement it",
+                                         (unsigned)zone);
+        }
+        rc = vsafe_host_change_decrement_ac(cli->host, prot, (uint8_t)zone, ac, !lock, amount, 0, NULL, 0, &counter);
+    } else {
+        rc = vsafe_host_change_update_ac(cli->host, prot, (uint8_t)zone, ac, !lock, 0, NULL, 0, 0);
+    }
+    if (rc != 0) {
+        return vsafe_cli_fail(cli, rc, "change %s AC of zone %u to %s", which, (unsigned)zone,
+                              vsafe_cli_ac_name(ac));
+    }
+    if (cli->json) {
+        json_t *o = json_pack("{s:{s:i, s:s, s:s, s:b}}", "ac", "zone", (int)zone, "which", which, "ac",
+                              vsafe_cli_ac_name(ac), "change_right", !lock);
+        if (z.type == VSAFE_SE_ZONE_COUNTER && read_s == NULL) {
+            json_object_set_new(json_object_get(o, "ac"), "counter", json_integer(counter));
+        }
+        return vsafe_cli_json_out(cli, o);
+    }
+    printf("zone %u: %s AC is now %s%s\n", (unsigned)zone, which, vsafe_cli_ac_name(ac),
+           lock ? " (locked: it can no longer change)" : "");
+    if (z.type == VSAFE_SE_ZONE_COUNTER && read_s == NULL) {
+        printf("zone %u: counter %u\n", (unsigned)zone, counter);
+    }
+    return VSAFE_CLI_EXIT_OK;
+}
+
+static const char *life_cycle_name(uint8_t lcs)
+{
+    switch (lcs) {
+    case 0x01:
+        return "born";
+    case 0x02:
+        return "patching";
+    case 0x03:
+        return "operational";
+    case 0x04:
+        return "terminated";
+    case 0x81:
+        return "born+locked";
+    case 0x83:
+        return "operational+locked";
+    default:
+        return "unknown";
+    }
+}
+
+int vsafe_cmd_info(vsafe_cli_t *cli, int argc, char **argv)
+{
+    int done = 0;
+    const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    if ((rc = vsafe_cli_open_host(cli)) != 0) {
+        return rc;
+    }
+    uint8_t pd[64];
+    size_t pd_len = 0;
+    if ((rc = vsafe_host_product_data(cli->host, pd, sizeof pd, &pd_len)) != 0) {
+        return vsafe_cli_fail(cli, rc, "product data");
+    }
+    uint8_t lcs = 0;
+    int lcs_rc = vsafe_host_query_life_cycle(cli->host, &lcs);
+    vsafe_host_key_slot_t slot = {0};
+    int slot_rc = vsafe_host_query_key_slot(cli->host, &slot);
+    uint8_t ctrl[2] = {0, 0};
+    int ctrl_rc = vsafe_host_query_key_ctrl(cli->host, ctrl);
+    vsafe_host_zone_t zones[ZONES_MAX];
+    size_t nz = 0;
+    if ((rc = vsafe_host_zones(cli->host, zones, ZONES_MAX, &nz)) != 0) {
+        return vsafe_cli_fail(cli, rc, "partition query");
+    }
+    char *pd_hex = vsafe_cli_hex(pd, pd_len);
+    char mask[8];
+    snprintf(mask, sizeof mask, "%02x%02x%02x", pd[2], pd[3], pd[4]);
+    if (cli->json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:i}", "product_data", pd_hex, "mask_id", mask, "device_type",
+                              "STSAFE-A120", "zones", (int)nz);
+        if (lcs_rc == 0) {
+            json_object_set_new(o, "life_cycle", json_string(life_cycle_name(lcs)));
+        }
+        if (slot_rc == 0) {
+            json_object_set_new(o, "host_key",
+                                json_pack("{s:b, s:s, s:I}", "present", slot.present, "key_type",
+                                          slot.key_type == 1 ? "aes256" : "aes128", "counter",
+                                          (json_int_t)slot.counter));
+        }
+        if (ctrl_rc == 0) {
+            json_object_set_new(o, "host_key_control",
+                                json_pack("{s:b, s:b, s:b, s:b, s:i}", "wrapped_allowed", ctrl[0] & 1,
+                                          "plaintext_allowed", (ctrl[0] >> 1) & 1, "reprovision_allowed",
+                                          (ctrl[0] >> 2) & 1, "change_right", (ctrl[0] >> 3) & 1,
+                                          "auth_key_slot", ctrl[1]));
+        }
+        free(pd_hex);
+        return vsafe_cli_json_out(cli, o);
+    }
+    printf("device          STSAFE-A120 (virtual), mask ID %s\n", mask);
+    printf("product data    %s\n", pd_hex);
+    if (lcs_rc == 0) {
+        printf("life cycle      %s (0x%02x)\n", life_cycle_name(lcs), lcs);
+    } else {
+        printf("life cycle      (query refused: %s)\n", vsafe_status_name(lcs_rc));
+    }
+    printf("zones           %zu\n", nz);
+    if (slot_rc == 0) {
+        if (slot.present) {
+            printf("host key        %s, C-MAC counter %u\n", slot.key_type == 1 ? "AES-256" : "AES-128", slot.counter);
+        } else {
+            printf("host key        empty\n");
+        }
+    } else {
+        printf("host key        (query refused: %s)\n", vsafe_status_name(slot_rc));
+    }
+    if (ctrl_rc == 0) {
+        printf("key provisioning plaintext %s, wrapped %s, re-provision %s, change right %s, auth key slot 0x%02x\n",
+               (ctrl[0] & 2) ? "allowed" : "refused", (ctrl[0] & 1) ? "allowed" : "refused",
+               (ctrl[0] & 4) ? "allowed" : "refused", (ctrl[0] & 8) ? "yes" : "no", ctrl[1]);
+    }
+    free(pd_hex);
+    return VSAFE_CLI_EXIT_OK;
+}
+
+int vsafe_cmd_random(vsafe_cli_t *cli, int argc, char **argv)
+{
+    const char *pos[1];
+    int done = 0;
+    const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    uint32_t n = 0;
+    if ((rc = vsafe_cli_parse_u32(cli, "N", pos[0], 1, 65536, &n)) != 0) {
+        return rc;
+    }
+    if ((rc = vsafe_cli_open_host(cli)) != 0) {
+        return rc;
+    }
+    uint8_t *buf = malloc(n);
+    if (buf == NULL) {
+        return vsafe_cli_fail(cli, VSAFE_ERR_NO_MEMORY, "random");
+    }
+    rc = vsafe_host_random(cli->host, buf, n);
+    if (rc != 0) {
+        free(buf);
+        return vsafe_cli_fail(cli, rc, "generate random");
+    }
+    char *hex = vsafe_cli_hex(buf, n);
+    free(buf);
+    if (cli->json) {
+        rc = vsafe_cli_json_out(cli, json_pack("{s:s}", "random", hex));
+    } else {
+        printf("%s\n", hex);
+    }
+    free(hex);
+    return rc;
+}
+
+int vsafe_cmd_echo(vsafe_cli_t *cli, int argc, char **argv)
+{
+    const char *pos[1];
+    int done = 0;
+    const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    uint8_t *in = NULL;
+    size_t n = 0;
+    if ((rc = vsafe_cli_parse_hex(cli, "HEX", pos[0], &in, &n)) != 0) {
+        return rc;
+    }
+    if (n > 749) {
+        free(in);
+        return vsafe_cli_usage_error(cli, "HEX: %zu bytes is more than one frame carries (749)", n);
+    }
+    if ((rc = vsafe_cli_open_host(cli)) != 0) {
+        free(in);
+        return rc;
+    }
+    uint8_t out[752];
+    rc = vsafe_host_echo(cli->host, in, n, out);
+    free(in);
+    if (rc != 0) {
+        return vsafe_cli_fail(cli, rc, "echo");
+    }
+    char *hex = vsafe_cli_hex(out, n);
+    if (cli->json) {
+        rc = vsafe_cli_json_out(cli, json_pack("{s:s}", "echo", hex));
+    } else {
+        printf("%s\n", hex);
+    }
+    free(hex);
+    return rc;
+}

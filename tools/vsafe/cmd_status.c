@@ -1,0 +1,79 @@
+/* `vsafe status`: explain a status code, or list them all (the source of docs/STATUS.md). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "vsafe/se_wire.h"
+
+typedef struct {
+    int value;
+    const char *name;
+    const char *message;
+} status_row_t;
+
+static const status_row_t rows[] = {
+#define X(name, value, msg) {value, #name, msg},
+#include "vsafe/status.def"
+#undef X
+};
+
+int vsafe_cmd_status(vsafe_cli_t *cli, int argc, char **argv)
+{
+    const char *pos[1] = {NULL};
+    int list = 0, markdown = 0, done = 0;
+    size_t npos = 0;
+    const vsafe_cli_opt_t opts[] = {{"list", 0, NULL, &list}, {"markdown", 0, NULL, &markdown}, {NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 0, 1, &npos, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    size_t n = sizeof rows / sizeof rows[0];
+    if (list || npos == 0) {
+        if (cli->json) {
+            json_t *arr = json_array();
+            for (size_t i = 0; i < n; i++) {
+                json_array_append_new(arr, json_pack("{s:i, s:s, s:s}", "value", rows[i].value, "name",
+                                                     vsafe_status_name(rows[i].value), "message", rows[i].message));
+            }
+            return vsafe_cli_json_out(cli, json_pack("{s:o}", "statuses", arr));
+        }
+        if (markdown) {
+            printf("| Value | Name | Meaning |\n|---:|---|---|\n");
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (markdown) {
+                printf("| %d | `%s` | %s |\n", rows[i].value, vsafe_status_name(rows[i].value), rows[i].message);
+            } else {
+                printf("%6d  %-40s %s\n", rows[i].value, vsafe_status_name(rows[i].value), rows[i].message);
+            }
+        }
+        return VSAFE_CLI_EXIT_OK;
+    }
+    const char *q = pos[0];
+    char *end = NULL;
+    long v = strtol(q, &end, 0);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = vsafe_status_name(rows[i].value);
+        int match = (end != q && *end == '\0' && v == rows[i].value) || strcasecmp(q, name) == 0 ||
+                    strcasecmp(q, rows[i].name) == 0;
+        if (match) {
+            int wire = vsafe_status_wire(rows[i].value);
+            if (cli->json) {
+                json_t *o = json_pack("{s:i, s:s, s:s}", "value", rows[i].value, "name", name, "message",
+                                      rows[i].message);
+                if (wire > 0) {
+                    json_object_set_new(o, "wire_status", json_integer(wire));
+                }
+                return vsafe_cli_json_out(cli, o);
+            }
+            printf("%d  %s: %s", rows[i].value, name, rows[i].message);
+            if (wire > 0) {
+                printf(" (device wire status 0x%02X)", wire);
+            }
+            printf("\n");
+            return VSAFE_CLI_EXIT_OK;
+        }
+    }
+    return vsafe_cli_fail_named(cli, "UNKNOWN", "no status named or numbered '%s'", q);
+}
