@@ -479,7 +479,7 @@ static int parse_command(const ctx_t *c, const json_t *cj, const char *path, vsa
     if (code == NULL) {
         return fail(c, VSAFE_ERR_PROFILE_FIELD, path, "missing field \"code\" (0..31 or a command name)");
     }
-    if (json_is_string(code) && strncmp(json_string_value(code), "0x", 2) != 0) {
+    if (json_is_string(code) && strncasecmp(json_string_value(code), "0x", 2) != 0) {
         if (!command_by_name(json_string_value(code), &cmd->header, &cmd->ext, &named_ext)) {
             return fail(c, VSAFE_ERR_PROFILE_FIELD, p, "unknown command name %s", show(code, got, sizeof got));
         }
