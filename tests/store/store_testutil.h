@@ -54,6 +54,9 @@ static inline void tu_random_txn(vsafe_txn_t *txn, uint64_t *rng, uint32_t image
         if (len > image_len) {
             len = image_len;
         }
+        if (txn->len + 6u + len > VSAFE_TXN_CAP) {
+            break;
+        }
         uint32_t off = (uint32_t)(tu_rand(rng) % (image_len - len + 1u));
         for (uint32_t k = 0; k < len; k++) {
             data[k] = (uint8_t)tu_rand(rng);
