@@ -59,6 +59,10 @@ typedef struct {
     /* Open an existing state file for reading only (no lock, no writes, commands that change
      * state fail). Used by `vsafe check`. */
     int read_only;
+    /* When set, a failed open writes a one-line explanation here (for example the profile file,
+     * line and field at fault, or what is wrong with the state file). */
+    char *error_message;
+    size_t error_message_cap;
 } vsafe_se_open_ext_t;
 
 VSAFE_MUST_CHECK int vsafe_se_open_ex(vsafe_se_t **se, const vsafe_se_options_t *options,
