@@ -120,14 +120,15 @@ int vsafe_cmd_zones(vsafe_cli_t *cli, int argc, char **argv)
         }
         return vsafe_cli_json_out(cli, json_pack("{s:o}", "zones", arr));
     }
-    printf("zone  type     length  read AC  may change  update AC  may change  counter\n");
+    printf("zone  type     length  read AC  may change  update AC  may change   counter\n");
     for (size_t i = 0; i < count; i++) {
         const vsafe_host_zone_t *z = &zones[i];
-        printf("%4u  %-7s  %6u  %-7s  %-10s  %-9s  %-10s", z->index,
-               z->type == VSAFE_SE_ZONE_COUNTER ? "counter" : "data", z->length, vsafe_cli_ac_name(z->read_ac),
-               z->read_ac_cr ? "yes" : "no", vsafe_cli_ac_name(z->update_ac), z->update_ac_cr ? "yes" : "no");
+        printf("%4u  %-7s  %6u  %-7s  %-10s  %-9s  ", z->index, z->type == VSAFE_SE_ZONE_COUNTER ? "counter" : "data",
+               z->length, vsafe_cli_ac_name(z->read_ac), z->read_ac_cr ? "yes" : "no", vsafe_cli_ac_name(z->update_ac));
         if (z->type == VSAFE_SE_ZONE_COUNTER) {
-            printf("  %u", z->counter);
+            printf("%-10s  %u", z->update_ac_cr ? "yes" : "no", z->counter);
+        } else {
+            printf("%s", z->update_ac_cr ? "yes" : "no");
         }
         printf("\n");
     }

@@ -8,33 +8,43 @@
 
 #include "cli.h"
 
-/* X(name, function, one-line summary) */
-#define VSAFE_CLI_COMMANDS(X)                                                                         \
-    X("init", vsafe_cmd_init, "create a new device from a profile: init [--profile NAME|FILE] [--force]") \
-    X("zones", vsafe_cmd_zones, "show the partition table")                                          \
-    X("read", vsafe_cmd_read, "read a zone: read ZONE [--offset N] [--length N]")                    \
-    X("update", vsafe_cmd_update, "write a data zone: update ZONE [--offset N] --data HEX [--atomic]") \
-    X("decrement", vsafe_cmd_decrement, "decrement a counter: decrement ZONE [--amount N] [--offset N] [--data HEX]") \
-    X("ac", vsafe_cmd_ac, "change a zone access condition: ac ZONE --read|--update always|host|never [--lock]") \
-    X("info", vsafe_cmd_info, "product data, life cycle, host key slot")                             \
-    X("random", vsafe_cmd_random, "random bytes from the device: random N")                          \
-    X("echo", vsafe_cmd_echo, "echo bytes through the device: echo HEX")                             \
-    X("status", vsafe_cmd_status, "explain a status: status NAME|NUMBER, or status --list")           \
-    X("hostkey", vsafe_cmd_hostkey, "host keys: hostkey provision|show")                             \
-    X("cmdac", vsafe_cmd_cmdac, "command access table: cmdac show|set")
+/* X(name, function, usage after "vsafe", one-line summary) */
+#define VSAFE_CLI_COMMANDS(X)                                                                                 \
+    X("init", vsafe_cmd_init, "init [--profile NAME|FILE] [--force]", "create a new device from a profile")     \
+    X("zones", vsafe_cmd_zones, "zones", "show the partition table")                                          \
+    X("read", vsafe_cmd_read, "read ZONE [--offset N] [--length N] [--host-key FILE]", "read a zone")           \
+    X("update", vsafe_cmd_update, "update ZONE [--offset N] --data HEX [--atomic] [--host-key FILE]",            \
+      "write into a data zone")                                                                               \
+    X("decrement", vsafe_cmd_decrement,                                                                        \
+      "decrement ZONE [--amount N] [--offset N] [--data HEX] [--host-key FILE]",                               \
+      "decrement a counter zone, writing associated data")                                                    \
+    X("ac", vsafe_cmd_ac, "ac ZONE --read|--update always|host|never [--lock] [--amount N] [--host-key FILE]",   \
+      "make a zone access condition stricter")                                                                \
+    X("info", vsafe_cmd_info, "info", "product data, life cycle, host key slot")                               \
+    X("random", vsafe_cmd_random, "random N", "N random bytes from the device")                                \
+    X("echo", vsafe_cmd_echo, "echo HEX", "echo bytes through the device")                                     \
+    X("status", vsafe_cmd_status, "status [NAME|NUMBER] [--list] [--markdown]", "explain status codes")        \
+    X("hostkey", vsafe_cmd_hostkey,                                                                            \
+      "hostkey provision [--key-file F | --mac-key HEX --cipher-key HEX] [--aes256] "                          \
+      "[--method plaintext|wrapped|ecdh] [--out F] | hostkey show",                                            \
+      "provision or show the host key")                                                                       \
+    X("cmdac", vsafe_cmd_cmdac,                                                                                \
+      "cmdac show | cmdac set CMD --ac free|host|never [--encrypt-cmd] [--encrypt-rsp] [--lock] [--host-key F]", \
+      "show or set the command access table")
 
-#define DECLARE(name, fn, summary) int fn(vsafe_cli_t *cli, int argc, char **argv);
+#define DECLARE(name, fn, use, summary) int fn(vsafe_cli_t *cli, int argc, char **argv);
 VSAFE_CLI_COMMANDS(DECLARE)
 #undef DECLARE
 
 typedef struct {
     const char *name;
     vsafe_cli_fn fn;
+    const char *usage;
     const char *summary;
 } command_t;
 
 static const command_t commands[] = {
-#define ENTRY(name, fn, summary) {name, fn, summary},
+#define ENTRY(name, fn, use, summary) {name, fn, use, summary},
     VSAFE_CLI_COMMANDS(ENTRY)
 #undef ENTRY
 };
@@ -48,6 +58,7 @@ static void usage(FILE *f)
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "             vsafe %s\n", commands[i].usage);
     }
 }
 
@@ -86,7 +97,7 @@ int main(int argc, char **argv)
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
         if (strcmp(argv[i], commands[c].name) == 0) {
             cli.command = commands[c].name;
-            cli.usage = commands[c].summary;
+            cli.usage = commands[c].usage;
             int rc = commands[c].fn(&cli, argc - i, argv + i);
             vsafe_host_close(cli.host);
             vsafe_se_close(cli.se);
