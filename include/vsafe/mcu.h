@@ -200,6 +200,58 @@ VSAFE_MUST_CHECK int vsafe_mcu_dhuk_unwrap(vsafe_mcu_t *mcu, const uint8_t *in, 
 VSAFE_MUST_CHECK int vsafe_mcu_da_request(vsafe_mcu_t *mcu, const uint8_t *in, size_t in_len, uint8_t *out,
                                           size_t out_cap, size_t *out_len);
 
+/* ---- Host-side debug-authentication tooling (outer library, OpenSSL) ----
+ * Certificate (168 bytes): version 1, role (1 root, 2 intermediate, 3 leaf), 2 reserved, SoC class
+ * (u32 LE, 0 = any), SoC ID (16, all zero = any), permission mask (16), public key X||Y (64),
+ * signature r||s (64) by the parent's key (the root signs itself) over SHA-256 of bytes 0..103.
+ * Token (84 bytes): version 1, 3 reserved, requested permissions (16), signature r||s by the
+ * leaf key over SHA-256(challenge nonce || token bytes 0..19). */
+#define VSAFE_DA_CERT_LEN 168u
+#define VSAFE_DA_TOKEN_LEN 84u
+enum { VSAFE_DA_ROLE_ROOT = 1, VSAFE_DA_ROLE_INTERMEDIATE = 2, VSAFE_DA_ROLE_LEAF = 3 };
+enum {
+    VSAFE_DA_CMD_DISCOVERY = 0x01,
+    VSAFE_DA_CMD_AUTH_START = 0x02,
+    VSAFE_DA_CMD_AUTH_RESPONSE = 0x03,
+    VSAFE_DA_CMD_RESUME_BOOT = 0x05,
+    VSAFE_DA_CMD_LOCK_DEBUG = 0x06
+};
+enum { VSAFE_DA_TLV_CERT = 0x0201, VSAFE_DA_TLV_TOKEN = 0x0202, VSAFE_DA_TLV_PASSWORD = 0x8000 };
+
+typedef struct vsafe_da_key vsafe_da_key_t; /* an ECDSA P-256 key pair */
+VSAFE_MUST_CHECK int vsafe_da_key_generate(vsafe_da_key_t **key);
+VSAFE_MUST_CHECK int vsafe_da_key_load(vsafe_da_key_t **key, const char *pem_path); /* ERR_IO, ERR_PARSE */
+VSAFE_MUST_CHECK int vsafe_da_key_save(const vsafe_da_key_t *key, const char *pem_path); /* private, 0600 */
+void vsafe_da_key_free(vsafe_da_key_t *key);
+VSAFE_MUST_CHECK int vsafe_da_key_public(const vsafe_da_key_t *key, uint8_t pub[64]);
+/* ECDSA P-256 over a SHA-256 digest, r||s. */
+VSAFE_MUST_CHECK int vsafe_da_key_sign(const vsafe_da_key_t *key, const uint8_t digest[32], uint8_t sig[64]);
+
+VSAFE_MUST_CHECK int vsafe_da_cert_make(const vsafe_da_key_t *subject, const vsafe_da_key_t *issuer, uint8_t role,
+                                        uint32_t soc_class, const uint8_t soc_id[16], const uint8_t mask[16],
+                                        uint8_t cert[VSAFE_DA_CERT_LEN]);
+VSAFE_MUST_CHECK int vsafe_da_token_make(const vsafe_da_key_t *leaf, const uint8_t nonce[32], const uint8_t perm[16],
+                                         uint8_t token[VSAFE_DA_TOKEN_LEN]);
+/* DA configuration payloads for OBK HDPL1 offset 0 (spec §4). Password: 4..16 characters. */
+VSAFE_MUST_CHECK int vsafe_da_config_cert(const uint8_t root_pub[64], const uint8_t mask[16],
+                                          uint8_t cfg[VSAFE_DA_CONFIG_LEN]);
+VSAFE_MUST_CHECK int vsafe_da_config_password(const char *password, uint8_t cfg[VSAFE_DA_CONFIG_LEN]);
+
+/* ADAC request framing: header, then TLVs appended one by one (value padded to words). */
+VSAFE_MUST_CHECK int vsafe_da_frame_begin(uint16_t command, uint8_t *out, size_t out_cap, size_t *out_len);
+VSAFE_MUST_CHECK int vsafe_da_frame_tlv(uint16_t type, const uint8_t *value, size_t len, uint8_t *out,
+                                        size_t out_cap, size_t *out_len);
+/* Parses a response: ADAC status, and the first TLV of type (value, len); ERR_NOT_FOUND. */
+VSAFE_MUST_CHECK int vsafe_da_response_status(const uint8_t *rsp, size_t rsp_len, uint16_t *adac_status);
+VSAFE_MUST_CHECK int vsafe_da_response_tlv(const uint8_t *rsp, size_t rsp_len, uint16_t type, const uint8_t **value,
+                                           size_t *len);
+
+/* Whole exchanges against an MCU: Authentication Start, then a Response with the chain (root
+ * first) and a token for perm signed by leaf; or with the password. Returns what the MCU returned. */
+VSAFE_MUST_CHECK int vsafe_da_authenticate(vsafe_mcu_t *mcu, const uint8_t *const *chain, size_t chain_len,
+                                           const vsafe_da_key_t *leaf, const uint8_t perm[16]);
+VSAFE_MUST_CHECK int vsafe_da_authenticate_password(vsafe_mcu_t *mcu, const char *password);
+
 #ifdef __cplusplus
 }
 #endif
