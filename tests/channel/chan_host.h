@@ -78,6 +78,26 @@ static inline int th_se_xfer(void *ctx, const uint8_t *cmd, size_t n, uint8_t *r
     return 0;
 }
 
+/* A transport that answers with a fixed response (to feed tampered responses to the host). */
+typedef struct {
+    uint8_t rsp[VSAFE_SE_RSP_WIRE_MAX + 16];
+    size_t len;
+} th_canned_t;
+
+static inline int th_canned_xfer(void *ctx, const uint8_t *cmd, size_t n, uint8_t *rsp, size_t cap,
+                                 size_t *rsp_len)
+{
+    th_canned_t *k = ctx;
+    (void)cmd;
+    (void)n;
+    if (k->len > cap) {
+        return TH_ERR_TRANSPORT;
+    }
+    memcpy(rsp, k->rsp, k->len);
+    *rsp_len = k->len;
+    return 0;
+}
+
 static inline void th_init(th_t *th, th_xfer_fn xfer, void *xctx)
 {
     memset(th, 0, sizeof *th);
