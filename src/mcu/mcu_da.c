@@ -260,12 +260,19 @@ static int check_certificates(struct vsafe_mcu *m, const auth_msg_t *a, const ui
     if (a->certs < 2u || a->token == NULL || a->password != NULL) {
         return VSAFE_ERR_PARSE;
     }
+    /* Order first: root, intermediates, leaf. */
+    for (unsigned i = 0; i < a->certs; i++) {
+        uint8_t role_want = i == 0u ? 1u : (i + 1u == a->certs ? 3u : 2u);
+        if (a->cert[i][0] != 1u || a->cert[i][1] != role_want) {
+            return VSAFE_ERR_DA_BAD_CHAIN;
+        }
+    }
     uint8_t h[32];
     int rc = sha256(m, a->cert[0] + 40, 64, NULL, 0, h);
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (a->cert[0][1] != 1u || !ct_equal(h, cfg + 32, 32)) {
+    if (!ct_equal(h, cfg + 32, 32)) {
         return VSAFE_ERR_DA_UNAUTHORIZED;
     }
     uint8_t allowed[16];
@@ -273,10 +280,6 @@ static int check_certificates(struct vsafe_mcu *m, const auth_msg_t *a, const ui
     const uint8_t soc_zero[16] = {0};
     for (unsigned i = 0; i < a->certs; i++) {
         const uint8_t *c = a->cert[i];
-        uint8_t role_want = i == 0u ? 1u : (i + 1u == a->certs ? 3u : 2u);
-        if (c[0] != 1u || c[1] != role_want) {
-            return VSAFE_ERR_DA_BAD_CHAIN;
-        }
         const uint8_t *parent = i == 0u ? c + 40 : a->cert[i - 1u] + 40;
         rc = sha256(m, c, CERT_SIGNED_LEN, NULL, 0, h);
         if (rc != VSAFE_OK) {

@@ -66,7 +66,7 @@ static int da_cert(vsafe_mcu_t *m, unsigned bit)
     return vsafe_da_authenticate(m, creds.chain_ptr, 3, creds.leaf, perm);
 }
 
-static vsafe_mcu_t *mcu_volatile(uint64_t seed)
+static inline vsafe_mcu_t *mcu_volatile(uint64_t seed)
 {
     vsafe_mcu_t *m = NULL;
     vsafe_mcu_options_t o = {.rng_seed = seed, .power_on_reset = 1};
@@ -106,14 +106,14 @@ static void write_markers(vsafe_mcu_t *m)
     CHECK(vsafe_mcu_obk_write(m, VSAFE_MCU_NONSECURE, VSAFE_MCU_OBK_HDPL3_NS, 0, marker, sizeof marker));
 }
 
-static bool mem_has_marker(vsafe_mcu_t *m, vsafe_mcu_mem_t r)
+static inline bool mem_has_marker(vsafe_mcu_t *m, vsafe_mcu_mem_t r)
 {
     uint8_t b[16];
     CHECK(vsafe_mcu_mem_read(m, r, 0, b, sizeof b));
     return memcmp(b, marker, 16) == 0;
 }
 
-static bool mem_erased(vsafe_mcu_t *m, vsafe_mcu_mem_t r)
+static inline bool mem_erased(vsafe_mcu_t *m, vsafe_mcu_mem_t r)
 {
     uint8_t b[1024];
     uint32_t n = vsafe_mcu_mem_size(r);
@@ -127,9 +127,9 @@ static bool mem_erased(vsafe_mcu_t *m, vsafe_mcu_mem_t r)
     return true;
 }
 
-static const uint8_t *obk_raw(vsafe_mcu_t *m, vsafe_mcu_obk_t a) { return m->image + mcu_obk_off(a); }
+static inline const uint8_t *obk_raw(vsafe_mcu_t *m, vsafe_mcu_obk_t a) { return m->image + mcu_obk_off(a); }
 
-static bool obk_erased(vsafe_mcu_t *m, vsafe_mcu_obk_t a)
+static inline bool obk_erased(vsafe_mcu_t *m, vsafe_mcu_obk_t a)
 {
     const uint8_t *p = obk_raw(m, a);
     for (uint32_t i = 0; i < vsafe_mcu_obk_size(a); i++) {
@@ -141,7 +141,7 @@ static bool obk_erased(vsafe_mcu_t *m, vsafe_mcu_obk_t a)
 }
 
 /* A device in state s, TrustZone tz, DA provisioned (unless OPEN) and markers written. */
-static vsafe_mcu_t *mcu_in_state(vsafe_mcu_state_t s, bool tz, uint64_t seed)
+static inline vsafe_mcu_t *mcu_in_state(vsafe_mcu_state_t s, bool tz, uint64_t seed)
 {
     creds_init();
     vsafe_mcu_t *m = mcu_volatile(seed);
