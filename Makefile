@@ -7,7 +7,7 @@ PREFIX      ?= /usr/local
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test test-fast test-asan fuzz demo bench install clean
+.PHONY: all deps configure test test-fast test-asan test-fuzz demo bench install clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -19,7 +19,7 @@ configure: deps
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 
 # Every test: the normal build, then the whole suite again under ASan+UBSan.
-test: test-fast test-asan
+test: test-fast test-asan test-fuzz
 
 test-fast: all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -28,6 +28,15 @@ test-asan: deps
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DVSAFE_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -LE slow
+
+# A short real libFuzzer run on the frame entry point (clang), new inputs kept out of the tree.
+FUZZ_SECONDS ?= 20
+test-fuzz: deps
+	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSAFE_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_frame
+	rm -rf $(FUZZ_BUILD)/corpus-new && mkdir -p $(FUZZ_BUILD)/corpus-new
+	$(FUZZ_BUILD)/tests/fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	  $(FUZZ_BUILD)/corpus-new tests/fuzz/corpus 2>&1 | tail -n 4
 
 demo: all
 	./examples/demo.sh $(BUILD)/vsafe
