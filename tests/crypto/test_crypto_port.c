@@ -303,6 +303,47 @@ static void test_seeded_rng(void **state)
     vsafe_openssl_crypto_free(NULL);
 }
 
+/* The short (block by block) and long (EVP) paths agree with OpenSSL one-shot computations at
+ * every length around their switch-over, for both key sizes, split into random iovecs. */
+static void test_short_and_long_paths_agree(void **state)
+{
+    fx_t *fx = *state;
+    const vsafe_crypto_t *c = fx->c;
+    static uint8_t msg[700], out[700], ref[700];
+    uint8_t key[32], iv[16], mac[16], refmac[16];
+    for (size_t i = 0; i < sizeof msg; i++) {
+        msg[i] = (uint8_t)(i * 31 + 7);
+    }
+    for (int kl = 16; kl <= 32; kl += 16) {
+        for (int i = 0; i < kl; i++) {
+            key[i] = (uint8_t)(i + kl);
+        }
+        memset(iv, 0x3C, sizeof iv);
+        assert_int_equal(c->key_set(c->ctx, VSAFE_KEY_SCRATCH0, key, (size_t)kl), VSAFE_OK);
+        for (size_t len = 0; len <= 600; len += (len < 300 ? 1 : 37)) {
+            size_t cut1 = len / 3, cut2 = len - len / 5;
+            vsafe_iov_t iov[3] = {{msg, cut1}, {msg + cut1, cut2 - cut1}, {msg + cut2, len - cut2}};
+            size_t rl = 0;
+            assert_int_equal(c->cmac(c->ctx, VSAFE_KEY_SCRATCH0, iov, 3, mac), VSAFE_OK);
+            assert_non_null(EVP_Q_mac(NULL, "CMAC", NULL, kl == 16 ? "AES-128-CBC" : "AES-256-CBC", NULL, key,
+                                      (size_t)kl, msg, len, refmac, sizeof refmac, &rl));
+            assert_memory_equal(mac, refmac, 16);
+            if (len % 16 == 0 && len > 0) {
+                EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+                int o1 = 0;
+                assert_int_equal(EVP_EncryptInit_ex(x, kl == 16 ? EVP_aes_128_cbc() : EVP_aes_256_cbc(), NULL, key, iv), 1);
+                EVP_CIPHER_CTX_set_padding(x, 0);
+                assert_int_equal(EVP_EncryptUpdate(x, ref, &o1, msg, (int)len), 1);
+                EVP_CIPHER_CTX_free(x);
+                assert_int_equal(c->aes_cbc(c->ctx, VSAFE_KEY_SCRATCH0, 1, iv, msg, len, out), VSAFE_OK);
+                assert_memory_equal(out, ref, len);
+                assert_int_equal(c->aes_cbc(c->ctx, VSAFE_KEY_SCRATCH0, 0, iv, out, len, out), VSAFE_OK);
+                assert_memory_equal(out, msg, len);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,7 +351,7 @@ int main(void)
         cmocka_unit_test(test_spec_channel_ivs),  cmocka_unit_test(test_key_slots),
         cmocka_unit_test(test_kw_rfc3394),        cmocka_unit_test(test_hkdf_rfc5869_and_sha256),
         cmocka_unit_test(test_ecdh_p256),         cmocka_unit_test(test_ecdsa_verify),
-        cmocka_unit_test(test_seeded_rng),
+        cmocka_unit_test(test_seeded_rng),        cmocka_unit_test(test_short_and_long_paths_agree),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

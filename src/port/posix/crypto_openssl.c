@@ -1,9 +1,11 @@
 /* OpenSSL 3 implementation of the crypto port.
  *
  * Invariants:
- *  1. Every key slot owns one CMAC context, one ECB context and two CBC contexts (encrypt,
- *     decrypt), keyed once in key_set. Operations only re-initialise them with a NULL key, which
- *     keeps the expanded key schedule: no context is created or keyed per block or per message.
+ *  1. Every key slot owns one CMAC context, two ECB contexts and two CBC contexts (encrypt,
+ *     decrypt), keyed once in key_set, plus the CMAC subkeys. Short messages (all channel traffic)
+ *     run block by block on the ECB contexts, which need no re-initialisation at all; long ones
+ *     re-initialise the CMAC/CBC contexts with a NULL key, which keeps the key schedule. No
+ *     context is created or keyed per block or per message.
  *  2. Key bytes live only in the slot (for re-keying after a cipher change) and in OpenSSL's
  *     contexts; key_clear and free wipe both (OPENSSL_cleanse, context free).
  *  3. With a non-zero seed, randomness is AES-256-CTR over zeros keyed by SHA-256 of the seed:
@@ -30,8 +32,10 @@ typedef struct {
     bool set;
     size_t key_len;
     uint8_t key[32];
+    uint8_t k1[16], k2[16]; /* CMAC subkeys (RFC 4493 §2.3) */
     EVP_MAC_CTX *cmac;
     EVP_CIPHER_CTX *ecb;
+    EVP_CIPHER_CTX *ecb_dec;
     EVP_CIPHER_CTX *cbc_enc;
     EVP_CIPHER_CTX *cbc_dec;
 } crypto_slot_t;
@@ -87,14 +91,33 @@ static int rng_bytes(void *vctx, uint8_t *out, size_t len)
 
 /* ---- key slots ---- */
 
+/* Doubling in GF(2^128) as CMAC uses it. */
+static void cmac_dbl(uint8_t out[16], const uint8_t in[16])
+{
+    uint8_t carry = (uint8_t)(in[0] >> 7);
+    for (int i = 0; i < 15; i++) {
+        out[i] = (uint8_t)((in[i] << 1) | (in[i + 1] >> 7));
+    }
+    out[15] = (uint8_t)((in[15] << 1) ^ (0x87u & (uint8_t)(0u - carry)));
+}
+
+/* One block through a keyed ECB context: the cheapest AES call OpenSSL offers (no parameter
+ * lookups, no re-initialisation). */
+static int ecb_block(EVP_CIPHER_CTX *ctx, const uint8_t in[16], uint8_t out[16])
+{
+    int outl = 0;
+    return EVP_CipherUpdate(ctx, out, &outl, in, 16) == 1 && outl == 16;
+}
+
 static void slot_free_ctx(crypto_slot_t *s)
 {
     EVP_MAC_CTX_free(s->cmac);
     EVP_CIPHER_CTX_free(s->ecb);
+    EVP_CIPHER_CTX_free(s->ecb_dec);
     EVP_CIPHER_CTX_free(s->cbc_enc);
     EVP_CIPHER_CTX_free(s->cbc_dec);
     s->cmac = NULL;
-    s->ecb = s->cbc_enc = s->cbc_dec = NULL;
+    s->ecb = s->ecb_dec = s->cbc_enc = s->cbc_dec = NULL;
 }
 
 static void key_clear(void *vctx, unsigned slot)
@@ -106,6 +129,8 @@ static void key_clear(void *vctx, unsigned slot)
     crypto_slot_t *s = &c->slot[slot];
     slot_free_ctx(s); /* OpenSSL cleanses cipher key schedules when freeing contexts */
     OPENSSL_cleanse(s->key, sizeof s->key);
+    OPENSSL_cleanse(s->k1, sizeof s->k1);
+    OPENSSL_cleanse(s->k2, sizeof s->k2);
     s->key_len = 0;
     s->set = false;
 }
@@ -128,19 +153,33 @@ static int key_set(void *vctx, unsigned slot, const uint8_t *key, size_t key_len
 
     s->cmac = EVP_MAC_CTX_new(c->mac_cmac);
     s->ecb = EVP_CIPHER_CTX_new();
+    s->ecb_dec = EVP_CIPHER_CTX_new();
     s->cbc_enc = EVP_CIPHER_CTX_new();
     s->cbc_dec = EVP_CIPHER_CTX_new();
-    if (s->cmac == NULL || s->ecb == NULL || s->cbc_enc == NULL || s->cbc_dec == NULL ||
+    if (s->cmac == NULL || s->ecb == NULL || s->ecb_dec == NULL || s->cbc_enc == NULL || s->cbc_dec == NULL ||
         EVP_MAC_init(s->cmac, key, key_len, params) != 1 ||
         EVP_EncryptInit_ex2(s->ecb, ecb, key, NULL, NULL) != 1 ||
+        EVP_DecryptInit_ex2(s->ecb_dec, ecb, key, NULL, NULL) != 1 ||
         EVP_EncryptInit_ex2(s->cbc_enc, cbc, key, zero_iv, NULL) != 1 ||
         EVP_DecryptInit_ex2(s->cbc_dec, cbc, key, zero_iv, NULL) != 1) {
         key_clear(c, slot);
         return VSAFE_ERR_CRYPTO;
     }
     EVP_CIPHER_CTX_set_padding(s->ecb, 0);
+    EVP_CIPHER_CTX_set_padding(s->ecb_dec, 0);
     EVP_CIPHER_CTX_set_padding(s->cbc_enc, 0);
     EVP_CIPHER_CTX_set_padding(s->cbc_dec, 0);
+    /* CMAC subkeys: L = E(K, 0), K1 = L << 1 (^ 0x87), K2 = K1 << 1 (^ 0x87). */
+    uint8_t l[16] = {0};
+    int outl = 0;
+    if (EVP_EncryptUpdate(s->ecb, l, &outl, l, 16) != 1 || outl != 16) {
+        OPENSSL_cleanse(l, sizeof l);
+        key_clear(c, slot);
+        return VSAFE_ERR_CRYPTO;
+    }
+    cmac_dbl(s->k1, l);
+    cmac_dbl(s->k2, s->k1);
+    OPENSSL_cleanse(l, sizeof l);
     memcpy(s->key, key, key_len);
     s->key_len = key_len;
     s->set = true;
@@ -155,13 +194,72 @@ static crypto_slot_t *slot_get(vsafe_openssl_crypto_t *c, unsigned slot)
     return &c->slot[slot];
 }
 
+/* Short messages (every channel MAC): CMAC computed block by block on the slot's ECB context,
+ * which costs a fraction of EVP_MAC's per-message re-initialisation. Long ones use EVP_MAC,
+ * whose multi-block CBC is faster per byte. Both give the RFC 4493 tag. */
+#define CMAC_SHORT_MAX 256u
+
+static int cmac_short(crypto_slot_t *s, const vsafe_iov_t *iov, size_t iov_count, size_t total, uint8_t mac[16])
+{
+    uint8_t x[16] = {0}, blk[16];
+    size_t fill = 0, seen = 0;
+    int ok = 1;
+    for (size_t i = 0; i < iov_count && ok; i++) {
+        const uint8_t *p = iov[i].p;
+        size_t n = iov[i].len;
+        while (n > 0u && ok) {
+            if (fill == 16u) {
+                /* A full block with more data after it: chain it. */
+                for (int j = 0; j < 16; j++) {
+                    x[j] ^= blk[j];
+                }
+                ok = ecb_block(s->ecb, x, x);
+                fill = 0;
+            }
+            size_t take = 16u - fill < n ? 16u - fill : n;
+            memcpy(blk + fill, p, take);
+            fill += take;
+            p += take;
+            n -= take;
+            seen += take;
+        }
+    }
+    if (ok && seen == total) {
+        const uint8_t *k = s->k1;
+        if (fill < 16u) {
+            blk[fill] = 0x80;
+            memset(blk + fill + 1, 0, 15u - fill);
+            k = s->k2;
+        }
+        for (int j = 0; j < 16; j++) {
+            x[j] ^= (uint8_t)(blk[j] ^ k[j]);
+        }
+        ok = ecb_block(s->ecb, x, mac);
+    } else {
+        ok = 0;
+    }
+    OPENSSL_cleanse(x, sizeof x);
+    OPENSSL_cleanse(blk, sizeof blk);
+    if (!ok) {
+        OPENSSL_cleanse(mac, 16);
+        return VSAFE_ERR_CRYPTO;
+    }
+    return VSAFE_OK;
+}
+
 static int cmac(void *vctx, unsigned slot, const vsafe_iov_t *iov, size_t iov_count, uint8_t mac[16])
 {
     crypto_slot_t *s = slot_get(vctx, slot);
-    size_t outl = 0;
+    size_t outl = 0, total = 0;
     if (s == NULL) {
         memset(mac, 0, 16);
         return VSAFE_ERR_ARGUMENT;
+    }
+    for (size_t i = 0; i < iov_count; i++) {
+        total += iov[i].len;
+    }
+    if (total <= CMAC_SHORT_MAX) {
+        return cmac_short(s, iov, iov_count, total, mac);
     }
     if (EVP_MAC_init(s->cmac, NULL, 0, NULL) != 1) {
         goto fail;
@@ -192,6 +290,41 @@ static int aes_ecb_encrypt(void *vctx, unsigned slot, const uint8_t in[16], uint
     return VSAFE_OK;
 }
 
+/* Short CBC (every channel payload of a few blocks): chained by hand on the ECB contexts, which
+ * avoids re-initialising a CBC context for the IV. Long data uses the CBC contexts. */
+#define CBC_SHORT_MAX 64u
+
+static int cbc_short(crypto_slot_t *s, int encrypt, const uint8_t iv[16], const uint8_t *in, size_t len,
+                     uint8_t *out)
+{
+    uint8_t prev[16], cur[16], tmp[16];
+    int ok = 1;
+    memcpy(prev, iv, 16);
+    for (size_t off = 0; off < len && ok; off += 16u) {
+        memcpy(cur, in + off, 16); /* in == out allowed */
+        if (encrypt) {
+            for (int j = 0; j < 16; j++) {
+                tmp[j] = (uint8_t)(cur[j] ^ prev[j]);
+            }
+            ok = ecb_block(s->ecb, tmp, out + off);
+            memcpy(prev, out + off, 16);
+        } else {
+            ok = ecb_block(s->ecb_dec, cur, tmp);
+            for (int j = 0; j < 16; j++) {
+                out[off + (size_t)j] = (uint8_t)(tmp[j] ^ prev[j]);
+            }
+            memcpy(prev, cur, 16);
+        }
+    }
+    OPENSSL_cleanse(tmp, sizeof tmp);
+    OPENSSL_cleanse(cur, sizeof cur);
+    if (!ok) {
+        OPENSSL_cleanse(out, len);
+        return VSAFE_ERR_CRYPTO;
+    }
+    return VSAFE_OK;
+}
+
 static int aes_cbc(void *vctx, unsigned slot, int encrypt, const uint8_t iv[16], const uint8_t *in, size_t len,
                    uint8_t *out)
 {
@@ -201,6 +334,9 @@ static int aes_cbc(void *vctx, unsigned slot, int encrypt, const uint8_t iv[16],
     }
     if (len == 0u) {
         return VSAFE_OK;
+    }
+    if (len <= CBC_SHORT_MAX) {
+        return cbc_short(s, encrypt, iv, in, len, out);
     }
     EVP_CIPHER_CTX *ctx = encrypt ? s->cbc_enc : s->cbc_dec;
     int outl = 0;
