@@ -329,6 +329,7 @@ static void test_version_and_mismatch(void **state)
     /* the header format is as documented: magic "VR", kind 1, version 1, seq 1 */
     static const uint8_t head[] = {0x56, 0x52, 1, 1, 0, 0, 0, 1, 0, 0, 0x01, 0x2C};
     assert_memory_equal(mem, head, sizeof head);
+    assert_int_equal(tu_crc32c((const uint8_t *)"123456789", 9), 0xE3069283u); /* CRC-32C check value */
     assert_int_equal(tu_crc32c(mem, 24), ((uint32_t)mem[24] << 24) | ((uint32_t)mem[25] << 16) |
                                              ((uint32_t)mem[26] << 8) | mem[27]);
 
