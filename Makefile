@@ -35,8 +35,11 @@ test-fuzz: deps
 	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVSAFE_FUZZ=ON >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_frame
 	rm -rf $(FUZZ_BUILD)/corpus-new && mkdir -p $(FUZZ_BUILD)/corpus-new
-	$(FUZZ_BUILD)/tests/fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-	  $(FUZZ_BUILD)/corpus-new tests/fuzz/corpus 2>&1 | tail -n 4
+	@$(FUZZ_BUILD)/tests/fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	  $(FUZZ_BUILD)/corpus-new tests/fuzz/corpus >$(FUZZ_BUILD)/fuzz.log 2>&1; rc=$$?; \
+	  grep -E "^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)" $(FUZZ_BUILD)/fuzz.log; \
+	  if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_BUILD)/fuzz.log; echo "fuzz_frame: FAILED"; exit $$rc; fi; \
+	  echo "fuzz_frame: no crash in $(FUZZ_SECONDS) s"
 
 demo: all
 	./examples/demo.sh $(BUILD)/vsafe
