@@ -1,20 +1,146 @@
-/* Host secure channel (spec §6). Phase-1 placeholder: no session can be opened yet. */
+/* Host secure channel (spec §6): session, C-MAC / R-MAC, command and response encryption, host key
+ * provisioning (plaintext, wrapped, ECDH) and the Put attributes of the command table.
+ *
+ * Invariants:
+ *  1. C-MAC over B0(CTR, 0x00) || 00 || header as sent || LEN || payload as sent; R-MAC over
+ *     B0(CTR+1, 0x40) || 80 || header || LEN || command payload || STATUS || LEN || response payload.
+ *  2. The counter advances after every exchange that produced a device status except
+ *     INVALID_C_MAC and COMMUNICATION_ERROR (§6.5); never on a transport failure.
+ *  3. Nothing from a response is used before its R-MAC verified (constant-time comparison).
+ *  4. Keys, shared secrets, KEKs and plaintext key envelopes are wiped on every exit path
+ *     (OPENSSL_cleanse); keys never reach the trace (trace.c masks plaintext key writes). */
+#include <string.h>
+
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 
 #include "host_internal.h"
 
-int host_session_transfer(vsafe_host_t *h, uint8_t enc, const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
-                          size_t payload_len, uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
+static const uint8_t CURVE_P256[10] = {0x00, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
+static const uint8_t KEK_SALT[32] = {0xE4, 0x5D, 0x4C, 0xFD, 0x20, 0x15, 0xDE, 0x9E, 0x0A, 0xA9, 0xA9,
+                                     0xF6, 0xA4, 0x9F, 0x45, 0x10, 0x0F, 0x99, 0xD9, 0x63, 0x3F, 0xB1,
+                                     0xB2, 0xDD, 0xDB, 0xEE, 0xE6, 0x75, 0xD5, 0x4D, 0xE2, 0x5B};
+
+/* ---- Crypto helpers (OpenSSL 3) ---- */
+
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} part_t;
+
+static int cmac4(const uint8_t *key, size_t klen, const part_t *parts, size_t count, uint8_t mac[4])
 {
-    (void)h, (void)enc, (void)hdr, (void)hdr_len, (void)payload, (void)payload_len, (void)rsp, (void)rsp_cap,
-        (void)rsp_len;
-    return VSAFE_ERR_HOST_NO_SESSION;
+    int rc = VSAFE_ERR_CRYPTO;
+    EVP_MAC *m = EVP_MAC_fetch(NULL, "CMAC", NULL);
+    EVP_MAC_CTX *c = m != NULL ? EVP_MAC_CTX_new(m) : NULL;
+    uint8_t full[16];
+    size_t out = 0;
+    char cipher[16];
+    strcpy(cipher, klen == 32 ? "AES-256-CBC" : "AES-128-CBC");
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0), OSSL_PARAM_END};
+    if (c == NULL || EVP_MAC_init(c, key, klen, params) != 1) {
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (parts[i].n > 0 && EVP_MAC_update(c, parts[i].p, parts[i].n) != 1) {
+            goto done;
+        }
+    }
+    if (EVP_MAC_final(c, full, &out, sizeof full) != 1 || out != 16) {
+        goto done;
+    }
+    memcpy(mac, full, 4);
+    rc = VSAFE_OK;
+done:
+    OPENSSL_cleanse(full, sizeof full);
+    EVP_MAC_CTX_free(c);
+    EVP_MAC_free(m);
+    return rc;
 }
+
+static const EVP_CIPHER *aes(size_t klen, int cbc)
+{
+    if (cbc) {
+        return klen == 32 ? EVP_aes_256_cbc() : EVP_aes_128_cbc();
+    }
+    return klen == 32 ? EVP_aes_256_ecb() : EVP_aes_128_ecb();
+}
+
+/* AES-ECB of one block (iv NULL) or AES-CBC without padding; len a multiple of 16. */
+static int aes_crypt(int encrypt, const uint8_t *key, size_t klen, const uint8_t *iv, const uint8_t *in, size_t len,
+                     uint8_t *out)
+{
+    int rc = VSAFE_ERR_CRYPTO, n1 = 0, n2 = 0;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    if (c == NULL || EVP_CipherInit_ex(c, aes(klen, iv != NULL), NULL, key, iv, encrypt) != 1 ||
+        EVP_CIPHER_CTX_set_padding(c, 0) != 1 || EVP_CipherUpdate(c, out, &n1, in, (int)len) != 1 ||
+        EVP_CipherFinal_ex(c, out + n1, &n2) != 1 || (size_t)(n1 + n2) != len) {
+        goto done;
+    }
+    rc = VSAFE_OK;
+done:
+    EVP_CIPHER_CTX_free(c);
+    return rc;
+}
+
+static void block(uint8_t b[16], uint32_t ctr, uint8_t subject)
+{
+    memset(b, 0, 16);
+    host_put_be32(b, ctr);
+    b[4] = subject;
+    b[5] = 0x80;
+}
+
+static int hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len, uint8_t *out, size_t n)
+{
+    int rc = VSAFE_ERR_CRYPTO;
+    EVP_KDF *k = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *c = k != NULL ? EVP_KDF_CTX_new(k) : NULL;
+    char md[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, md, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)KEK_SALT, sizeof KEK_SALT),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len),
+        OSSL_PARAM_END,
+    };
+    if (c != NULL && EVP_KDF_derive(c, out, n, params) == 1) {
+        rc = VSAFE_OK;
+    }
+    EVP_KDF_CTX_free(c);
+    EVP_KDF_free(k);
+    return rc;
+}
+
+/* ---- Session ---- */
 
 int vsafe_host_session_open(vsafe_host_t *h, const uint8_t *mac_key, const uint8_t *cipher_key, unsigned key_type)
 {
-    (void)h, (void)mac_key, (void)cipher_key, (void)key_type;
-    return VSAFE_ERR_UNSUPPORTED;
+    if (h == NULL || mac_key == NULL || cipher_key == NULL || key_type > VSAFE_HOST_KEY_AES256) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    vsafe_host_session_close(h);
+    vsafe_host_key_slot_t slot;
+    int rc = vsafe_host_query_key_slot(h, &slot);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    if (!slot.present) {
+        return VSAFE_DEV_STATUS(VSAFE_SE_ST_KEY_NOT_FOUND);
+    }
+    if (slot.key_type != key_type) {
+        return VSAFE_DEV_STATUS(VSAFE_SE_ST_WRONG_KEY_TYPE);
+    }
+    h->key_type = key_type;
+    h->key_len = key_type == VSAFE_HOST_KEY_AES256 ? 32u : 16u;
+    memcpy(h->mac_key, mac_key, h->key_len);
+    memcpy(h->cipher_key, cipher_key, h->key_len);
+    h->mac_counter = slot.counter;
+    h->session_open = 1;
+    return VSAFE_OK;
 }
 
 void vsafe_host_session_close(vsafe_host_t *h)
@@ -23,6 +149,7 @@ void vsafe_host_session_close(vsafe_host_t *h)
         OPENSSL_cleanse(h->mac_key, sizeof h->mac_key);
         OPENSSL_cleanse(h->cipher_key, sizeof h->cipher_key);
         h->session_open = 0;
+        h->key_len = 0;
     }
 }
 
@@ -38,39 +165,390 @@ int vsafe_host_session_counter(const vsafe_host_t *h, uint32_t *counter)
     return VSAFE_OK;
 }
 
+int host_session_transfer(vsafe_host_t *h, uint8_t enc, const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
+                          size_t payload_len, uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
+{
+    if (!h->session_open) {
+        return VSAFE_ERR_HOST_NO_SESSION;
+    }
+    const uint32_t ctr = h->mac_counter;
+    uint8_t b[16], iv[16], mac[4], lenbuf[2], rlen[2];
+    uint8_t sent_hdr[2] = {(uint8_t)(hdr[0] | VSAFE_SE_HDR_PROT), hdr_len > 1 ? hdr[1] : 0};
+    static const uint8_t cmd_type = 0x00, rsp_type = 0x80;
+    uint8_t body[VSAFE_SE_FRAME_MAX];
+    uint8_t plain[VSAFE_SE_FRAME_MAX];
+    size_t body_len = payload_len;
+    int rc;
+
+    if (enc & VSAFE_SE_ENC_CMD) {
+        body_len = (payload_len / 16u + 1u) * 16u;
+        if (hdr_len + body_len + VSAFE_SE_MAC_LEN > VSAFE_SE_FRAME_MAX) {
+            return VSAFE_ERR_FRAME_TOO_LONG;
+        }
+        if (payload_len > 0) {
+            memcpy(body, payload, payload_len);
+        }
+        body[payload_len] = 0x80;
+        memset(body + payload_len + 1, 0, body_len - payload_len - 1);
+        block(b, ctr + 1u, 0x80);
+        if ((rc = aes_crypt(1, h->cipher_key, h->key_len, NULL, b, 16, iv)) != VSAFE_OK ||
+            (rc = aes_crypt(1, h->cipher_key, h->key_len, iv, body, body_len, body)) != VSAFE_OK) {
+            return rc;
+        }
+    } else {
+        if (hdr_len + payload_len + VSAFE_SE_MAC_LEN > VSAFE_SE_FRAME_MAX) {
+            return VSAFE_ERR_FRAME_TOO_LONG;
+        }
+        if (payload_len > 0) {
+            memcpy(body, payload, payload_len);
+        }
+    }
+    host_put_be16(lenbuf, (uint16_t)body_len);
+    block(b, ctr, 0x00);
+    part_t cparts[] = {{b, 16}, {&cmd_type, 1}, {sent_hdr, hdr_len}, {lenbuf, 2}, {body, body_len}};
+    if ((rc = cmac4(h->mac_key, h->key_len, cparts, 5, mac)) != VSAFE_OK) {
+        return rc;
+    }
+    size_t n = 0;
+    memcpy(h->tx, sent_hdr, hdr_len);
+    n += hdr_len;
+    memcpy(h->tx + n, body, body_len);
+    n += body_len;
+    memcpy(h->tx + n, mac, 4);
+    n += 4;
+    uint16_t crc = vsafe_crc16(h->tx, n);
+    h->tx[n] = (uint8_t)(crc >> 8);
+    h->tx[n + 1] = (uint8_t)crc;
+    n += 2;
+
+    host_trace_info_t info = {.protected_frame = 1, .cmd_counter = ctr,
+                              .cmd_plain = (enc & VSAFE_SE_ENC_CMD) ? payload : NULL,
+                              .cmd_plain_len = payload_len};
+    uint8_t status = 0;
+    const uint8_t *rb = NULL;
+    size_t rb_len = 0;
+    rc = host_exchange(h, h->tx, n, &info, &status, &rb, &rb_len);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    const size_t wire_len = ((size_t)h->rx[1] << 8 | h->rx[2]) + 3u;
+    if (status != VSAFE_SE_ST_INVALID_C_MAC && status != VSAFE_SE_ST_COMMUNICATION_ERROR) {
+        h->mac_counter = ctr + 1u;
+    }
+    if (status != VSAFE_SE_ST_OK) {
+        host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
+        return VSAFE_DEV_STATUS(status);
+    }
+    if (rb_len < 4) {
+        host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
+        return VSAFE_ERR_HOST_FRAME;
+    }
+    size_t rp_len = rb_len - 4;
+    uint8_t raw_status = h->rx[0];
+    uint8_t rmac[4];
+    host_put_be16(rlen, (uint16_t)rp_len);
+    block(b, ctr + 1u, 0x40);
+    part_t rparts[] = {{b, 16},       {&rsp_type, 1}, {sent_hdr, hdr_len}, {lenbuf, 2},
+                       {body, body_len}, {&raw_status, 1}, {rlen, 2},       {rb, rp_len}};
+    if ((rc = cmac4(h->mac_key, h->key_len, rparts, 8, rmac)) != VSAFE_OK) {
+        return rc;
+    }
+    if (CRYPTO_memcmp(rmac, rb + rp_len, 4) != 0) {
+        host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
+        return VSAFE_ERR_HOST_RMAC;
+    }
+    const uint8_t *out = rb;
+    size_t out_len = rp_len;
+    if ((enc & VSAFE_SE_ENC_RSP) && rp_len > 0) {
+        if (rp_len % 16u != 0) {
+            host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
+            return VSAFE_ERR_HOST_FRAME;
+        }
+        block(b, ctr + 1u, 0xC0);
+        if ((rc = aes_crypt(1, h->cipher_key, h->key_len, NULL, b, 16, iv)) != VSAFE_OK ||
+            (rc = aes_crypt(0, h->cipher_key, h->key_len, iv, rb, rp_len, plain)) != VSAFE_OK) {
+            return rc;
+        }
+        size_t k = rp_len;
+        while (k > 0 && plain[k - 1] == 0x00) {
+            k--;
+        }
+        if (k == 0 || plain[k - 1] != 0x80 || rp_len - k >= 16u) {
+            host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
+            return VSAFE_ERR_HOST_FRAME;
+        }
+        out = plain;
+        out_len = k - 1;
+        host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, plain, out_len);
+    } else {
+        host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
+    }
+    if (out_len > rsp_cap) {
+        OPENSSL_cleanse(plain, sizeof plain);
+        return VSAFE_ERR_HOST_FRAME;
+    }
+    if (out_len > 0) {
+        memcpy(rsp, out, out_len);
+    }
+    *rsp_len = out_len;
+    OPENSSL_cleanse(plain, sizeof plain);
+    OPENSSL_cleanse(body, sizeof body);
+    return VSAFE_OK;
+}
+
+/* ---- Provisioning ---- */
+
+static int key_args(unsigned key_type, size_t *klen)
+{
+    if (key_type > VSAFE_HOST_KEY_AES256) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    *klen = key_type == VSAFE_HOST_KEY_AES256 ? 32u : 16u;
+    return VSAFE_OK;
+}
+
+static int ext_cmd(vsafe_host_t *h, uint8_t ext, const uint8_t *p, size_t n, uint8_t *rsp, size_t cap, size_t *len)
+{
+    uint8_t hdr[2] = {VSAFE_SE_CMD_EXTENDED, ext};
+    uint8_t dummy[16];
+    size_t dummy_len = 0;
+    if (rsp == NULL) {
+        rsp = dummy;
+        cap = sizeof dummy;
+        len = &dummy_len;
+    }
+    return host_transfer(h, VSAFE_HOST_PROT_TABLE, hdr, 2, p, n, rsp, cap, len);
+}
+
 int vsafe_host_provision_plaintext(vsafe_host_t *h, unsigned key_type, const uint8_t *mac_key,
                                    const uint8_t *cipher_key)
 {
-    (void)h, (void)key_type, (void)mac_key, (void)cipher_key;
-    return VSAFE_ERR_UNSUPPORTED;
+    size_t klen = 0;
+    if (h == NULL || mac_key == NULL || cipher_key == NULL || key_args(key_type, &klen) != VSAFE_OK) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    uint8_t p[4 + 64] = {0, 0, 0, (uint8_t)key_type};
+    memcpy(p + 4, mac_key, klen);
+    memcpy(p + 4 + klen, cipher_key, klen);
+    int rc = ext_cmd(h, VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN, p, 4 + 2 * klen, NULL, 0, NULL);
+    OPENSSL_cleanse(p, sizeof p);
+    return rc;
+}
+
+/* Host ephemeral P-256 key: pub = X||Y. */
+static int ec_keygen(EVP_PKEY **key, uint8_t pub[64])
+{
+    uint8_t pt[65];
+    size_t n = 0;
+    *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    if (*key == NULL || EVP_PKEY_get_octet_string_param(*key, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt, &n) != 1 ||
+        n != 65 || pt[0] != 0x04) {
+        return VSAFE_ERR_CRYPTO;
+    }
+    memcpy(pub, pt + 1, 64);
+    return VSAFE_OK;
+}
+
+static int ec_derive(EVP_PKEY *key, const uint8_t peer[64], uint8_t secret[32])
+{
+    int rc = VSAFE_ERR_CRYPTO;
+    uint8_t pt[65];
+    pt[0] = 0x04;
+    memcpy(pt + 1, peer, 64);
+    char group[] = "prime256v1";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                           OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt), OSSL_PARAM_END};
+    EVP_PKEY_CTX *fc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *peer_key = NULL;
+    EVP_PKEY_CTX *dc = NULL;
+    size_t n = 32;
+    if (fc == NULL || EVP_PKEY_fromdata_init(fc) != 1 ||
+        EVP_PKEY_fromdata(fc, &peer_key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+        goto done;
+    }
+    dc = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    if (dc == NULL || EVP_PKEY_derive_init(dc) != 1 || EVP_PKEY_derive_set_peer(dc, peer_key) != 1 ||
+        EVP_PKEY_derive(dc, secret, &n) != 1 || n != 32) {
+        goto done;
+    }
+    rc = VSAFE_OK;
+done:
+    EVP_PKEY_CTX_free(dc);
+    EVP_PKEY_free(peer_key);
+    EVP_PKEY_CTX_free(fc);
+    return rc;
+}
+
+/* CURVE_ID · 04 00 20 X 00 20 Y */
+static size_t put_pub(uint8_t *o, const uint8_t pub[64])
+{
+    memcpy(o, CURVE_P256, sizeof CURVE_P256);
+    o += sizeof CURVE_P256;
+    o[0] = 0x04, o[1] = 0x00, o[2] = 0x20;
+    memcpy(o + 3, pub, 32);
+    o[35] = 0x00, o[36] = 0x20;
+    memcpy(o + 37, pub + 32, 32);
+    return sizeof CURVE_P256 + 69u;
+}
+
+/* Generate ECDHE on the device, a host key pair, and the shared secret. */
+static int ecdhe(vsafe_host_t *h, EVP_PKEY **key, uint8_t host_pub[64], uint8_t dev_pub[64], uint8_t secret[32])
+{
+    uint8_t rsp[128];
+    size_t n = 0;
+    int rc = ext_cmd(h, VSAFE_SE_EXT_GENERATE_ECDHE, CURVE_P256, sizeof CURVE_P256, rsp, sizeof rsp, &n);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    const uint8_t *p = rsp + sizeof CURVE_P256;
+    if (n != sizeof CURVE_P256 + 69u || memcmp(rsp, CURVE_P256, sizeof CURVE_P256) != 0 || p[0] != 0x04 ||
+        p[1] != 0x00 || p[2] != 0x20 || p[35] != 0x00 || p[36] != 0x20) {
+        return VSAFE_ERR_HOST_FRAME;
+    }
+    memcpy(dev_pub, p + 3, 32);
+    memcpy(dev_pub + 32, p + 37, 32);
+    if ((rc = ec_keygen(key, host_pub)) != VSAFE_OK) {
+        return rc;
+    }
+    return ec_derive(*key, dev_pub, secret);
 }
 
 int vsafe_host_provision_wrapped(vsafe_host_t *h, unsigned key_type, const uint8_t *mac_key, const uint8_t *cipher_key)
 {
-    (void)h, (void)key_type, (void)mac_key, (void)cipher_key;
-    return VSAFE_ERR_UNSUPPORTED;
+    size_t klen = 0;
+    if (h == NULL || mac_key == NULL || cipher_key == NULL || key_args(key_type, &klen) != VSAFE_OK) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    EVP_PKEY *key = NULL;
+    EVP_CIPHER_CTX *c = NULL;
+    uint8_t host_pub[64], dev_pub[64], secret[32], info[128], base[32], kek[32];
+    uint8_t plain[72], env[80], p[128];
+    int rc = ecdhe(h, &key, host_pub, dev_pub, secret);
+    if (rc != VSAFE_OK) {
+        goto done;
+    }
+    size_t n = put_pub(p, host_pub);
+    p[n++] = 0x01; /* ALG_ID: KEK unwrapping */
+    if ((rc = ext_cmd(h, VSAFE_SE_EXT_START_KEK, p, n, NULL, 0, NULL)) != VSAFE_OK) {
+        goto done;
+    }
+    memcpy(info, dev_pub, 64);
+    memcpy(info + 64, host_pub, 64);
+    static const uint8_t work_info[3] = {0x10, 0x11, 0x01};
+    if ((rc = hkdf(secret, 32, info, 128, base, 32)) != VSAFE_OK ||
+        (rc = hkdf(base, 32, work_info, 3, kek, 32)) != VSAFE_OK) {
+        goto stop;
+    }
+    size_t m = 4 + 2 * klen + 4;
+    memset(plain, 0, sizeof plain);
+    plain[3] = (uint8_t)key_type;
+    memcpy(plain + 4, mac_key, klen);
+    memcpy(plain + 4 + klen, cipher_key, klen);
+    plain[4 + 2 * klen] = 0x80;
+    int o1 = 0, o2 = 0;
+    c = EVP_CIPHER_CTX_new();
+    rc = VSAFE_ERR_CRYPTO;
+    if (c == NULL) {
+        goto stop;
+    }
+    EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+    if (EVP_EncryptInit_ex(c, EVP_aes_256_wrap(), NULL, kek, NULL) != 1 ||
+        EVP_EncryptUpdate(c, env, &o1, plain, (int)m) != 1 || EVP_EncryptFinal_ex(c, env + o1, &o2) != 1 ||
+        (size_t)(o1 + o2) != m + 8) {
+        goto stop;
+    }
+    rc = ext_cmd(h, VSAFE_SE_EXT_WRITE_HOST_KEY_WRAPPED, env, m + 8, NULL, 0, NULL);
+stop:;
+    int stop_rc = ext_cmd(h, VSAFE_SE_EXT_STOP_KEK, NULL, 0, NULL, 0, NULL);
+    if (rc == VSAFE_OK) {
+        rc = stop_rc;
+    }
+done:
+    EVP_CIPHER_CTX_free(c);
+    EVP_PKEY_free(key);
+    OPENSSL_cleanse(secret, sizeof secret);
+    OPENSSL_cleanse(base, sizeof base);
+    OPENSSL_cleanse(kek, sizeof kek);
+    OPENSSL_cleanse(plain, sizeof plain);
+    return rc;
 }
 
 int vsafe_host_provision_ecdh(vsafe_host_t *h, unsigned key_type, uint8_t *mac_key_out, uint8_t *cipher_key_out)
 {
-    (void)h, (void)key_type, (void)mac_key_out, (void)cipher_key_out;
-    return VSAFE_ERR_UNSUPPORTED;
+    size_t klen = 0;
+    if (h == NULL || mac_key_out == NULL || cipher_key_out == NULL || key_args(key_type, &klen) != VSAFE_OK) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    EVP_PKEY *key = NULL;
+    uint8_t host_pub[64], dev_pub[64], secret[32], info[128], okm[64], p[128];
+    int rc = ecdhe(h, &key, host_pub, dev_pub, secret);
+    if (rc != VSAFE_OK) {
+        goto done;
+    }
+    size_t n = put_pub(p, host_pub);
+    p[n++] = 0x03; /* ALG_ID: host key establishment */
+    p[n++] = (uint8_t)key_type;
+    if ((rc = ext_cmd(h, VSAFE_SE_EXT_ESTABLISH_HOST_KEY, p, n, NULL, 0, NULL)) != VSAFE_OK) {
+        goto done;
+    }
+    memcpy(info, host_pub, 64);
+    memcpy(info + 64, dev_pub, 64);
+    if ((rc = hkdf(secret, 32, info, 128, okm, 2 * klen)) != VSAFE_OK) {
+        goto done;
+    }
+    memcpy(mac_key_out, okm, klen);
+    memcpy(cipher_key_out, okm + klen, klen);
+done:
+    EVP_PKEY_free(key);
+    OPENSSL_cleanse(secret, sizeof secret);
+    OPENSSL_cleanse(okm, sizeof okm);
+    return rc;
+}
+
+/* ---- Put attribute ---- */
+
+static int put(vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t *p, size_t n)
+{
+    uint8_t hdr[1] = {VSAFE_SE_CMD_PUT_ATTRIBUTE};
+    uint8_t rsp[16];
+    size_t len = 0;
+    return host_transfer(h, prot, hdr, 1, p, n, rsp, sizeof rsp, &len);
+}
+
+static int put_cmd_table(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t tag, uint8_t header, uint8_t ext,
+                         uint8_t v)
+{
+    if (h == NULL || header > VSAFE_SE_CMD_EXTENDED || v > 3) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    uint8_t p[5] = {tag, 1, header};
+    size_t n = 3;
+    if (header == VSAFE_SE_CMD_EXTENDED) {
+        p[n++] = ext;
+    }
+    p[n++] = v;
+    int rc = put(h, prot, p, n);
+    if (rc == VSAFE_OK) {
+        rc = vsafe_host_refresh_command_table(h);
+    }
+    return rc;
 }
 
 int vsafe_host_put_command_ac(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t header, uint8_t ext, uint8_t ac)
 {
-    (void)h, (void)prot, (void)header, (void)ext, (void)ac;
-    return VSAFE_ERR_UNSUPPORTED;
+    return put_cmd_table(h, prot, VSAFE_SE_TAG_CMD_AC, header, ext, ac);
 }
 
 int vsafe_host_put_command_enc(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t header, uint8_t ext, uint8_t enc)
 {
-    (void)h, (void)prot, (void)header, (void)ext, (void)enc;
-    return VSAFE_ERR_UNSUPPORTED;
+    return put_cmd_table(h, prot, VSAFE_SE_TAG_CMD_ENC, header, ext, enc);
 }
 
 int vsafe_host_put_key_ctrl(vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t fields[2])
 {
-    (void)h, (void)prot, (void)fields;
-    return VSAFE_ERR_UNSUPPORTED;
+    if (h == NULL || fields == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    uint8_t p[3] = {VSAFE_SE_TAG_HOST_KEY_CTRL, fields[0], fields[1]};
+    return put(h, prot, p, 3);
 }
