@@ -252,6 +252,20 @@ VSAFE_MUST_CHECK int vsafe_da_authenticate(vsafe_mcu_t *mcu, const uint8_t *cons
                                            const vsafe_da_key_t *leaf, const uint8_t perm[16]);
 VSAFE_MUST_CHECK int vsafe_da_authenticate_password(vsafe_mcu_t *mcu, const char *password);
 
+/* ---- Board: one MCU and its secure element (outer library) ----
+ * The host keys live in OBK HDPL3-S as the record described at VSAFE_MCU_HOSTKEY_LEN. */
+struct vsafe_host;
+/* Fresh random host keys as an OBK record. */
+VSAFE_MUST_CHECK int vsafe_board_hostkeys_generate(bool aes256, uint8_t rec[VSAFE_MCU_HOSTKEY_LEN]);
+/* Provisions the record's keys into the secure element (plaintext host-key write 1F 07). */
+VSAFE_MUST_CHECK int vsafe_board_hostkeys_to_se(struct vsafe_host *host, const uint8_t rec[VSAFE_MCU_HOSTKEY_LEN]);
+/* Generates host keys, writes them to OBK HDPL3-S (secure code at HDPL <= 3) and to the SE. */
+VSAFE_MUST_CHECK int vsafe_board_provision_hostkeys(vsafe_mcu_t *mcu, struct vsafe_host *host, bool aes256);
+/* What the board's secure firmware does at boot: reads the host keys from OBK HDPL3-S and opens
+ * the host session with them. VSAFE_ERR_NOT_FOUND when OBK holds no host keys (e.g. after a full
+ * regression); OBK errors (ERR_STATE in OPEN, ERR_MCU_HDPL); session errors from the host. */
+VSAFE_MUST_CHECK int vsafe_board_session_open(vsafe_mcu_t *mcu, struct vsafe_host *host);
+
 #ifdef __cplusplus
 }
 #endif

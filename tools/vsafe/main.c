@@ -30,7 +30,15 @@
       "provision or show the host key")                                                                       \
     X("cmdac", vsafe_cmd_cmdac,                                                                                \
       "cmdac show | cmdac set CMD --ac free|host|never [--encrypt-cmd] [--encrypt-rsp] [--lock] [--host-key F]", \
-      "show or set the command access table")
+      "show or set the command access table")                                                                 \
+    X("mcu", vsafe_cmd_mcu,                                                                                    \
+      "mcu show | state STATE [--force] | trustzone on|off | reset | hdpl N | graph | "                         \
+      "obk write|read AREA [--data HEX] [--offset N] [--length N] [--domain s|ns] | hostkeys [--aes256]",      \
+      "the board's MCU: product state, TrustZone, HDPL, option-byte keys")                                    \
+    X("da", vsafe_cmd_da,                                                                                      \
+      "da keygen [--bind] [--mask HEX] | provision --root-key F|--password PW [--mask HEX] [--force] | "       \
+      "discover | regress --full|--partial [--password PW] | open-debug [--domain s|ns] [--hdpl N]",            \
+      "debug authentication of the MCU (ADAC)")
 
 #define DECLARE(name, fn, use, summary) int fn(vsafe_cli_t *cli, int argc, char **argv);
 VSAFE_CLI_COMMANDS(DECLARE)

@@ -1,0 +1,381 @@
+/* `vsafe mcu ...`: the host MCU of the board in DIR (DIR/mcu.nvm). The board stays powered
+ * between two invocations: a state change stays pending until `vsafe mcu reset`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd_mcu.h"
+
+int vsafe_cli_open_mcu(vsafe_cli_t *cli, vsafe_mcu_t **mcu)
+{
+    vsafe_mcu_options_t o = {.state_path = vsafe_cli_device_file(cli, "mcu.nvm")};
+    const char *seed = getenv("VSAFE_MCU_SEED");
+    if (seed != NULL && seed[0] != '\0') {
+        o.rng_seed = strtoull(seed, NULL, 0);
+    }
+    int rc = vsafe_mcu_open(mcu, &o);
+    if (rc != VSAFE_OK) {
+        return vsafe_cli_fail(cli, rc, "opening the MCU (%s)", o.state_path);
+    }
+    return 0;
+}
+
+static const char *yes(bool b) { return b ? "yes" : "no"; }
+
+static char *mask_hex(const uint8_t m[16]) { return vsafe_cli_hex(m, 16); }
+
+static int show(vsafe_cli_t *cli, vsafe_mcu_t *m)
+{
+    vsafe_mcu_info_t i;
+    int rc = vsafe_mcu_info(m, &i);
+    if (rc != VSAFE_OK) {
+        return vsafe_cli_fail(cli, rc, "mcu show");
+    }
+    char *id = vsafe_cli_hex(i.soc_id, 16), *dm = mask_hex(i.da_mask), *gr = mask_hex(i.debug_grant);
+    bool dbg[2][3];
+    for (unsigned d = 0; d < 2; d++) {
+        for (unsigned h = 1; h <= 3; h++) {
+            dbg[d][h - 1] = vsafe_mcu_debug_access(m, (vsafe_mcu_domain_t)d, h);
+        }
+    }
+    if (cli->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "state", json_string(vsafe_mcu_state_name(i.state)));
+        json_object_set_new(o, "state_code", json_integer(i.state));
+        json_object_set_new(o, "pending", i.pending_set ? json_string(vsafe_mcu_state_name(i.pending)) : json_null());
+        json_object_set_new(o, "inert", json_boolean(i.pending_set));
+        json_object_set_new(o, "trustzone", json_boolean(i.trustzone));
+        json_object_set_new(o, "hdpl", json_integer(i.hdpl));
+        json_object_set_new(o, "psa_lifecycle", json_integer(i.psa_lifecycle));
+        json_object_set_new(o, "psa_lifecycle_name", json_string(vsafe_mcu_psa_name(i.psa_lifecycle)));
+        json_object_set_new(o, "da_provisioned", json_boolean(i.da_provisioned));
+        json_object_set_new(o, "da_mask", json_string(dm));
+        json_object_set_new(o, "da_attempts", json_integer(i.da_attempts));
+        json_object_set_new(o, "da_attempt_limit", json_integer(i.da_attempt_limit));
+        json_object_set_new(o, "debug_grant", json_string(gr));
+        json_t *d = json_object();
+        static const char *const names[2][3] = {{"ns_hdpl1", "ns_hdpl2", "ns_hdpl3"}, {"s_hdpl1", "s_hdpl2", "s_hdpl3"}};
+        for (unsigned a = 0; a < 2; a++) {
+            for (unsigned h = 0; h < 3; h++) {
+                json_object_set_new(d, names[a][h], json_boolean(dbg[a][h]));
+            }
+        }
+        json_object_set_new(o, "debug", d);
+        json_object_set_new(o, "soc_class", json_integer(i.soc_class));
+        json_object_set_new(o, "soc_id", json_string(id));
+        json_object_set_new(o, "dhuk_epoch", json_integer(i.dhuk_epoch));
+        json_object_set_new(o, "host_keys", json_boolean(i.host_keys));
+        free(id), free(dm), free(gr);
+        return vsafe_cli_json_out(cli, o);
+    }
+    printf("product state   %s (0x%02X)%s\n", vsafe_mcu_state_name(i.state), (unsigned)i.state,
+           i.pending_set ? "" : "");
+    if (i.pending_set) {
+        printf("pending         %s: takes effect at reset; the MCU is inert until then\n",
+               vsafe_mcu_state_name(i.pending));
+    }
+    printf("TrustZone       %s (TZEN 0x%02X)\n", i.trustzone ? "on" : "off",
+           i.trustzone ? VSAFE_MCU_TZEN_ON : VSAFE_MCU_TZEN_OFF);
+    printf("HDPL            %u\n", i.hdpl);
+    printf("PSA lifecycle   0x%04X %s\n", i.psa_lifecycle, vsafe_mcu_psa_name(i.psa_lifecycle));
+    printf("DA config       %s%s%s\n", i.da_provisioned ? "provisioned, mask " : "not provisioned",
+           i.da_provisioned ? dm : "", "");
+    printf("DA attempts     %u failed of %u allowed\n", i.da_attempts, i.da_attempt_limit);
+    printf("debug access    NS: HDPL1 %s, HDPL2 %s, HDPL3 %s; S: HDPL1 %s, HDPL2 %s, HDPL3 %s\n", yes(dbg[0][0]),
+           yes(dbg[0][1]), yes(dbg[0][2]), yes(dbg[1][0]), yes(dbg[1][1]), yes(dbg[1][2]));
+    printf("host keys       %s (OBK HDPL3-S)\n", i.host_keys ? "present" : "absent");
+    printf("SoC             class 0x%08X, ID %s\n", i.soc_class, id);
+    printf("DHUK epoch      %u\n", i.dhuk_epoch);
+    free(id), free(dm), free(gr);
+    return 0;
+}
+
+static void explain(unsigned w, vsafe_mcu_state_t to)
+{
+    if (w & VSAFE_MCU_WARN_NO_DA_CONFIG) {
+        fprintf(stderr, "  - no valid debug-authentication configuration is provisioned: once %s, nothing can\n"
+                        "    regress this device or reopen its debug port (provision one first: vsafe da provision)\n",
+                vsafe_mcu_state_name(to));
+    }
+    if (w & VSAFE_MCU_WARN_LOCKING) {
+        fprintf(stderr, "  - LOCKED is final: no debug authentication, no regression, ever\n");
+    }
+    if (w & VSAFE_MCU_WARN_NO_HOST_KEYS) {
+        fprintf(stderr, "  - no host keys in OBK HDPL3-S: the product will not be able to open the secure\n"
+                        "    channel to its secure element (provision them first: vsafe mcu hostkeys)\n");
+    }
+}
+
+static int cmd_state(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
+{
+    int force = 0;
+    const char *pos[1];
+    int done = 0;
+    vsafe_cli_opt_t opts[] = {{"force", 0, NULL, &force}, {NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    vsafe_mcu_state_t to;
+    if (vsafe_mcu_state_parse(pos[0], &to) != VSAFE_OK) {
+        return vsafe_cli_usage_error(cli, "unknown state '%s' (OPEN, PROVISIONING, iROT_PROVISIONED, TZ_CLOSED, CLOSED, "
+                                          "LOCKED)", pos[0]);
+    }
+    unsigned w = vsafe_mcu_transition_allowed(m, to) ? vsafe_mcu_footguns(m, to) : 0u;
+    if (w != 0u && !force) {
+        if (!cli->json) {
+            fprintf(stderr, "vsafe mcu state %s: refused without --force:\n", vsafe_mcu_state_name(to));
+            explain(w, to);
+        }
+        return vsafe_cli_fail(cli, VSAFE_ERR_MCU_NEEDS_FORCE, "mcu state %s", vsafe_mcu_state_name(to));
+    }
+    rc = vsafe_mcu_program_state(m, to);
+    if (rc != VSAFE_OK) {
+        return vsafe_cli_fail(cli, rc, "mcu state %s from %s", vsafe_mcu_state_name(to),
+                              vsafe_mcu_state_name(vsafe_mcu_state(m)));
+    }
+    if (cli->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "state", json_string(vsafe_mcu_state_name(vsafe_mcu_state(m))));
+        json_object_set_new(o, "pending", json_string(vsafe_mcu_state_name(to)));
+        return vsafe_cli_json_out(cli, o);
+    }
+    printf("PRODUCT_STATE programmed to %s (0x%02X); takes effect at reset (vsafe mcu reset)\n",
+           vsafe_mcu_state_name(to), (unsigned)to);
+    return 0;
+}
+
+static int simple_ok(vsafe_cli_t *cli, vsafe_mcu_t *m, const char *what)
+{
+    if (cli->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "state", json_string(vsafe_mcu_state_name(vsafe_mcu_state(m))));
+        json_object_set_new(o, "ok", json_true());
+        return vsafe_cli_json_out(cli, o);
+    }
+    printf("%s; product state %s\n", what, vsafe_mcu_state_name(vsafe_mcu_state(m)));
+    return 0;
+}
+
+static int parse_domain(vsafe_cli_t *cli, const char *s, vsafe_mcu_domain_t *d)
+{
+    if (s == NULL || strcmp(s, "s") == 0 || strcmp(s, "secure") == 0) {
+        *d = VSAFE_MCU_SECURE;
+    } else if (strcmp(s, "ns") == 0 || strcmp(s, "non-secure") == 0) {
+        *d = VSAFE_MCU_NONSECURE;
+    } else {
+        return vsafe_cli_usage_error(cli, "--domain must be s or ns");
+    }
+    return 0;
+}
+
+static int cmd_obk(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
+{
+    const char *pos[2], *data = NULL, *off_s = NULL, *len_s = NULL, *dom_s = NULL;
+    int done = 0;
+    vsafe_cli_opt_t opts[] = {{"data", 1, &data, NULL}, {"offset", 1, &off_s, NULL}, {"length", 1, &len_s, NULL},
+                              {"domain", 1, &dom_s, NULL}, {NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 2, 2, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    vsafe_mcu_obk_t area;
+    vsafe_mcu_domain_t dom;
+    if (vsafe_mcu_obk_parse(pos[1], &area) != VSAFE_OK) {
+        return vsafe_cli_usage_error(cli, "unknown OBK area '%s' (HDPL0, HDPL1, HDPL2, HDPL3-S, HDPL3-NS)", pos[1]);
+    }
+    if (parse_domain(cli, dom_s != NULL ? dom_s : (area == VSAFE_MCU_OBK_HDPL3_NS ? "ns" : "s"), &dom) != 0) {
+        return VSAFE_CLI_EXIT_USAGE;
+    }
+    uint32_t off = 0, size = vsafe_mcu_obk_size(area), len = 0;
+    if (off_s != NULL && vsafe_cli_parse_u32(cli, "--offset", off_s, 0, size, &off) != 0) {
+        return VSAFE_CLI_EXIT_USAGE;
+    }
+    if (strcmp(pos[0], "write") == 0) {
+        uint8_t *buf;
+        size_t n;
+        if (data == NULL) {
+            return vsafe_cli_usage_error(cli, "obk write needs --data HEX");
+        }
+        if (vsafe_cli_parse_hex(cli, "--data", data, &buf, &n) != 0) {
+            return VSAFE_CLI_EXIT_USAGE;
+        }
+        rc = vsafe_mcu_obk_write(m, dom, area, off, buf, n);
+        free(buf);
+        if (rc != VSAFE_OK) {
+            return vsafe_cli_fail(cli, rc, "obk write %s", vsafe_mcu_obk_name(area));
+        }
+        return simple_ok(cli, m, "OBK written");
+    }
+    if (strcmp(pos[0], "read") != 0) {
+        return vsafe_cli_usage_error(cli, "obk read|write AREA");
+    }
+    len = size - off;
+    if (len_s != NULL && vsafe_cli_parse_u32(cli, "--length", len_s, 0, size - off, &len) != 0) {
+        return VSAFE_CLI_EXIT_USAGE;
+    }
+    uint8_t buf[3072];
+    rc = vsafe_mcu_obk_read(m, dom, area, off, buf, len);
+    if (rc != VSAFE_OK) {
+        return vsafe_cli_fail(cli, rc, "obk read %s", vsafe_mcu_obk_name(area));
+    }
+    char *hex = vsafe_cli_hex(buf, len);
+    if (cli->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "area", json_string(vsafe_mcu_obk_name(area)));
+        json_object_set_new(o, "offset", json_integer(off));
+        json_object_set_new(o, "data", json_string(hex));
+        free(hex);
+        return vsafe_cli_json_out(cli, o);
+    }
+    printf("%s\n", hex);
+    free(hex);
+    return 0;
+}
+
+static int cmd_graph(vsafe_cli_t *cli, vsafe_mcu_t *m)
+{
+    static const vsafe_mcu_state_t st[] = {VSAFE_MCU_STATE_OPEN,      VSAFE_MCU_STATE_PROVISIONING,
+                                           VSAFE_MCU_STATE_IROT_PROVISIONED, VSAFE_MCU_STATE_TZ_CLOSED,
+                                           VSAFE_MCU_STATE_CLOSED,    VSAFE_MCU_STATE_LOCKED};
+    static const char *const edges =
+        "  OPEN -> PROVISIONING [label=\"T1\"];\n  OPEN -> iROT_PROVISIONED [label=\"T2\"];\n"
+        "  PROVISIONING -> iROT_PROVISIONED; PROVISIONING -> TZ_CLOSED; PROVISIONING -> CLOSED; PROVISIONING -> LOCKED;\n"
+        "  iROT_PROVISIONED -> TZ_CLOSED; iROT_PROVISIONED -> CLOSED; iROT_PROVISIONED -> LOCKED;\n"
+        "  TZ_CLOSED -> CLOSED; TZ_CLOSED -> LOCKED; CLOSED -> LOCKED [label=\"T5\"];\n"
+        "  PROVISIONING -> OPEN [style=dashed, color=red, label=\"T7 full regression\"];\n"
+        "  iROT_PROVISIONED -> OPEN [style=dashed, color=red];\n  TZ_CLOSED -> OPEN [style=dashed, color=red];\n"
+        "  CLOSED -> OPEN [style=dashed, color=red];\n"
+        "  CLOSED -> TZ_CLOSED [style=dashed, color=orange, label=\"T8 partial (TZ on)\"];\n"
+        "  CLOSED -> CLOSED [style=dotted, label=\"T9 debug reopen\"];\n";
+    vsafe_mcu_state_t cur = vsafe_mcu_state(m);
+    vsafe_mcu_info_t info;
+    if (vsafe_mcu_info(m, &info) != VSAFE_OK) {
+        return vsafe_cli_fail(cli, VSAFE_ERR_MCU_INVALID_STATE, "mcu graph");
+    }
+    size_t cap = 4096, len = 0;
+    char *dot = malloc(cap);
+    if (dot == NULL) {
+        return vsafe_cli_fail(cli, VSAFE_ERR_NO_MEMORY, "mcu graph");
+    }
+    len += (size_t)snprintf(dot + len, cap - len, "digraph product_state {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n");
+    for (size_t i = 0; i < 6; i++) {
+        bool here = st[i] == cur, pend = info.pending_set && st[i] == info.pending;
+        len += (size_t)snprintf(dot + len, cap - len, "  %s [label=\"%s\\n0x%02X\"%s%s];\n", vsafe_mcu_state_name(st[i]),
+                                vsafe_mcu_state_name(st[i]), (unsigned)st[i],
+                                here ? ", style=\"rounded,filled,bold\", fillcolor=gold, penwidth=3" : "",
+                                pend ? ", style=\"rounded,dashed\", color=blue" : "");
+    }
+    len += (size_t)snprintf(dot + len, cap - len, "%s}\n", edges);
+    if (cli->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "state", json_string(vsafe_mcu_state_name(cur)));
+        json_object_set_new(o, "dot", json_string(dot));
+        free(dot);
+        return vsafe_cli_json_out(cli, o);
+    }
+    fputs(dot, stdout);
+    free(dot);
+    return 0;
+}
+
+static int cmd_hostkeys(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv);
+
+int vsafe_cmd_mcu(vsafe_cli_t *cli, int argc, char **argv)
+{
+    if (argc < 2) {
+        return vsafe_cli_usage_error(cli, "missing subcommand");
+    }
+    const char *sub = argv[1];
+    argc--, argv++;
+    vsafe_mcu_t *m = NULL;
+    int rc;
+    if (strcmp(sub, "state") != 0 && strcmp(sub, "obk") != 0 && strcmp(sub, "hostkeys") != 0) {
+        /* subcommands with an argument parse it themselves; the others take none */
+        const char *pos[1];
+        int done = 0;
+        vsafe_cli_opt_t none[] = {{NULL, 0, NULL, NULL}};
+        size_t pmax = (strcmp(sub, "trustzone") == 0 || strcmp(sub, "hdpl") == 0) ? 1u : 0u;
+        rc = vsafe_cli_parse(cli, argc, argv, none, pos, pmax, pmax, NULL, &done);
+        if (rc != 0 || done) {
+            return rc;
+        }
+        if ((rc = vsafe_cli_open_mcu(cli, &m)) != 0) {
+            return rc;
+        }
+        if (strcmp(sub, "show") == 0) {
+            rc = show(cli, m);
+        } else if (strcmp(sub, "reset") == 0) {
+            int s = vsafe_mcu_reset(m);
+            rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu reset") : simple_ok(cli, m, "reset done");
+        } else if (strcmp(sub, "graph") == 0) {
+            rc = cmd_graph(cli, m);
+        } else if (strcmp(sub, "trustzone") == 0) {
+            bool on = strcmp(pos[0], "on") == 0;
+            if (!on && strcmp(pos[0], "off") != 0) {
+                rc = vsafe_cli_usage_error(cli, "trustzone on|off");
+            } else {
+                int s = vsafe_mcu_set_trustzone(m, on);
+                rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu trustzone %s", pos[0])
+                                   : simple_ok(cli, m, on ? "TrustZone on" : "TrustZone off");
+            }
+        } else if (strcmp(sub, "hdpl") == 0) {
+            uint32_t lvl;
+            if (vsafe_cli_parse_u32(cli, "HDPL", pos[0], 1, 3, &lvl) != 0) {
+                rc = VSAFE_CLI_EXIT_USAGE;
+            } else {
+                int s = vsafe_mcu_hdpl_raise(m, lvl);
+                rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu hdpl %u", lvl) : simple_ok(cli, m, "HDPL raised");
+            }
+        } else {
+            rc = vsafe_cli_usage_error(cli, "unknown subcommand '%s'", sub);
+        }
+        vsafe_mcu_close(m);
+        return rc;
+    }
+    if ((rc = vsafe_cli_open_mcu(cli, &m)) != 0) {
+        return rc;
+    }
+    if (strcmp(sub, "state") == 0) {
+        rc = cmd_state(cli, m, argc, argv);
+    } else if (strcmp(sub, "obk") == 0) {
+        rc = cmd_obk(cli, m, argc, argv);
+    } else {
+        rc = cmd_hostkeys(cli, m, argc, argv);
+    }
+    vsafe_mcu_close(m);
+    return rc;
+}
+
+/* `vsafe mcu hostkeys`: draws fresh host keys, stores them in OBK HDPL3-S and provisions the same
+ * keys into the secure element (plaintext host-key write). */
+static int cmd_hostkeys(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
+{
+    int aes256 = 0, done = 0;
+    vsafe_cli_opt_t opts[] = {{"aes256", 0, NULL, &aes256}, {NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    uint8_t rec[VSAFE_MCU_HOSTKEY_LEN];
+    int s = vsafe_board_hostkeys_generate(aes256 != 0, rec);
+    if (s == VSAFE_OK) {
+        s = vsafe_mcu_obk_write(m, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL3_S, 0, rec, sizeof rec);
+    }
+    if (s != VSAFE_OK) {
+        memset(rec, 0, sizeof rec);
+        return vsafe_cli_fail(cli, s, "storing host keys in OBK HDPL3-S");
+    }
+    rc = vsafe_cli_open_host(cli);
+    if (rc == 0) {
+        s = vsafe_board_hostkeys_to_se(cli->host, rec);
+        rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "provisioning the host keys into the secure element") : 0;
+    }
+    memset(rec, 0, sizeof rec);
+    if (rc != 0) {
+        return rc;
+    }
+    return simple_ok(cli, m, aes256 ? "AES-256 host keys in OBK HDPL3-S and in the secure element"
+                                    : "AES-128 host keys in OBK HDPL3-S and in the secure element");
+}
