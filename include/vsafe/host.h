@@ -253,6 +253,11 @@ VSAFE_MUST_CHECK int vsafe_host_put_command_ac(vsafe_host_t *h, vsafe_host_prot_
                                                uint8_t ac);
 VSAFE_MUST_CHECK int vsafe_host_put_command_enc(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t header, uint8_t ext,
                                                 uint8_t enc);
+/* Both at once for several commands in one Put (the device's table is one-time programmable: each
+ * Put of a tag may consume its change right). tag VSAFE_SE_TAG_CMD_AC uses rec[i].ac,
+ * VSAFE_SE_TAG_CMD_ENC uses rec[i].enc. The cached table is refreshed after success. */
+VSAFE_MUST_CHECK int vsafe_host_put_command_table(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t tag,
+                                                  const vsafe_host_cmd_ac_t *rec, size_t count);
 VSAFE_MUST_CHECK int vsafe_host_put_key_ctrl(vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t fields[2]);
 
 #ifdef __cplusplus

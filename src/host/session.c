@@ -515,18 +515,26 @@ static int put(vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t *p, size_t
     return host_transfer(h, prot, hdr, 1, p, n, rsp, sizeof rsp, &len);
 }
 
-static int put_cmd_table(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t tag, uint8_t header, uint8_t ext,
-                         uint8_t v)
+int vsafe_host_put_command_table(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t tag, const vsafe_host_cmd_ac_t *rec,
+                                 size_t count)
 {
-    if (h == NULL || header > VSAFE_SE_CMD_EXTENDED || v > 3) {
+    if (h == NULL || rec == NULL || count == 0 || count > VSAFE_HOST_CMD_TABLE_MAX ||
+        (tag != VSAFE_SE_TAG_CMD_AC && tag != VSAFE_SE_TAG_CMD_ENC)) {
         return VSAFE_ERR_ARGUMENT;
     }
-    uint8_t p[5] = {tag, 1, header};
-    size_t n = 3;
-    if (header == VSAFE_SE_CMD_EXTENDED) {
-        p[n++] = ext;
+    uint8_t p[2 + 3 * VSAFE_HOST_CMD_TABLE_MAX] = {tag, (uint8_t)count};
+    size_t n = 2;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t v = tag == VSAFE_SE_TAG_CMD_AC ? rec[i].ac : rec[i].enc;
+        if (rec[i].header > VSAFE_SE_CMD_EXTENDED || v > 3) {
+            return VSAFE_ERR_ARGUMENT;
+        }
+        p[n++] = rec[i].header;
+        if (rec[i].header == VSAFE_SE_CMD_EXTENDED) {
+            p[n++] = rec[i].ext;
+        }
+        p[n++] = v;
     }
-    p[n++] = v;
     int rc = put(h, prot, p, n);
     if (rc == VSAFE_OK) {
         rc = vsafe_host_refresh_command_table(h);
@@ -536,12 +544,14 @@ static int put_cmd_table(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t tag, u
 
 int vsafe_host_put_command_ac(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t header, uint8_t ext, uint8_t ac)
 {
-    return put_cmd_table(h, prot, VSAFE_SE_TAG_CMD_AC, header, ext, ac);
+    vsafe_host_cmd_ac_t r = {.header = header, .ext = ext, .ac = ac};
+    return vsafe_host_put_command_table(h, prot, VSAFE_SE_TAG_CMD_AC, &r, 1);
 }
 
 int vsafe_host_put_command_enc(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t header, uint8_t ext, uint8_t enc)
 {
-    return put_cmd_table(h, prot, VSAFE_SE_TAG_CMD_ENC, header, ext, enc);
+    vsafe_host_cmd_ac_t r = {.header = header, .ext = ext, .enc = enc};
+    return vsafe_host_put_command_table(h, prot, VSAFE_SE_TAG_CMD_ENC, &r, 1);
 }
 
 int vsafe_host_put_key_ctrl(vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t fields[2])
