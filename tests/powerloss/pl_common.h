@@ -1,0 +1,175 @@
+/* Shared by the device-level power-loss proofs: a simulated NVM sized for the SPL05 device with a
+ * small journal (so compactions happen often), a scripted mixed workload, and helpers to open the
+ * device on the NVM and to read back its committed state image directly from the store. */
+#ifndef VSAFE_PL_COMMON_H
+#define VSAFE_PL_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "se/layout.h"
+#include "se/store.h"
+#include "vsafe/host.h"
+#include "vsafe/se.h"
+#include "vsafe/se_wire.h"
+#include "vsafe/sim.h"
+
+#define PL_MAX_IMAGE 20000u
+#define PL_JOURNAL 6144u
+
+static inline uint64_t pl_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *s = x;
+    return x;
+}
+
+static inline vsafe_sim_nvm_t *pl_new_sim(int reorder, uint64_t seed)
+{
+    uint32_t bytes = vsafe_store_nvm_bytes(PL_MAX_IMAGE, PL_JOURNAL, 1024);
+    vsafe_nvm_geometry_t g = {.prog_unit = 16, .page_size = 1024, .page_count = bytes / 1024u, .erased = 0xFF,
+                              .may_reorder = (uint8_t)reorder};
+    vsafe_sim_nvm_t *sim = NULL;
+    if (vsafe_sim_nvm_new(&sim, &g, seed) != 0) {
+        return NULL;
+    }
+    return sim;
+}
+
+typedef struct {
+    vsafe_se_t *se;
+    vsafe_host_t *host;
+} pl_dev_t;
+
+static inline int pl_open(pl_dev_t *d, vsafe_sim_nvm_t *sim)
+{
+    vsafe_se_options_t o = {.profile = "spl05", .state_path = NULL};
+    vsafe_se_open_ext_t ext;
+    memset(&ext, 0, sizeof ext);
+    ext.nvm = vsafe_sim_nvm_port(sim);
+    ext.rng_seed = 1;
+    d->se = NULL;
+    d->host = NULL;
+    int rc = vsafe_se_open_ex(&d->se, &o, &ext);
+    if (rc == 0) {
+        rc = vsafe_host_open_se(&d->host, d->se);
+    }
+    return rc;
+}
+
+static inline void pl_close(pl_dev_t *d)
+{
+    vsafe_host_close(d->host);
+    vsafe_se_close(d->se);
+    d->host = NULL;
+    d->se = NULL;
+}
+
+/* The committed state as a fresh mount sees it. Returns the store status. */
+static inline int pl_image(vsafe_sim_nvm_t *sim, uint8_t *img, uint32_t *len)
+{
+    uint32_t tag;
+    vsafe_store_t st;
+    int rc = vsafe_store_probe(vsafe_sim_nvm_port(sim), len, &tag);
+    if (rc == 0 && *len > PL_MAX_IMAGE) {
+        rc = VSAFE_ERR_STORE_MISMATCH;
+    }
+    if (rc == 0) {
+        rc = vsafe_store_mount(&st, vsafe_sim_nvm_port(sim), img, *len, tag);
+    }
+    return rc;
+}
+
+static inline uint32_t pl_counter(const uint8_t *img, unsigned zone) { return se_get32(img + se_zone_rec(zone) + 12u); }
+
+typedef enum { PL_UPDATE_ATOMIC, PL_UPDATE_PLAIN, PL_DECREMENT, PL_READ_AC, PL_UPDATE_AC, PL_DECREMENT_AC } pl_kind_t;
+
+typedef struct {
+    pl_kind_t kind;
+    uint8_t zone;
+    uint16_t offset;
+    uint16_t len;
+    uint32_t amount;
+    uint8_t ac;
+    int cr;
+    uint8_t data[200];
+} pl_cmd_t;
+
+/* Command i of a mixed workload drawn from rng. */
+static inline void pl_make_cmd(pl_cmd_t *c, uint64_t *rng)
+{
+    static const uint8_t data_zones[] = {1, 2, 3, 4, 9, 10, 11};
+    static const uint16_t data_len[] = {1000, 1000, 1000, 1000, 5120, 3072, 2944};
+    uint64_t r = pl_rand(rng) % 100u;
+    memset(c, 0, sizeof *c);
+    if (r < 30u || r >= 96u) {
+        c->kind = r < 30u ? PL_UPDATE_ATOMIC : PL_UPDATE_PLAIN;
+        unsigned z = (unsigned)(pl_rand(rng) % sizeof data_zones);
+        c->zone = data_zones[z];
+        c->len = (uint16_t)(1u + pl_rand(rng) % 200u);
+        c->offset = (uint16_t)(pl_rand(rng) % (data_len[z] - c->len + 1u));
+    } else if (r < 45u) {
+        c->kind = PL_UPDATE_PLAIN;
+        c->zone = data_zones[pl_rand(rng) % sizeof data_zones];
+        c->len = (uint16_t)(1u + pl_rand(rng) % 100u);
+        c->offset = (uint16_t)(pl_rand(rng) % (1000u - c->len + 1u));
+    } else if (r < 88u) {
+        c->kind = PL_DECREMENT;
+        c->zone = (uint8_t)(5u + pl_rand(rng) % 4u);
+        c->amount = 1u + (uint32_t)(pl_rand(rng) % 3u);
+        c->len = (uint16_t)(pl_rand(rng) % 33u);
+        c->offset = (uint16_t)(pl_rand(rng) % (64u - c->len + 1u));
+    } else if (r < 91u) {
+        c->kind = PL_READ_AC;
+        c->zone = (uint8_t)(2u + pl_rand(rng) % 3u);
+        c->ac = VSAFE_SE_AC_ALWAYS;
+        c->cr = (int)(pl_rand(rng) % 2u);
+    } else if (r < 94u) {
+        c->kind = PL_UPDATE_AC;
+        c->zone = (uint8_t)(2u + pl_rand(rng) % 3u);
+        c->ac = VSAFE_SE_AC_ALWAYS;
+        c->cr = (int)(pl_rand(rng) % 2u);
+        c->len = (uint16_t)(pl_rand(rng) % 40u);
+        c->offset = (uint16_t)(pl_rand(rng) % 900u);
+    } else {
+        c->kind = PL_DECREMENT_AC;
+        c->zone = 8;
+        c->ac = VSAFE_SE_AC_ALWAYS;
+        c->cr = (int)(pl_rand(rng) % 2u);
+        c->amount = 1;
+        c->len = 8;
+        c->offset = 0;
+    }
+    for (unsigned k = 0; k < c->len; k++) {
+        c->data[k] = (uint8_t)pl_rand(rng);
+    }
+}
+
+/* Runs c through the host library. Returns the host status; *counter gets a decrement's result. */
+static inline int pl_run(pl_dev_t *d, const pl_cmd_t *c, uint32_t *counter)
+{
+    const vsafe_host_prot_t p = VSAFE_HOST_PROT_NONE;
+    switch (c->kind) {
+    case PL_UPDATE_ATOMIC:
+        return vsafe_host_update_zone(d->host, p, c->zone, c->offset, c->data, c->len, 1);
+    case PL_UPDATE_PLAIN:
+        return vsafe_host_update_zone(d->host, p, c->zone, c->offset, c->data, c->len, 0);
+    case PL_DECREMENT:
+        return vsafe_host_decrement(d->host, p, c->zone, c->amount, c->offset, c->data, c->len, counter);
+    case PL_READ_AC:
+        return vsafe_host_change_read_ac(d->host, p, c->zone, c->ac, c->cr);
+    case PL_UPDATE_AC:
+        return vsafe_host_change_update_ac(d->host, p, c->zone, c->ac, c->cr, c->offset, c->data, c->len, 1);
+    case PL_DECREMENT_AC:
+        return vsafe_host_change_decrement_ac(d->host, p, c->zone, c->ac, c->cr, c->amount, c->offset, c->data,
+                                              c->len, counter);
+    }
+    return VSAFE_ERR_ARGUMENT;
+}
+
+#endif
