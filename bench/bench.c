@@ -10,7 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "se/store.h"
+#include "vsafe/host.h"
 #include "vsafe/se.h"
+#include "vsafe/sim.h"
 #include "vsafe/se_wire.h"
 
 static double now_s(void)
@@ -122,6 +125,149 @@ static double fdatasync_floor(const char *path, int iters)
     return t;
 }
 
+/* ---- Issue 3: write amplification and wear on a simulated flash, one million decrements ---- */
+static void bench_wear(long count)
+{
+    vsafe_nvm_geometry_t geo = {.prog_unit = 16, .page_size = 4096, .page_count = 0, .erased = 0xFF};
+    geo.page_count = vsafe_store_nvm_bytes(20u * 1024u, 64u * 1024u, geo.page_size) / geo.page_size;
+    vsafe_sim_nvm_t *sim = NULL;
+    if (vsafe_sim_nvm_new(&sim, &geo, 7) != 0) {
+        return;
+    }
+    vsafe_se_open_ext_t ext = {0};
+    ext.nvm = vsafe_sim_nvm_port(sim);
+    vsafe_se_t *se = NULL;
+    if (vsafe_se_open_ex(&se, NULL, &ext) != 0) {
+        fprintf(stderr, "bench: cannot open a device on the simulated NVM\n");
+        vsafe_sim_nvm_free(sim);
+        return;
+    }
+    op_t ops[3];
+    build_ops(ops);
+    uint8_t rsp[VSAFE_SE_RSP_WIRE_MAX];
+    vsafe_sim_nvm_reset_stats(sim);
+    double t0 = now_s();
+    for (long i = 0; i < count; i++) {
+        transact(se, ops[2].cmd, ops[2].len, rsp);
+    }
+    double t = now_s() - t0;
+    vsafe_sim_nvm_stats_t s;
+    vsafe_sim_nvm_stats(sim, &s);
+    printf("simulated flash (%u pages of %u B, program unit %u B), %ld decrements with 16 B data\n",
+           geo.page_count, geo.page_size, geo.prog_unit, count);
+    printf("  NVM bytes programmed per command: %.1f (payload staged: 20 B)\n", (double)s.bytes_programmed / count);
+    printf("  program operations per command:   %.2f\n", (double)s.program_ops / count);
+    printf("  most-worn page: %u program operations, %u erases (over %u pages)\n", s.max_page_programs,
+           s.max_page_erases, geo.page_count);
+    printf("  rate on the simulated flash: %.0f decrements/s\n\n", count / t);
+    vsafe_se_close(se);
+    vsafe_sim_nvm_free(sim);
+}
+
+/* ---- Issue 4: authenticated and encrypted Decrement ---- */
+typedef struct {
+    vsafe_se_t *se;
+    uint8_t *log; /* recorded command frames: [u16 len][frame] */
+    size_t log_len, log_cap;
+} rec_t;
+
+static int rec_write(void *ctx, uint8_t addr7, const uint8_t *buf, size_t len)
+{
+    rec_t *r = ctx;
+    if (r->log != NULL && r->log_len + len + 2 <= r->log_cap) {
+        r->log[r->log_len++] = (uint8_t)(len >> 8);
+        r->log[r->log_len++] = (uint8_t)len;
+        memcpy(r->log + r->log_len, buf, len);
+        r->log_len += len;
+    }
+    return vsafe_se_i2c_write(r->se, addr7, buf, len);
+}
+
+static int rec_read(void *ctx, uint8_t addr7, uint8_t *buf, size_t len)
+{
+    return vsafe_se_i2c_read(((rec_t *)ctx)->se, addr7, buf, len);
+}
+
+static const uint8_t k_mac[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                  0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF};
+static const uint8_t k_cip[16] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF,
+                                  0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF};
+
+/* A device with a host key whose command table makes Decrement HOST with command and response
+ * encryption. */
+static vsafe_host_t *secure_device(rec_t *r)
+{
+    vsafe_host_transport_t tr = {.write = rec_write, .read = rec_read, .ctx = r};
+    vsafe_host_t *h = NULL;
+    if (vsafe_se_open(&r->se, NULL) != 0 || vsafe_host_open(&h, &tr) != 0 || vsafe_host_init(h) != 0 ||
+        vsafe_host_provision_plaintext(h, VSAFE_HOST_KEY_AES128, k_mac, k_cip) != 0 ||
+        vsafe_host_put_command_ac(h, VSAFE_HOST_PROT_NONE, VSAFE_SE_CMD_DECREMENT, 0, VSAFE_SE_CMD_AC_HOST) != 0 ||
+        vsafe_host_put_command_enc(h, VSAFE_HOST_PROT_NONE, VSAFE_SE_CMD_DECREMENT, 0,
+                                   VSAFE_SE_ENC_CMD | VSAFE_SE_ENC_RSP) != 0 ||
+        vsafe_host_init(h) != 0 || vsafe_host_session_open(h, k_mac, k_cip, VSAFE_HOST_KEY_AES128) != 0) {
+        fprintf(stderr, "bench: cannot set up the secure channel\n");
+        exit(1);
+    }
+    return h;
+}
+
+static void bench_secure(double secs)
+{
+    uint8_t data[16];
+    memset(data, 0x3C, sizeof data);
+    /* End to end: host library (C-MAC, encryption, R-MAC check, decryption) + device. */
+    rec_t a = {0};
+    vsafe_host_t *h = secure_device(&a);
+    long n = 0;
+    double t0 = now_s(), t;
+    do {
+        for (int i = 0; i < 1000; i++) {
+            uint32_t ctr;
+            if (vsafe_host_decrement(h, VSAFE_HOST_PROT_MAC, 5, 1, 0, data, sizeof data, &ctr) != 0) {
+                fprintf(stderr, "bench: protected decrement failed\n");
+                exit(1);
+            }
+        }
+        n += 1000;
+        t = now_s() - t0;
+    } while (t < secs);
+    double e2e = n / t;
+    vsafe_host_close(h);
+    vsafe_se_close(a.se);
+
+    /* Device only: record the frames a host sends, then replay them into an identical device. */
+    long frames = (long)(e2e * secs < 200000 ? e2e * secs : 200000);
+    rec_t b = {0};
+    h = secure_device(&b);
+    b.log_cap = (size_t)frames * 64u;
+    b.log = malloc(b.log_cap);
+    b.log_len = 0;
+    for (long i = 0; i < frames; i++) {
+        if (vsafe_host_decrement(h, VSAFE_HOST_PROT_MAC, 5, 1, 0, data, sizeof data, NULL) != 0) {
+            exit(1);
+        }
+    }
+    vsafe_host_close(h);
+    vsafe_se_close(b.se);
+    rec_t c = {0};
+    h = secure_device(&c);
+    uint8_t rsp[VSAFE_SE_RSP_WIRE_MAX];
+    t0 = now_s();
+    for (size_t off = 0; off < b.log_len;) {
+        size_t len = (size_t)b.log[off] << 8 | b.log[off + 1];
+        transact(c.se, b.log + off + 2, len, rsp);
+        off += 2 + len;
+    }
+    t = now_s() - t0;
+    printf("authenticated + encrypted Decrement (C-MAC, R-MAC, AES-128-CBC both ways, 16 B data)\n");
+    printf("  device only (recorded frames replayed): %.0f /s  (%ld frames; target >= 500,000)\n", frames / t,
+           frames);
+    printf("  end to end with the host library:       %.0f /s\n\n", e2e);
+    free(b.log);
+    vsafe_host_close(h);
+    vsafe_se_close(c.se);
+}
+
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 1.0;
@@ -187,5 +333,8 @@ int main(int argc, char **argv)
            floor * 1e6);
     unlink(path);
     rmdir(dir);
+    printf("\n");
+    bench_wear(argc > 2 ? atol(argv[2]) : 1000000L);
+    bench_secure(secs);
     return 0;
 }
