@@ -149,5 +149,38 @@ has "$T/err" "ACCESS_CONDITION_NOT_SATISFIED (0x11)"
 VSAFE_DEVICE="$D" "$VSAFE" --json read 5 --length 0 >"$T/out" 2>"$T/err" && ok || bad "VSAFE_DEVICE"
 has "$T/out" '"counter":4294967292'
 
+# --- host keys and the secure channel
+K="$T/host.key"
+expect 2 hostkey provision
+expect 2 hostkey provision --method sideways --out "$K"
+expect 2 hostkey provision --mac-key 00 --cipher-key 00
+expect 0 hostkey provision --out "$K"
+if [ "$(stat -c %a "$K")" = 600 ]; then ok; else bad "key file mode"; fi
+has "$K" "type aes128"
+expect 0 --json hostkey show
+has "$T/out" '"present":true'
+expect 1 hostkey provision --key-file "$K"
+has "$T/err" "ACCESS_CONDITION_NOT_SATISFIED"
+expect 0 ac 4 --update host --host-key "$K"
+expect 1 update 4 --data 01
+has "$T/err" "ACCESS_CONDITION_NOT_SATISFIED"
+expect 0 --trace update 4 --data 0102 --host-key "$K"
+has "$T/err" "C-MAC="
+has "$T/err" "R-MAC="
+if grep -q "$(sed -n 's/^mac //p' "$K")" "$T/err" "$T/out"; then bad "key printed in trace"; else ok; fi
+expect 0 cmdac set read --ac host --encrypt-rsp --host-key "$K"
+expect 0 --json cmdac show
+has "$T/out" '"ac_change_right":false'
+expect 1 read 4 --length 2
+has "$T/err" "NO_SESSION"
+expect 0 --json --trace read 4 --length 2 --host-key "$K"
+has "$T/out" '"data":"0102"'
+has "$T/err" "plaintext:"
+expect 1 cmdac set update --ac host --host-key "$K"
+has "$T/err" "ACCESS_CONDITION_NOT_SATISFIED"
+printf 'type aes128\nmac 00\n' >"$T/bad.key"
+expect 1 read 4 --host-key "$T/bad.key"
+has "$T/err" "BAD_KEY_FILE"
+
 echo "cli_e2e: $n checks, $fails failed"
 [ "$fails" -eq 0 ]
