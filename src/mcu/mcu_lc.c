@@ -669,7 +669,7 @@ int vsafe_mcu_reset(vsafe_mcu_t *m)
         } else {
             mcu_stage_rec(&m->txn, MCU_OFF_LC, target);
         }
-        if (mcu_decode_rec(m->image + MCU_OFF_LC_PENDING) == VSAFE_MCU_STATE_REGRESSION) {
+        if (target == VSAFE_MCU_STATE_OPEN && mcu_decode_rec(m->image + MCU_OFF_LC_PENDING) == VSAFE_MCU_STATE_REGRESSION) {
             uint8_t salt[32];
             rc = m->crypto->random(m->crypto->ctx, salt, sizeof salt);
             if (rc != VSAFE_OK) {
