@@ -84,14 +84,8 @@ static void test_cut_every_op_of_protected_decrement(void **state)
 {
     fx_t *fx = *state;
     th_t *th = &fx->th;
-    /* TORN_UNIT / TORN_PAGE are off: with them a torn delta record is accepted at mount with
-     * garbage in its zone data (see VSAFE_CHAN_TORN below); reported to the store room. */
-#ifdef VSAFE_CHAN_TORN
     static const vsafe_sim_cut_model_t models[] = {VSAFE_SIM_CUT_DROPPED, VSAFE_SIM_CUT_TORN_UNIT,
                                                    VSAFE_SIM_CUT_TORN_PAGE};
-#else
-    static const vsafe_sim_cut_model_t models[] = {VSAFE_SIM_CUT_DROPPED};
-#endif
     assert_int_equal(th_provision_test_keys(th), 0);
     assert_int_equal(th_cmd_hex(th, 0x10, 0, "29 01 04 03", 0), 0);
     assert_int_equal(th_cmd_hex(th, 0x10, 0, "2A 01 04 03", 0), 0);

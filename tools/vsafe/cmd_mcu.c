@@ -181,7 +181,7 @@ static int cmd_obk(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
         return rc;
     }
     vsafe_mcu_obk_t area;
-    vsafe_mcu_domain_t dom;
+    vsafe_mcu_domain_t dom = VSAFE_MCU_SECURE;
     if (vsafe_mcu_obk_parse(pos[1], &area) != VSAFE_OK) {
         return vsafe_cli_usage_error(cli, "unknown OBK area '%s' (HDPL0, HDPL1, HDPL2, HDPL3-S, HDPL3-NS)", pos[1]);
     }
