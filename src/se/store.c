@@ -7,7 +7,8 @@
  *      consecutive sequence numbers, applied in order, stopping at the first record that fails.
  *  I2  A record is valid only if its magic, kind, version, lengths, header CRC, body CRC and commit
  *      unit all check out. The commit unit is programmed last (after a sync when the geometry may
- *      reorder), so a record whose programming was interrupted never validates. All-erased and
+ *      reorder, unless one_sync: then the body CRC catches a commit unit that landed alone), so a
+ *      record whose programming was interrupted never validates. All-erased and
  *      all-zero bytes fail the magic and the commit word by construction.
  *  I3  A commit never programs a byte that is not erased, and never erases the half holding the
  *      newest valid state. Compaction erases the *other* half and writes there a snapshot of the
@@ -400,7 +401,7 @@ static int write_record(vsafe_store_t *st, uint32_t addr, rec_hdr_t *h, const vs
         }
     }
     commit_unit(&nvm->geo, h, tmp);
-    if (nvm->geo.may_reorder) {
+    if (nvm->geo.may_reorder && !st->one_sync) {
         rc = wr_flush(&w);
         if (rc == 0) {
             rc = nvm->sync(nvm->ctx);
@@ -722,6 +723,8 @@ static int compact(vsafe_store_t *st, const vsafe_txn_t *txn)
     st->counters.compactions++;
     return 0;
 }
+
+void vsafe_store_set_one_sync(vsafe_store_t *st, bool one_sync) { st->one_sync = one_sync; }
 
 int vsafe_store_commit(vsafe_store_t *st, const vsafe_txn_t *txn)
 {

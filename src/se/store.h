@@ -52,6 +52,7 @@ typedef struct vsafe_store {
     uint32_t tail;          /* next free byte inside the active half */
     bool need_compact;      /* tail is not clean: the next commit writes a fresh snapshot */
     int failed;             /* sticky error after an NVM failure mid-commit */
+    bool one_sync;          /* one sync per record even if the NVM may reorder (vsafe_store_set_one_sync) */
     vsafe_store_counters_t counters;
 } vsafe_store_t;
 
@@ -85,6 +86,14 @@ VSAFE_MUST_CHECK int vsafe_store_mount(vsafe_store_t *st, const vsafe_nvm_t *nvm
  * On error the RAM image is unchanged; after an NVM error the store is failed (sticky
  * VSAFE_ERR_STORE_FAILED) until mounted again, since NVM may hold a half-written record. */
 VSAFE_MUST_CHECK int vsafe_store_commit(vsafe_store_t *st, const vsafe_txn_t *txn);
+
+/* Sync policy for an NVM that may reorder (geometry.may_reorder), set after format or mount.
+ * false (default): header and body, sync, commit unit, sync: two syncs per command.
+ * true: the whole record then one sync, as on an in-order NVM. Still safe: a record whose commit
+ * unit reached NVM before its body fails its body CRC and is not replayed (proved by the
+ * store_powercut test under the REORDERED model); the cost is relying on CRC-32C rather than on
+ * ordering. Halves the syncs of the file backend. */
+void vsafe_store_set_one_sync(vsafe_store_t *st, bool one_sync);
 
 /* What `vsafe check` reports, read without changing anything. */
 typedef struct {

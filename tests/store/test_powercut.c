@@ -23,13 +23,15 @@
 typedef struct {
     uint32_t prog_unit, page_size, pages;
     int reorder;
+    int one_sync;
 } config_t;
 
 static const config_t configs[] = {
-    {16, 256, 16, 0},
-    {16, 256, 16, 1},
-    {4, 128, 24, 0},
-    {8, 512, 6, 1},
+    {16, 256, 16, 0, 0},
+    {16, 256, 16, 1, 0},
+    {4, 128, 24, 0, 0},
+    {8, 512, 6, 1, 0},
+    {16, 256, 16, 1, 1}, /* may reorder, yet one sync per record: the CRCs must suffice */
 };
 
 static unsigned long total_cuts, total_violations;
@@ -65,6 +67,7 @@ static void run_exhaustive(const config_t *c, int txns)
         memcpy(mem, clean, size);
         vsafe_sim_nvm_power_on(sim);
         assert_int_equal(vsafe_store_mount(&st, nvm, img, IMG, TAG), VSAFE_OK);
+        vsafe_store_set_one_sync(&st, c->one_sync);
         assert_memory_equal(img, before, IMG);
         vsafe_sim_nvm_stats_t s0, s1;
         vsafe_sim_nvm_stats(sim, &s0);
@@ -84,6 +87,7 @@ static void run_exhaustive(const config_t *c, int txns)
                     vsafe_sim_nvm_power_on(sim);
                     vsafe_sim_nvm_reseed(sim, ((uint64_t)i << 32) ^ (k << 8) ^ (uint64_t)(m * 16 + r));
                     assert_int_equal(vsafe_store_mount(&ss, nvm, scratch, IMG, TAG), VSAFE_OK);
+                    vsafe_store_set_one_sync(&ss, c->one_sync);
                     assert_int_equal(vsafe_sim_nvm_arm_cut(sim, k, (vsafe_sim_cut_model_t)m), VSAFE_OK);
                     int rc = vsafe_store_commit(&ss, &t);
                     assert_int_equal(rc, VSAFE_ERR_POWER_LOSS);
@@ -91,6 +95,7 @@ static void run_exhaustive(const config_t *c, int txns)
                     vsafe_sim_nvm_power_on(sim);
                     cuts++;
                     rc = vsafe_store_mount(&ss, nvm, scratch, IMG, TAG);
+                    vsafe_store_set_one_sync(&ss, c->one_sync);
                     bool is_before = rc == 0 && memcmp(scratch, before, IMG) == 0;
                     bool is_after = rc == 0 && memcmp(scratch, after, IMG) == 0;
                     if (!is_before && !is_after) {
@@ -121,9 +126,9 @@ static void run_exhaustive(const config_t *c, int txns)
         free(next_clean);
         memcpy(before, after, IMG);
     }
-    print_message("exhaustive pu=%u page=%u pages=%u reorder=%d: %d txns, %lu cut points, %lu violations, "
+    print_message("exhaustive pu=%u page=%u pages=%u reorder=%d one_sync=%d: %d txns, %lu cut points, %lu violations, "
                   "%lu compactions\n",
-                  c->prog_unit, c->page_size, c->pages, c->reorder, txns, cuts, violations, compactions);
+                  c->prog_unit, c->page_size, c->pages, c->reorder, c->one_sync, txns, cuts, violations, compactions);
     total_cuts += cuts;
     total_violations += violations;
     free(clean);
@@ -157,6 +162,7 @@ static void test_randomized_cuts(void **state)
         memset(img, 0x42, IMG);
         memcpy(ref, img, IMG);
         assert_int_equal(vsafe_store_format(&st, nvm, img, IMG, TAG), VSAFE_OK);
+        vsafe_store_set_one_sync(&st, c->one_sync);
         for (int i = 0; i < 10000; i++) {
             tu_random_txn(&t, &rng, IMG);
             memcpy(prev, ref, IMG);
@@ -179,6 +185,7 @@ static void test_randomized_cuts(void **state)
             cuts++;
             vsafe_sim_nvm_power_on(sim);
             rc = vsafe_store_mount(&st, nvm, img, IMG, TAG);
+            vsafe_store_set_one_sync(&st, c->one_sync);
             if (rc != 0) {
                 violations++;
                 print_message("randomized: mount failed %d at txn %d\n", rc, i);
