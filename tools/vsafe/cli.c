@@ -270,10 +270,12 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
                                     cli->device_dir, cli->device_dir);
     }
     vsafe_se_options_t opt = {.profile = NULL, .state_path = path};
-    int rc = vsafe_se_open(&cli->se, &opt);
+    char why[512] = "";
+    vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why};
+    int rc = vsafe_se_open_ex(&cli->se, &opt, &ext);
     if (rc != 0) {
         cli->se = NULL;
-        return vsafe_cli_fail(cli, rc, "cannot open device '%s'", path);
+        return vsafe_cli_fail(cli, rc, "cannot open device: %s", why[0] ? why : path);
     }
     rc = vsafe_host_open_se(&cli->host, cli->se);
     if (rc != 0) {

@@ -47,21 +47,32 @@ int vsafe_cmd_init(vsafe_cli_t *cli, int argc, char **argv)
     char path[4096];
     snprintf(path, sizeof path, "%s", vsafe_cli_device_file(cli, "se.nvm"));
     struct stat st;
-    if (stat(path, &st) == 0) {
-        if (!force) {
-            return vsafe_cli_fail_named(cli, "DEVICE_EXISTS",
-                                        "a device already exists in '%s'; use --force to replace it (its state is lost)",
-                                        cli->device_dir);
-        }
-        if (unlink(path) != 0) {
-            return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot remove '%s' (%s)", path, strerror(errno));
-        }
+    if (stat(path, &st) == 0 && !force) {
+        return vsafe_cli_fail_named(cli, "DEVICE_EXISTS",
+                                    "a device already exists in '%s'; use --force to replace it (its state is lost)",
+                                    cli->device_dir);
     }
-    vsafe_se_options_t o = {.profile = profile, .state_path = path};
-    rc = vsafe_se_open(&cli->se, &o);
+    /* Build the new device beside the old one and rename it over only once it exists: a bad
+     * profile leaves an existing device untouched. */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    (void)unlink(tmp);
+    vsafe_se_options_t o = {.profile = profile, .state_path = tmp};
+    char why[512] = "";
+    vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why};
+    rc = vsafe_se_open_ex(&cli->se, &o, &ext);
     if (rc != 0) {
         cli->se = NULL;
-        return vsafe_cli_fail(cli, rc, "cannot create the device from profile '%s'", profile ? profile : "spl05");
+        (void)unlink(tmp);
+        return vsafe_cli_fail(cli, rc, "cannot create the device from profile '%s': %s",
+                              profile ? profile : "spl05", why[0] ? why : vsafe_status_message(rc));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        vsafe_se_close(cli->se);
+        cli->se = NULL;
+        (void)unlink(tmp);
+        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot install '%s' (%s)", path, strerror(e));
     }
     vsafe_se_close(cli->se);
     cli->se = NULL;
