@@ -63,6 +63,9 @@ typedef struct {
      * line and field at fault, or what is wrong with the state file). */
     char *error_message;
     size_t error_message_cap;
+    /* With nvm: commit with one sync per command, as file-backed devices do (so a simulated copy
+     * of a state file sees the same NVM operations as the file itself). */
+    int one_sync;
 } vsafe_se_open_ext_t;
 
 VSAFE_MUST_CHECK int vsafe_se_open_ex(vsafe_se_t **se, const vsafe_se_options_t *options,

@@ -339,6 +339,11 @@ void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t l
         if (rc == VSAFE_OK) {
             rc = core->read_only ? VSAFE_ERR_STATE : vsafe_store_commit(&core->store, &core->txn);
         }
+        if (rc == VSAFE_ERR_POWER_LOSS) {
+            /* Power failed mid-commit: a real part gives no answer at all. */
+            core->have_response = false;
+            return;
+        }
         if (rc != VSAFE_OK) {
             respond(core, VSAFE_SE_ST_UNEXPECTED_ERROR);
             return;

@@ -1,5 +1,7 @@
 /* Shared CLI helpers: option parsing, numbers and hex, device files, output. See cli.h. */
 #include "cli.h"
+#include "port/posix/nvm_file.h"
+#include "vsafe/sim.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -253,6 +255,77 @@ const char *vsafe_cli_device_file(const vsafe_cli_t *cli, const char *name)
     return path;
 }
 
+/* ---- Fault injection: the command runs on a simulated copy of the state file ---- */
+
+int vsafe_cli_cut_model(const char *name)
+{
+    static const struct {
+        const char *name;
+        int model;
+    } models[] = {{"dropped", VSAFE_SIM_CUT_DROPPED},
+                  {"torn-unit", VSAFE_SIM_CUT_TORN_UNIT},
+                  {"torn-page", VSAFE_SIM_CUT_TORN_PAGE},
+                  {"reordered", VSAFE_SIM_CUT_REORDERED}};
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        if (strcmp(name, models[i].name) == 0) {
+            return models[i].model;
+        }
+    }
+    return -1;
+}
+
+static int cli_sim_attach(vsafe_cli_t *cli, const char *path, vsafe_se_open_ext_t *ext)
+{
+    /* Hold the file's write lock for the whole run, like a normal open. */
+    int rc = vsafe_file_nvm_open(&cli->sim_lock, path, 0, 0);
+    if (rc != VSAFE_OK) {
+        cli->sim_lock = NULL;
+        return vsafe_cli_fail(cli, rc, "cannot open device '%s'", path);
+    }
+    vsafe_nvm_geometry_t geo = vsafe_file_nvm_port(cli->sim_lock)->geo;
+    geo.page_count = 0; /* from the file */
+    rc = vsafe_sim_nvm_from_file(&cli->sim, path, &geo, (uint64_t)cli->cut_after * 2654435761u);
+    if (rc == VSAFE_OK) {
+        rc = vsafe_sim_nvm_arm_cut(cli->sim, cli->cut_after,
+                                   (vsafe_sim_cut_model_t)(cli->cut_model ? cli->cut_model : VSAFE_SIM_CUT_TORN_UNIT));
+    }
+    if (rc != VSAFE_OK) {
+        return vsafe_cli_fail(cli, rc, "fault injection on '%s'", path);
+    }
+    ext->nvm = vsafe_sim_nvm_port(cli->sim);
+    ext->one_sync = 1;
+    return 0;
+}
+
+int vsafe_cli_finish(vsafe_cli_t *cli, int rc)
+{
+    vsafe_host_close(cli->host);
+    cli->host = NULL;
+    vsafe_se_close(cli->se);
+    cli->se = NULL;
+    if (cli->sim == NULL) {
+        vsafe_file_nvm_close(cli->sim_lock);
+        return rc;
+    }
+    bool cut = vsafe_sim_nvm_cut_happened(cli->sim);
+    int wrc = vsafe_sim_nvm_to_file(cli->sim, vsafe_cli_device_file(cli, "se.nvm"));
+    vsafe_sim_nvm_free(cli->sim);
+    cli->sim = NULL;
+    vsafe_file_nvm_close(cli->sim_lock);
+    cli->sim_lock = NULL;
+    if (wrc != VSAFE_OK) {
+        return vsafe_cli_fail(cli, wrc, "cannot write the state back after fault injection");
+    }
+    if (cut) {
+        fprintf(stderr, "vsafe: power cut at NVM operation %lu of this command; the state file keeps what the cut "
+                        "left, and the next command recovers it\n",
+                cli->cut_after);
+        return rc == VSAFE_CLI_EXIT_OK ? VSAFE_CLI_EXIT_FAIL : rc;
+    }
+    fprintf(stderr, "vsafe: no power cut: the command used fewer than %lu NVM operations\n", cli->cut_after);
+    return rc;
+}
+
 static void trace_print(void *ctx, const vsafe_host_trace_t *ev)
 {
     (void)ctx;
@@ -272,6 +345,12 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
     vsafe_se_options_t opt = {.profile = NULL, .state_path = path};
     char why[512] = "";
     vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why};
+    if (cli->cut_after > 0) {
+        int frc = cli_sim_attach(cli, path, &ext);
+        if (frc != 0) {
+            return frc;
+        }
+    }
     int rc = vsafe_se_open_ex(&cli->se, &opt, &ext);
     if (rc != 0) {
         cli->se = NULL;

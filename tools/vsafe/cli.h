@@ -36,7 +36,20 @@ typedef struct vsafe_cli {
     /* Open handles (vsafe_cli_open_host); closed by main after the command returns. */
     vsafe_se_t *se;
     vsafe_host_t *host;
+    /* Fault injection (--cut-after N [--cut-model M]): the command runs on a simulated copy of
+     * DIR/se.nvm that loses power at the N-th NVM program or erase; what the cut left is written
+     * back to the file when the command ends (vsafe_cli_finish). */
+    unsigned long cut_after;
+    int cut_model;
+    struct vsafe_sim_nvm *sim;
+    struct vsafe_file_nvm *sim_lock;
 } vsafe_cli_t;
+
+/* Ends a command: closes handles; after a fault-injected run writes the simulated NVM back to
+ * the state file and reports the cut. Returns the exit status to use (rc, or FAIL after a cut). */
+int vsafe_cli_finish(vsafe_cli_t *cli, int rc);
+/* Parses a --cut-model name ("dropped", "torn-unit", "torn-page", "reordered"); -1 if unknown. */
+int vsafe_cli_cut_model(const char *name);
 
 typedef int (*vsafe_cli_fn)(vsafe_cli_t *cli, int argc, char **argv);
 

@@ -23,6 +23,7 @@
     X("info", vsafe_cmd_info, "info", "product data, life cycle, host key slot")                               \
     X("random", vsafe_cmd_random, "random N", "N random bytes from the device")                                \
     X("echo", vsafe_cmd_echo, "echo HEX", "echo bytes through the device")                                     \
+    X("check", vsafe_cmd_check, "check", "report the state of the device's storage without changing it")       \
     X("status", vsafe_cmd_status, "status [NAME|NUMBER] [--list] [--markdown]", "explain status codes")        \
     X("hostkey", vsafe_cmd_hostkey,                                                                            \
       "hostkey provision [--key-file F | --mac-key HEX --cipher-key HEX] [--aes256] "                          \
@@ -59,10 +60,13 @@ static const command_t commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vsafe [--device DIR] [--json] [--trace] COMMAND [OPTIONS]\n\n"
+    fprintf(f, "usage: vsafe [--device DIR] [--json] [--trace] [--cut-after N [--cut-model M]] COMMAND [OPTIONS]\n\n"
                "DIR holds the virtual device (default: $VSAFE_DEVICE, else ./vsafe-device).\n"
                "Every command accepts --json (machine-readable output) and --trace (every I2C frame,\n"
-               "decoded, on stderr). Exit status: 0 success, 1 failure or device refusal, 2 bad arguments.\n\n"
+               "decoded, on stderr). --cut-after N cuts power at the N-th NVM program or erase of the command\n"
+               "(--cut-model dropped|torn-unit|torn-page|reordered, default torn-unit) and keeps what the cut\n"
+               "left; the next command recovers. Exit status: 0 success, 1 failure or device refusal, 2 bad\n"
+               "arguments.\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -89,6 +93,19 @@ int main(int argc, char **argv)
             cli.device_dir = argv[++i];
         } else if (strncmp(a, "--device=", 9) == 0) {
             cli.device_dir = a + 9;
+        } else if (strcmp(a, "--cut-after") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            cli.cut_after = strtoul(argv[++i], &end, 0);
+            if (end == NULL || *end != '\0' || cli.cut_after == 0) {
+                fprintf(stderr, "vsafe: --cut-after takes a number of NVM operations >= 1\n");
+                return VSAFE_CLI_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--cut-model") == 0 && i + 1 < argc) {
+            cli.cut_model = vsafe_cli_cut_model(argv[++i]);
+            if (cli.cut_model < 0) {
+                fprintf(stderr, "vsafe: --cut-model is one of dropped, torn-unit, torn-page, reordered\n");
+                return VSAFE_CLI_EXIT_USAGE;
+            }
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return VSAFE_CLI_EXIT_OK;
@@ -106,10 +123,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], commands[c].name) == 0) {
             cli.command = commands[c].name;
             cli.usage = commands[c].usage;
-            int rc = commands[c].fn(&cli, argc - i, argv + i);
-            vsafe_host_close(cli.host);
-            vsafe_se_close(cli.se);
-            return rc;
+            return vsafe_cli_finish(&cli, commands[c].fn(&cli, argc - i, argv + i));
         }
     }
     fprintf(stderr, "vsafe: unknown command '%s'\n", argv[i]);

@@ -167,7 +167,7 @@ int vsafe_se_open_ex(vsafe_se_t **out, const vsafe_se_options_t *options, const 
         vsafe_se_close(se);
         return rc;
     }
-    if (se->file != NULL) {
+    if (se->file != NULL || (ext != NULL && ext->nvm != NULL && ext->one_sync)) {
         /* One fdatasync per command: the record's commit word goes last and a commit word that
          * reaches the file without its body fails the body checksum (docs/NVM-FORMAT.md), so a
          * second sync between them buys nothing; proven under reordered cuts in tests/store. */
