@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Contract: `make install PREFIX=DIR` gives bin/vsafe, include/vsafe/, lib/libvsafe.a and .so, and
+# lib/pkgconfig/vsafe.pc such that `pkg-config --cflags --libs --static vsafe` links a C program.
+set -eu
+BUILD="$1"
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+cmake --install "$BUILD" --prefix "$D/prefix" >/dev/null
+for f in bin/vsafe include/vsafe/se.h include/vsafe/host.h include/vsafe/status.h lib/libvsafe.a lib/libvsafe.so lib/pkgconfig/vsafe.pc; do
+  [ -e "$D/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
+done
+cat > "$D/t.c" <<'C'
+#include <stdio.h>
+#include <vsafe/host.h>
+#include <vsafe/se.h>
+int main(void)
+{
+    vsafe_se_t *se;
+    vsafe_host_t *h;
+    uint32_t c = 0;
+    uint8_t d[2] = {1, 2};
+    if (vsafe_se_open(&se, NULL) || vsafe_host_open_se(&h, se) || vsafe_host_init(h) ||
+        vsafe_host_decrement(h, VSAFE_HOST_PROT_NONE, 5, 1, 0, d, 2, &c) || c != 0xFFFFFFFEu) {
+        return 1;
+    }
+    vsafe_host_close(h);
+    vsafe_se_close(se);
+    puts("linked and ran");
+    return 0;
+}
+C
+export PKG_CONFIG_PATH="$D/prefix/lib/pkgconfig"
+cc "$D/t.c" $(pkg-config --cflags --libs --static vsafe) -o "$D/t_static"
+"$D/t_static"
+cc "$D/t.c" $(pkg-config --cflags --libs vsafe) -o "$D/t_shared"
+"$D/t_shared"
+"$D/prefix/bin/vsafe" --device "$D/dev" init >/dev/null
+echo "install: ok"
