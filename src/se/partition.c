@@ -113,6 +113,22 @@ uint8_t vsafe_se_cmd_read(vsafe_se_core_t *core, const vsafe_se_req_t *req)
     return VSAFE_SE_ST_OK;
 }
 
+/* The checks Update and Decrement share (invariant 1 up to the AC change): the zone exists and
+ * has the command's type, its update AC is met, and an AC change in opt is allowed (then staged). */
+static uint8_t write_access(vsafe_se_core_t *core, const vsafe_se_req_t *req, uint8_t type, zone_t *z)
+{
+    if (!zone_get(core, req->payload[1], z)) {
+        return VSAFE_SE_ST_ENTRY_NOT_FOUND;
+    }
+    if (z->type != type) {
+        return VSAFE_SE_ST_WRONG_ZONE_TYPE;
+    }
+    if (!ac_allows(z->zir & 7u, req->authenticated)) {
+        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
+    }
+    return stage_ac_change(core, z, req->payload[0], 0);
+}
+
 uint8_t vsafe_se_cmd_update(vsafe_se_core_t *core, const vsafe_se_req_t *req)
 {
     zone_t z;
@@ -126,16 +142,7 @@ uint8_t vsafe_se_cmd_update(vsafe_se_core_t *core, const vsafe_se_req_t *req)
     if ((opt & 0x60u) != 0) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    if (!zone_get(core, p[1], &z)) {
-        return VSAFE_SE_ST_ENTRY_NOT_FOUND;
-    }
-    if (z.type != VSAFE_SE_ZONE_DATA) {
-        return VSAFE_SE_ST_WRONG_ZONE_TYPE;
-    }
-    if (!ac_allows(z.zir & 7u, req->authenticated)) {
-        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
-    }
-    uint8_t st = stage_ac_change(core, &z, opt, 0);
+    uint8_t st = write_access(core, req, VSAFE_SE_ZONE_DATA, &z);
     if (st != VSAFE_SE_ST_OK) {
         return st;
     }
@@ -164,16 +171,7 @@ uint8_t vsafe_se_cmd_decrement(vsafe_se_core_t *core, const vsafe_se_req_t *req)
     if ((opt & 0xE0u) != 0) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    if (!zone_get(core, p[1], &z)) {
-        return VSAFE_SE_ST_ENTRY_NOT_FOUND;
-    }
-    if (z.type != VSAFE_SE_ZONE_COUNTER) {
-        return VSAFE_SE_ST_WRONG_ZONE_TYPE;
-    }
-    if (!ac_allows(z.zir & 7u, req->authenticated)) {
-        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
-    }
-    uint8_t st = stage_ac_change(core, &z, opt, 0);
+    uint8_t st = write_access(core, req, VSAFE_SE_ZONE_COUNTER, &z);
     if (st != VSAFE_SE_ST_OK) {
         return st;
     }
