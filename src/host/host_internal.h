@@ -24,8 +24,7 @@ struct vsafe_host {
     int session_open;
     unsigned key_type;
     size_t key_len;
-    uint8_t mac_key[32];
-    uint8_t cipher_key[32];
+    struct vsafe_openssl_crypto *crypto; /* session keys live in its slots (session.c) */
     uint32_t mac_counter;
     uint8_t tx[VSAFE_SE_FRAME_MAX + VSAFE_SE_CRC_LEN];
     uint8_t rx[VSAFE_SE_RSP_WIRE_MAX];

@@ -18,6 +18,7 @@
 #include <openssl/params.h>
 
 #include "host_internal.h"
+#include "port/posix/crypto_openssl.h"
 
 static const uint8_t CURVE_P256[10] = {0x00, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
 static const uint8_t KEK_SALT[32] = {0xE4, 0x5D, 0x4C, 0xFD, 0x20, 0x15, 0xDE, 0x9E, 0x0A, 0xA9, 0xA9,
@@ -31,59 +32,48 @@ typedef struct {
     size_t n;
 } part_t;
 
-static int cmac4(const uint8_t *key, size_t klen, const part_t *parts, size_t count, uint8_t mac[4])
+/* The session's crypto goes through the OpenSSL port (src/port/posix/crypto_openssl.c): the host
+ * keys are loaded into its slots once at session open, so no context is set up per command. */
+static const vsafe_crypto_t *host_crypto(vsafe_host_t *h)
 {
-    int rc = VSAFE_ERR_CRYPTO;
-    EVP_MAC *m = EVP_MAC_fetch(NULL, "CMAC", NULL);
-    EVP_MAC_CTX *c = m != NULL ? EVP_MAC_CTX_new(m) : NULL;
+    if (h->crypto == NULL && vsafe_openssl_crypto_new(&h->crypto, 0) != VSAFE_OK) {
+        h->crypto = NULL;
+        return NULL;
+    }
+    return vsafe_openssl_crypto_port(h->crypto);
+}
+
+static int cmac4(vsafe_host_t *h, const part_t *parts, size_t count, uint8_t mac[4])
+{
+    const vsafe_crypto_t *c = host_crypto(h);
+    vsafe_iov_t iov[8];
     uint8_t full[16];
-    size_t out = 0;
-    char cipher[16];
-    strcpy(cipher, klen == 32 ? "AES-256-CBC" : "AES-128-CBC");
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0), OSSL_PARAM_END};
-    if (c == NULL || EVP_MAC_init(c, key, klen, params) != 1) {
-        goto done;
+    if (c == NULL || count > 8) {
+        return VSAFE_ERR_CRYPTO;
     }
     for (size_t i = 0; i < count; i++) {
-        if (parts[i].n > 0 && EVP_MAC_update(c, parts[i].p, parts[i].n) != 1) {
-            goto done;
-        }
+        iov[i].p = parts[i].p;
+        iov[i].len = parts[i].n;
     }
-    if (EVP_MAC_final(c, full, &out, sizeof full) != 1 || out != 16) {
-        goto done;
+    int rc = c->cmac(c->ctx, VSAFE_KEY_HOST_MAC, iov, count, full);
+    if (rc == VSAFE_OK) {
+        memcpy(mac, full, 4);
     }
-    memcpy(mac, full, 4);
-    rc = VSAFE_OK;
-done:
     OPENSSL_cleanse(full, sizeof full);
-    EVP_MAC_CTX_free(c);
-    EVP_MAC_free(m);
     return rc;
 }
 
-static const EVP_CIPHER *aes(size_t klen, int cbc)
+/* iv NULL: one ECB block (the IV derivation); else CBC without padding. */
+static int aes_crypt(vsafe_host_t *h, int encrypt, const uint8_t *iv, const uint8_t *in, size_t len, uint8_t *out)
 {
-    if (cbc) {
-        return klen == 32 ? EVP_aes_256_cbc() : EVP_aes_128_cbc();
+    const vsafe_crypto_t *c = host_crypto(h);
+    if (c == NULL) {
+        return VSAFE_ERR_CRYPTO;
     }
-    return klen == 32 ? EVP_aes_256_ecb() : EVP_aes_128_ecb();
-}
-
-/* AES-ECB of one block (iv NULL) or AES-CBC without padding; len a multiple of 16. */
-static int aes_crypt(int encrypt, const uint8_t *key, size_t klen, const uint8_t *iv, const uint8_t *in, size_t len,
-                     uint8_t *out)
-{
-    int rc = VSAFE_ERR_CRYPTO, n1 = 0, n2 = 0;
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    if (c == NULL || EVP_CipherInit_ex(c, aes(klen, iv != NULL), NULL, key, iv, encrypt) != 1 ||
-        EVP_CIPHER_CTX_set_padding(c, 0) != 1 || EVP_CipherUpdate(c, out, &n1, in, (int)len) != 1 ||
-        EVP_CipherFinal_ex(c, out + n1, &n2) != 1 || (size_t)(n1 + n2) != len) {
-        goto done;
+    if (iv == NULL) {
+        return len == 16 ? c->aes_ecb_encrypt(c->ctx, VSAFE_KEY_HOST_CIPHER, in, out) : VSAFE_ERR_ARGUMENT;
     }
-    rc = VSAFE_OK;
-done:
-    EVP_CIPHER_CTX_free(c);
-    return rc;
+    return c->aes_cbc(c->ctx, VSAFE_KEY_HOST_CIPHER, encrypt, iv, in, len, out);
 }
 
 static void block(uint8_t b[16], uint32_t ctr, uint8_t subject)
@@ -94,25 +84,14 @@ static void block(uint8_t b[16], uint32_t ctr, uint8_t subject)
     b[5] = 0x80;
 }
 
-static int hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len, uint8_t *out, size_t n)
+static int hkdf(vsafe_host_t *h, const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len,
+                uint8_t *out, size_t n)
 {
-    int rc = VSAFE_ERR_CRYPTO;
-    EVP_KDF *k = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    EVP_KDF_CTX *c = k != NULL ? EVP_KDF_CTX_new(k) : NULL;
-    char md[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, md, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)KEK_SALT, sizeof KEK_SALT),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len),
-        OSSL_PARAM_END,
-    };
-    if (c != NULL && EVP_KDF_derive(c, out, n, params) == 1) {
-        rc = VSAFE_OK;
+    const vsafe_crypto_t *c = host_crypto(h);
+    if (c == NULL) {
+        return VSAFE_ERR_CRYPTO;
     }
-    EVP_KDF_CTX_free(c);
-    EVP_KDF_free(k);
-    return rc;
+    return c->hkdf_sha256(c->ctx, KEK_SALT, sizeof KEK_SALT, ikm, ikm_len, info, info_len, out, n);
 }
 
 /* ---- Session ---- */
@@ -136,8 +115,12 @@ int vsafe_host_session_open(vsafe_host_t *h, const uint8_t *mac_key, const uint8
     }
     h->key_type = key_type;
     h->key_len = key_type == VSAFE_HOST_KEY_AES256 ? 32u : 16u;
-    memcpy(h->mac_key, mac_key, h->key_len);
-    memcpy(h->cipher_key, cipher_key, h->key_len);
+    const vsafe_crypto_t *c = host_crypto(h);
+    if (c == NULL || c->key_set(c->ctx, VSAFE_KEY_HOST_MAC, mac_key, h->key_len) != VSAFE_OK ||
+        c->key_set(c->ctx, VSAFE_KEY_HOST_CIPHER, cipher_key, h->key_len) != VSAFE_OK) {
+        vsafe_host_session_close(h);
+        return VSAFE_ERR_CRYPTO;
+    }
     h->mac_counter = slot.counter;
     h->session_open = 1;
     return VSAFE_OK;
@@ -146,8 +129,11 @@ int vsafe_host_session_open(vsafe_host_t *h, const uint8_t *mac_key, const uint8
 void vsafe_host_session_close(vsafe_host_t *h)
 {
     if (h != NULL) {
-        OPENSSL_cleanse(h->mac_key, sizeof h->mac_key);
-        OPENSSL_cleanse(h->cipher_key, sizeof h->cipher_key);
+        if (h->crypto != NULL) {
+            const vsafe_crypto_t *c = vsafe_openssl_crypto_port(h->crypto);
+            c->key_clear(c->ctx, VSAFE_KEY_HOST_MAC);
+            c->key_clear(c->ctx, VSAFE_KEY_HOST_CIPHER);
+        }
         h->session_open = 0;
         h->key_len = 0;
     }
@@ -191,8 +177,8 @@ int host_session_transfer(vsafe_host_t *h, uint8_t enc, const uint8_t *hdr, size
         body[payload_len] = 0x80;
         memset(body + payload_len + 1, 0, body_len - payload_len - 1);
         block(b, ctr + 1u, 0x80);
-        if ((rc = aes_crypt(1, h->cipher_key, h->key_len, NULL, b, 16, iv)) != VSAFE_OK ||
-            (rc = aes_crypt(1, h->cipher_key, h->key_len, iv, body, body_len, body)) != VSAFE_OK) {
+        if ((rc = aes_crypt(h, 1, NULL, b, 16, iv)) != VSAFE_OK ||
+            (rc = aes_crypt(h, 1, iv, body, body_len, body)) != VSAFE_OK) {
             return rc;
         }
     } else {
@@ -206,7 +192,7 @@ int host_session_transfer(vsafe_host_t *h, uint8_t enc, const uint8_t *hdr, size
     host_put_be16(lenbuf, (uint16_t)body_len);
     block(b, ctr, 0x00);
     part_t cparts[] = {{b, 16}, {&cmd_type, 1}, {sent_hdr, hdr_len}, {lenbuf, 2}, {body, body_len}};
-    if ((rc = cmac4(h->mac_key, h->key_len, cparts, 5, mac)) != VSAFE_OK) {
+    if ((rc = cmac4(h, cparts, 5, mac)) != VSAFE_OK) {
         return rc;
     }
     size_t n = 0;
@@ -250,7 +236,7 @@ int host_session_transfer(vsafe_host_t *h, uint8_t enc, const uint8_t *hdr, size
     block(b, ctr + 1u, 0x40);
     part_t rparts[] = {{b, 16},       {&rsp_type, 1}, {sent_hdr, hdr_len}, {lenbuf, 2},
                        {body, body_len}, {&raw_status, 1}, {rlen, 2},       {rb, rp_len}};
-    if ((rc = cmac4(h->mac_key, h->key_len, rparts, 8, rmac)) != VSAFE_OK) {
+    if ((rc = cmac4(h, rparts, 8, rmac)) != VSAFE_OK) {
         return rc;
     }
     if (CRYPTO_memcmp(rmac, rb + rp_len, 4) != 0) {
@@ -265,8 +251,8 @@ int host_session_transfer(vsafe_host_t *h, uint8_t enc, const uint8_t *hdr, size
             return VSAFE_ERR_HOST_FRAME;
         }
         block(b, ctr + 1u, 0xC0);
-        if ((rc = aes_crypt(1, h->cipher_key, h->key_len, NULL, b, 16, iv)) != VSAFE_OK ||
-            (rc = aes_crypt(0, h->cipher_key, h->key_len, iv, rb, rp_len, plain)) != VSAFE_OK) {
+        if ((rc = aes_crypt(h, 1, NULL, b, 16, iv)) != VSAFE_OK ||
+            (rc = aes_crypt(h, 0, iv, rb, rp_len, plain)) != VSAFE_OK) {
             return rc;
         }
         size_t k = rp_len;
@@ -435,8 +421,8 @@ int vsafe_host_provision_wrapped(vsafe_host_t *h, unsigned key_type, const uint8
     memcpy(info, dev_pub, 64);
     memcpy(info + 64, host_pub, 64);
     static const uint8_t work_info[3] = {0x10, 0x11, 0x01};
-    if ((rc = hkdf(secret, 32, info, 128, base, 32)) != VSAFE_OK ||
-        (rc = hkdf(base, 32, work_info, 3, kek, 32)) != VSAFE_OK) {
+    if ((rc = hkdf(h, secret, 32, info, 128, base, 32)) != VSAFE_OK ||
+        (rc = hkdf(h, base, 32, work_info, 3, kek, 32)) != VSAFE_OK) {
         goto stop;
     }
     size_t m = 4 + 2 * klen + 4;
@@ -493,7 +479,7 @@ int vsafe_host_provision_ecdh(vsafe_host_t *h, unsigned key_type, uint8_t *mac_k
     }
     memcpy(info, host_pub, 64);
     memcpy(info + 64, dev_pub, 64);
-    if ((rc = hkdf(secret, 32, info, 128, okm, 2 * klen)) != VSAFE_OK) {
+    if ((rc = hkdf(h, secret, 32, info, 128, okm, 2 * klen)) != VSAFE_OK) {
         goto done;
     }
     memcpy(mac_key_out, okm, klen);

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "host_internal.h"
+#include "port/posix/crypto_openssl.h"
 
 void host_put_be16(uint8_t *p, uint16_t v)
 {
@@ -91,6 +92,7 @@ void vsafe_host_close(vsafe_host_t *h)
     if (h == NULL) {
         return;
     }
+    vsafe_openssl_crypto_free(h->crypto); /* wipes the session keys */
     OPENSSL_cleanse(h, sizeof *h);
     free(h);
 }
