@@ -144,19 +144,31 @@ int vsafe_host_command_table(const vsafe_host_t *h, vsafe_host_cmd_table_t *out)
     return VSAFE_OK;
 }
 
-int vsafe_host_query_key_slot(vsafe_host_t *h, vsafe_host_key_slot_t *out)
+/* Queries tag and requires a payload of exactly len bytes (VSAFE_ERR_HOST_FRAME otherwise). */
+static int query_exact(vsafe_host_t *h, uint8_t tag, uint8_t *out, size_t len)
 {
-    if (out == NULL) {
-        return VSAFE_ERR_ARGUMENT;
-    }
     uint8_t buf[16];
     size_t n = 0;
-    int rc = vsafe_host_query(h, VSAFE_SE_TAG_HOST_KEY_V2, buf, sizeof buf, &n);
+    int rc = vsafe_host_query(h, tag, buf, sizeof buf, &n);
     if (rc != VSAFE_OK) {
         return rc == VSAFE_ERR_BUFFER_TOO_SMALL ? VSAFE_ERR_HOST_FRAME : rc;
     }
-    if (n != 6) {
+    if (n != len) {
         return VSAFE_ERR_HOST_FRAME;
+    }
+    memcpy(out, buf, len);
+    return VSAFE_OK;
+}
+
+int vsafe_host_query_key_slot(vsafe_host_t *h, vsafe_host_key_slot_t *out)
+{
+    uint8_t buf[6];
+    if (out == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    int rc = query_exact(h, VSAFE_SE_TAG_HOST_KEY_V2, buf, sizeof buf);
+    if (rc != VSAFE_OK) {
+        return rc;
     }
     out->present = buf[0] != 0;
     out->key_type = buf[1];
@@ -166,39 +178,12 @@ int vsafe_host_query_key_slot(vsafe_host_t *h, vsafe_host_key_slot_t *out)
 
 int vsafe_host_query_key_ctrl(vsafe_host_t *h, uint8_t fields[2])
 {
-    if (fields == NULL) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    uint8_t buf[16];
-    size_t n = 0;
-    int rc = vsafe_host_query(h, VSAFE_SE_TAG_HOST_KEY_CTRL, buf, sizeof buf, &n);
-    if (rc != VSAFE_OK) {
-        return rc == VSAFE_ERR_BUFFER_TOO_SMALL ? VSAFE_ERR_HOST_FRAME : rc;
-    }
-    if (n != 2) {
-        return VSAFE_ERR_HOST_FRAME;
-    }
-    fields[0] = buf[0];
-    fields[1] = buf[1];
-    return VSAFE_OK;
+    return fields == NULL ? VSAFE_ERR_ARGUMENT : query_exact(h, VSAFE_SE_TAG_HOST_KEY_CTRL, fields, 2);
 }
 
 int vsafe_host_query_life_cycle(vsafe_host_t *h, uint8_t *lcs)
 {
-    if (lcs == NULL) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    uint8_t buf[16];
-    size_t n = 0;
-    int rc = vsafe_host_query(h, VSAFE_SE_TAG_LIFE_CYCLE, buf, sizeof buf, &n);
-    if (rc != VSAFE_OK) {
-        return rc == VSAFE_ERR_BUFFER_TOO_SMALL ? VSAFE_ERR_HOST_FRAME : rc;
-    }
-    if (n != 1) {
-        return VSAFE_ERR_HOST_FRAME;
-    }
-    *lcs = buf[0];
-    return VSAFE_OK;
+    return lcs == NULL ? VSAFE_ERR_ARGUMENT : query_exact(h, VSAFE_SE_TAG_LIFE_CYCLE, lcs, 1);
 }
 
 int vsafe_host_zones(vsafe_host_t *h, vsafe_host_zone_t *zones, size_t cap, size_t *count)
