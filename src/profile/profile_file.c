@@ -673,7 +673,12 @@ static int parse_root(const ctx_t *c, const json_t *root, vsafe_profile_t *p)
     }
     const json_t *v;
     if ((v = json_object_get(root, "zones")) != NULL) {
-        /* The defaults were copied from the built-in, whose zone contents are not ours to free. */
+        /* The defaults are a deep copy of the built-in (vsafe_profile_copy): release their zone
+         * contents (SPL05's zone-0 certificate) before the file's zones replace them. */
+        for (unsigned i = 0; i < p->zone_count; i++) {
+            free((void *)(uintptr_t)p->zones[i].content);
+            p->zones[i].content = NULL;
+        }
         p->zone_count = 0;
         if ((rc = parse_zones(c, v, p)) != VSAFE_OK) {
             return rc;
