@@ -371,6 +371,16 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
     return 0;
 }
 
+int vsafe_cli_open_no_args(vsafe_cli_t *cli, int argc, char **argv, int *done)
+{
+    static const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, done);
+    if (rc != 0 || *done) {
+        return rc;
+    }
+    return vsafe_cli_open_host(cli);
+}
+
 int vsafe_cli_json_out(vsafe_cli_t *cli, json_t *obj)
 {
     (void)cli;

@@ -92,6 +92,11 @@ const char *vsafe_cli_device_file(const vsafe_cli_t *cli, const char *name);
  * runs vsafe_host_init. Stores both in cli. Returns 0 or an exit status (error already printed). */
 int vsafe_cli_open_host(vsafe_cli_t *cli);
 
+/* For commands that take no arguments of their own: parses (global options and --help only),
+ * then opens the device as vsafe_cli_open_host does. Returns 0 or an exit status; *done is set
+ * after --help. */
+int vsafe_cli_open_no_args(vsafe_cli_t *cli, int argc, char **argv, int *done);
+
 /* Loads a host key file (see docs/CLI.md, "Key files") and opens a host session on cli->host;
  * *prot becomes VSAFE_HOST_PROT_MAC. Returns 0 or an exit status (error already printed). */
 int vsafe_cli_session(vsafe_cli_t *cli, const char *key_file, vsafe_host_prot_t *prot);

@@ -110,12 +110,8 @@ static json_t *zone_json(const vsafe_host_zone_t *z)
 int vsafe_cmd_zones(vsafe_cli_t *cli, int argc, char **argv)
 {
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
-    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
+    int rc = vsafe_cli_open_no_args(cli, argc, argv, &done);
     if (rc != 0 || done) {
-        return rc;
-    }
-    if ((rc = vsafe_cli_open_host(cli)) != 0) {
         return rc;
     }
     vsafe_host_zone_t zones[ZONES_MAX];
@@ -463,12 +459,8 @@ static const char *life_cycle_name(uint8_t lcs)
 int vsafe_cmd_info(vsafe_cli_t *cli, int argc, char **argv)
 {
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
-    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
+    int rc = vsafe_cli_open_no_args(cli, argc, argv, &done);
     if (rc != 0 || done) {
-        return rc;
-    }
-    if ((rc = vsafe_cli_open_host(cli)) != 0) {
         return rc;
     }
     uint8_t pd[64];

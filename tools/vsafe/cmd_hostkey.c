@@ -151,12 +151,8 @@ int vsafe_cli_session(vsafe_cli_t *cli, const char *key_file, vsafe_host_prot_t 
 static int hostkey_show(vsafe_cli_t *cli, int argc, char **argv)
 {
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
-    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
+    int rc = vsafe_cli_open_no_args(cli, argc, argv, &done);
     if (rc != 0 || done) {
-        return rc;
-    }
-    if ((rc = vsafe_cli_open_host(cli)) != 0) {
         return rc;
     }
     vsafe_host_key_slot_t s;
@@ -338,12 +334,8 @@ static int parse_cmd(const char *s, vsafe_host_cmd_ac_t *r)
 static int cmdac_show(vsafe_cli_t *cli, int argc, char **argv)
 {
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
-    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
+    int rc = vsafe_cli_open_no_args(cli, argc, argv, &done);
     if (rc != 0 || done) {
-        return rc;
-    }
-    if ((rc = vsafe_cli_open_host(cli)) != 0) {
         return rc;
     }
     vsafe_host_cmd_table_t t;
