@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "se/store.h"
+#include "store/store.h"
 #include "vsafe/host.h"
 #include "vsafe/se.h"
 #include "vsafe/sim.h"

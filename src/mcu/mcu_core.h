@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "se/store.h"
+#include "store/store.h"
 #include "vsafe/mcu.h"
 #include "vsafe/se_port.h"
 

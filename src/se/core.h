@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "se/profile.h"
-#include "se/store.h"
+#include "store/store.h"
 #include "vsafe/se_port.h"
 #include "vsafe/se_wire.h"
 

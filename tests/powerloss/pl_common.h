@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "se/layout.h"
-#include "se/store.h"
+#include "store/store.h"
 #include "vsafe/host.h"
 #include "vsafe/se.h"
 #include "vsafe/se_wire.h"

@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "port/posix/nvm_file.h"
-#include "se/store.h"
+#include "store/store.h"
 
 typedef struct {
     const char *file;

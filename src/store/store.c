@@ -35,7 +35,7 @@
  *                            v    mount (recovery, I1; torn tail -> need_compact, I6)
  *                         FAILED ---+
  */
-#include "se/store.h"
+#include "store/store.h"
 
 #include <string.h>
 
