@@ -13,10 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "port/posix/crypto_openssl.h"
-#include "se/core.h"
-#include "se/layout.h"
-#include "se/profile.h"
+#include "hooks.h"
 #include "test_util.h"
 #include "vsafe/se.h"
 

@@ -12,7 +12,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
-#include "port/posix/crypto_openssl.h"
+#include "hooks.h"
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
 {

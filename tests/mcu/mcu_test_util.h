@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "mcu/mcu_core.h"
+#include "hooks.h"
 #include "vsafe/mcu.h"
 #include "vsafe/se_wire.h"
 

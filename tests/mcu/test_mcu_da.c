@@ -3,7 +3,7 @@
  * exhausted), the attempt counter (invariant 8) and invariant 4. */
 #include "mcu_test_util.h"
 
-#include "port/posix/crypto_openssl.h"
+#include "hooks.h"
 #include "vsafe/sim.h"
 
 static int start_nonce(vsafe_mcu_t *m, uint8_t nonce[32])

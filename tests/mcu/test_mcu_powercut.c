@@ -4,7 +4,7 @@
  * granted, and an OBK area either wholly old or wholly new. */
 #include "mcu_test_util.h"
 
-#include "port/posix/crypto_openssl.h"
+#include "hooks.h"
 #include "vsafe/sim.h"
 
 static vsafe_sim_nvm_t *sim;

@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "se/layout.h"
-#include "store/store.h"
+#include "hooks.h"
 #include "vsafe/host.h"
 #include "vsafe/se.h"
 #include "vsafe/se_wire.h"

@@ -8,8 +8,7 @@
 
 #include <cmocka.h>
 
-#include "profile/profile_file.h"
-#include "se/profile.h"
+#include "hooks.h"
 #include "vsafe/se_wire.h"
 
 static size_t partition_payload(const vsafe_profile_t *p, uint8_t *out)

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "profile/profile_file.h"
+#include "hooks.h"
 
 static const char doc[] =
     "{\n"                                               /* 1 */

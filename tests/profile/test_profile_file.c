@@ -12,8 +12,7 @@
 
 #include <cmocka.h>
 
-#include "profile/profile_file.h"
-#include "se/profile.h"
+#include "hooks.h"
 #include "vsafe/se_wire.h"
 
 static void source_path(char *buf, size_t cap, const char *rel)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "hooks.h"
 #include "vsafe/sim.h"
 
 static inline uint64_t tu_rand(uint64_t *s)

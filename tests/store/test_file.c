@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "port/posix/nvm_file.h"
+#include "hooks.h"
 #include "store_testutil.h"
 
 #define IMG 300u

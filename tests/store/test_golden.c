@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "golden_workload.h"
-#include "port/posix/nvm_file.h"
+#include "hooks.h"
 
 static void golden_path(char *out, size_t cap, const char *file)
 {

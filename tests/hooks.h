@@ -1,0 +1,34 @@
+/* The test-hook header: the only way a test sees inside the library.
+ *
+ * Tests drive the library through its public headers (include/vsafe/) wherever they can. Where a
+ * test must look inside (inspect or snapshot a device core, read the state image through the
+ * store, build a device on a simulated NVM, parse a profile without a device), it includes this
+ * header and nothing under src/. The internal headers stay internal: they are not installed, and
+ * nothing here makes them public. When a test needs a new look inside, add it here (an internal
+ * header, or a small function declared test-only and defined in the library), so that what the
+ * tests depend on is visible in one place and changes to internals show up as changes to this
+ * file. scripts/check-test-hooks.sh (CTest tests_use_hooks) refuses any other include of src/
+ * from tests/.
+ *
+ * What each part gives the tests:
+ *   se/core.h, se/layout.h     the device core (process a frame, the state image and its offsets);
+ *                              core.h also brings se/profile.h (compiled profile) and
+ *                              store/store.h (the journaled store: open, commit, read back)
+ *   mcu/mcu_core.h             the MCU model's core and its persistent record
+ *   profile/profile_file.h     the profile-file loader (JSON text -> compiled profile)
+ *   port/posix/crypto_openssl.h, port/posix/nvm_file.h
+ *                              the OpenSSL crypto port and the file-backed NVM, to assemble a
+ *                              device by hand in a test */
+#ifndef VSAFE_TESTS_HOOKS_H
+#define VSAFE_TESTS_HOOKS_H
+
+#include "mcu/mcu_core.h"
+#include "port/posix/crypto_openssl.h"
+#include "port/posix/nvm_file.h"
+#include "profile/profile_file.h"
+#include "se/core.h"
+#include "se/layout.h"
+#include "se/profile.h"
+#include "store/store.h"
+
+#endif
