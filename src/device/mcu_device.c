@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/secure.h"
 #include "mcu/mcu_core.h"
 #include "port/posix/crypto_openssl.h"
 #include "port/posix/nvm_file.h"
@@ -26,7 +27,9 @@ void vsafe_mcu_close(vsafe_mcu_t *mcu)
         vsafe_file_nvm_close(o->file);
         free(o);
     }
-    memset(mcu, 0, sizeof *mcu);
+    /* The object holds the image: hardware unique key, DHUK salt and OBK contents. vsafe_wipe,
+     * because a memset before free is removed by the optimiser (tests/wipe). */
+    vsafe_wipe(mcu, sizeof *mcu);
     free(mcu);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/secure.h"
 #include "port/posix/crypto_openssl.h"
 #include "port/posix/nvm_file.h"
 #include "profile/profile_file.h"
@@ -190,13 +191,16 @@ void vsafe_se_close(vsafe_se_t *se)
         return;
     }
     vsafe_se_core_reset(&se->core);
+    /* The image holds the host keys and zone contents; the object holds the core's buffers
+     * (decrypted payload, response, staged transaction, KEK material). A plain memset before
+     * free is a dead store the optimiser deletes (tests/wipe), hence vsafe_wipe. */
     if (se->image != NULL) {
-        memset(se->image, 0, se->image_len); /* holds host keys */
+        vsafe_wipe(se->image, se->image_len);
         free(se->image);
     }
     vsafe_file_nvm_close(se->file);
     vsafe_openssl_crypto_free(se->crypto);
-    memset(se, 0, sizeof *se);
+    vsafe_wipe(se, sizeof *se);
     free(se);
 }
 

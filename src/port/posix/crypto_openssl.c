@@ -7,13 +7,18 @@
  *     re-initialise the CMAC/CBC contexts with a NULL key, which keeps the key schedule. No
  *     context is created or keyed per block or per message.
  *  2. Key bytes live only in the slot (for re-keying after a cipher change) and in OpenSSL's
- *     contexts; key_clear and free wipe both (OPENSSL_cleanse, context free).
+ *     contexts; key_clear and free wipe both: our own buffers with vsafe_wipe (the project's one
+ *     wipe), OpenSSL's contexts by freeing them (OpenSSL cleanses key schedules on free).
  *  3. With a non-zero seed, randomness is AES-256-CTR over zeros keyed by SHA-256 of the seed:
  *     reproducible, for tests only. With seed 0 it is RAND_bytes.
- *  4. A failed operation wipes its output before returning an error.
+ *  4. A failed operation wipes its output before returning an error; temporaries that held
+ *     plaintext blocks, CMAC chaining values, subkey material or private scalars are wiped on
+ *     every exit.
  *  5. The ephemeral P-256 key is built from the port's own randomness, so a seeded port gives
  *     reproducible key pairs too. */
 #include "port/posix/crypto_openssl.h"
+
+#include "common/secure.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -80,7 +85,7 @@ static int rng_bytes(void *vctx, uint8_t *out, size_t len)
         int n = len > 0x40000000u ? 0x40000000 : (int)len;
         int outl = 0;
         if (EVP_EncryptUpdate(c->rng, out, &outl, out, n) != 1 || outl != n) {
-            OPENSSL_cleanse(out, len);
+            vsafe_wipe(out, len);
             return VSAFE_ERR_CRYPTO;
         }
         out += n;
@@ -128,9 +133,9 @@ static void key_clear(void *vctx, unsigned slot)
     }
     crypto_slot_t *s = &c->slot[slot];
     slot_free_ctx(s); /* OpenSSL cleanses cipher key schedules when freeing contexts */
-    OPENSSL_cleanse(s->key, sizeof s->key);
-    OPENSSL_cleanse(s->k1, sizeof s->k1);
-    OPENSSL_cleanse(s->k2, sizeof s->k2);
+    vsafe_wipe(s->key, sizeof s->key);
+    vsafe_wipe(s->k1, sizeof s->k1);
+    vsafe_wipe(s->k2, sizeof s->k2);
     s->key_len = 0;
     s->set = false;
 }
@@ -173,13 +178,13 @@ static int key_set(void *vctx, unsigned slot, const uint8_t *key, size_t key_len
     uint8_t l[16] = {0};
     int outl = 0;
     if (EVP_EncryptUpdate(s->ecb, l, &outl, l, 16) != 1 || outl != 16) {
-        OPENSSL_cleanse(l, sizeof l);
+        vsafe_wipe(l, sizeof l);
         key_clear(c, slot);
         return VSAFE_ERR_CRYPTO;
     }
     cmac_dbl(s->k1, l);
     cmac_dbl(s->k2, s->k1);
-    OPENSSL_cleanse(l, sizeof l);
+    vsafe_wipe(l, sizeof l);
     memcpy(s->key, key, key_len);
     s->key_len = key_len;
     s->set = true;
@@ -238,10 +243,10 @@ static int cmac_short(crypto_slot_t *s, const vsafe_iov_t *iov, size_t iov_count
     } else {
         ok = 0;
     }
-    OPENSSL_cleanse(x, sizeof x);
-    OPENSSL_cleanse(blk, sizeof blk);
+    vsafe_wipe(x, sizeof x);
+    vsafe_wipe(blk, sizeof blk);
     if (!ok) {
-        OPENSSL_cleanse(mac, 16);
+        vsafe_wipe(mac, 16);
         return VSAFE_ERR_CRYPTO;
     }
     return VSAFE_OK;
@@ -274,7 +279,7 @@ static int cmac(void *vctx, unsigned slot, const vsafe_iov_t *iov, size_t iov_co
     }
     return VSAFE_OK;
 fail:
-    OPENSSL_cleanse(mac, 16);
+    vsafe_wipe(mac, 16);
     return VSAFE_ERR_CRYPTO;
 }
 
@@ -284,7 +289,7 @@ static int aes_ecb_encrypt(void *vctx, unsigned slot, const uint8_t in[16], uint
     int outl = 0;
     /* ECB holds no chaining state, so the keyed context is used as is. */
     if (s == NULL || EVP_EncryptUpdate(s->ecb, out, &outl, in, 16) != 1 || outl != 16) {
-        OPENSSL_cleanse(out, 16);
+        vsafe_wipe(out, 16);
         return s == NULL ? VSAFE_ERR_ARGUMENT : VSAFE_ERR_CRYPTO;
     }
     return VSAFE_OK;
@@ -316,10 +321,10 @@ static int cbc_short(crypto_slot_t *s, int encrypt, const uint8_t iv[16], const 
             memcpy(prev, cur, 16);
         }
     }
-    OPENSSL_cleanse(tmp, sizeof tmp);
-    OPENSSL_cleanse(cur, sizeof cur);
+    vsafe_wipe(tmp, sizeof tmp);
+    vsafe_wipe(cur, sizeof cur);
     if (!ok) {
-        OPENSSL_cleanse(out, len);
+        vsafe_wipe(out, len);
         return VSAFE_ERR_CRYPTO;
     }
     return VSAFE_OK;
@@ -342,7 +347,7 @@ static int aes_cbc(void *vctx, unsigned slot, int encrypt, const uint8_t iv[16],
     int outl = 0;
     if (EVP_CipherInit_ex2(ctx, NULL, NULL, iv, -1, NULL) != 1 ||
         EVP_CipherUpdate(ctx, out, &outl, in, (int)len) != 1 || (size_t)outl != len) {
-        OPENSSL_cleanse(out, len);
+        vsafe_wipe(out, len);
         return VSAFE_ERR_CRYPTO;
     }
     return VSAFE_OK;
@@ -367,7 +372,7 @@ static int sha256(void *vctx, const vsafe_iov_t *iov, size_t iov_count, uint8_t 
     }
     return VSAFE_OK;
 fail:
-    OPENSSL_cleanse(out, 32);
+    vsafe_wipe(out, 32);
     return VSAFE_ERR_CRYPTO;
 }
 
@@ -398,7 +403,7 @@ static int hkdf_sha256(void *vctx, const uint8_t *salt, size_t salt_len, const u
 done:
     EVP_KDF_CTX_free(kctx);
     if (rc != VSAFE_OK && out != NULL) {
-        OPENSSL_cleanse(out, out_len);
+        vsafe_wipe(out, out_len);
     }
     return rc;
 }
@@ -482,7 +487,7 @@ static int ecdh_keygen(void *vctx, uint8_t pub[64])
     memcpy(pub, point + 1, 64);
     rc = VSAFE_OK;
 done:
-    OPENSSL_cleanse(priv, sizeof priv);
+    vsafe_wipe(priv, sizeof priv);
     BN_clear_free(d);
     EC_POINT_free(q);
     if (rc != VSAFE_OK) {
@@ -516,7 +521,7 @@ done:
     EVP_PKEY_CTX_free(dctx);
     EVP_PKEY_free(peer);
     if (rc != VSAFE_OK) {
-        OPENSSL_cleanse(secret, 32);
+        vsafe_wipe(secret, 32);
     }
     return rc;
 }
@@ -572,7 +577,7 @@ static int aes_kw_unwrap(void *vctx, const uint8_t *kek, size_t kek_len, const u
 done:
     EVP_CIPHER_CTX_free(ctx);
     if (rc != VSAFE_OK) {
-        OPENSSL_cleanse(out, in_len - 8u);
+        vsafe_wipe(out, in_len - 8u);
     }
     return rc;
 }
@@ -609,7 +614,7 @@ void vsafe_openssl_crypto_free(vsafe_openssl_crypto_t *c)
     EVP_MD_free(c->sha256);
     EVP_KDF_free(c->hkdf);
     EC_GROUP_free(c->group);
-    OPENSSL_cleanse(c, sizeof *c);
+    vsafe_wipe(c, sizeof *c);
     free(c);
 }
 
@@ -654,7 +659,7 @@ int vsafe_openssl_crypto_new(vsafe_openssl_crypto_t **out, uint64_t seed)
         c->rng = EVP_CIPHER_CTX_new();
         int ok = c->rng != NULL && EVP_Digest(seed_bytes, sizeof seed_bytes, key, &kl, c->sha256, NULL) == 1 &&
                  EVP_EncryptInit_ex2(c->rng, c->ctr256, key, iv, NULL) == 1;
-        OPENSSL_cleanse(key, sizeof key);
+        vsafe_wipe(key, sizeof key);
         if (!ok) {
             vsafe_openssl_crypto_free(c);
             return VSAFE_ERR_CRYPTO;
