@@ -1,20 +1,8 @@
 /* Property test: random sequences of protected (C-MAC/R-MAC, optionally encrypted) and unprotected
- * Read / Update / Decrement / AC-change / command-table Put commands against a small reference
- * model of the device (spec §5, §6, §13).
- *
- * The model holds the zone data, counters, zone ACs and change rights, the command table of the
- * three data commands with its change rights, and the host C-MAC counter. Every expectation comes
- * from the spec's rules, never from the implementation:
- *   - zone missing 0x10; zone AC not met 0x11 (Always 0 < Host 1 < Never 2..7); wrong zone type
- *     0x12; amount > counter 0x13; amount 0 0x03; bounds 0x14 (§5.3, §13);
- *   - AC change: access checked first, then the change is applied only when the current change
- *     right is set and the new AC is equal or stricter; a refused change fails the whole command
- *     with 0x11 and writes nothing (§13);
- *   - a command the table marks HOST (or with encryption flags) sent without C-MAC: 0x1E (§13);
- *   - Put 0x29 / 0x2A consumes its change right; once cleared, 0x11 (§4.4, §13);
- *   - the C-MAC counter advances on every protected command that reached the device with a valid
- *     C-MAC, whatever the status (§6.5); it starts at 0 after provisioning (§13).
- * When several refusals apply at once the spec does not fix which one wins: any of them is
+ * Read / Update / Decrement / AC-change / command-table Put commands against the reference model
+ * of the device (tests/model/model.h, which states the protocol rules it encodes: zones,
+ * counters, ACs and change rights, the command table, the host C-MAC counter).
+ * When several refusals apply at once the protocol does not fix which one wins: any of them is
  * accepted (nothing may change but the MAC counter), and the observed precedence is printed.
  *
  * The host library's side (include/vsafe/host.h): PROT_NONE is always sent plain, PROT_MAC always
@@ -42,6 +30,7 @@
 #include <cmocka.h>
 
 #include "chan_host.h"
+#include "model.h"
 #include "vsafe/host.h"
 
 #define NZ 12
@@ -53,25 +42,11 @@
 #define UPDATE_MAX 600
 #define DEC_DATA_MAX 80
 
-enum { C_DEC = 0, C_READ = 1, C_UPD = 2 };
-static const uint8_t cmd_code[3] = {VSAFE_SE_CMD_DECREMENT, VSAFE_SE_CMD_READ, VSAFE_SE_CMD_UPDATE};
+enum { C_DEC = MODEL_TCMD_DECREMENT, C_READ = MODEL_TCMD_READ, C_UPD = MODEL_TCMD_UPDATE };
+#define cmd_code model_tcmd_code
 static const char *cmd_name[3] = {"Decrement", "Read", "Update"};
 
-typedef struct {
-    uint8_t type;
-    uint16_t len;
-    uint8_t rac, uac, rcr, ucr;
-    uint32_t ctr;
-    uint8_t data[5120];
-} mz_t;
-
-typedef struct {
-    mz_t z[NZ];
-    uint8_t cmd_ac[3], cmd_enc[3];
-    uint8_t table_cr; /* bit0: encryption flags may change, bit1: ACs may change */
-    uint32_t mac_ctr;
-    int session;
-} model_t;
+typedef model_zone_t mz_t;
 
 typedef struct {
     vsafe_se_t *se;
@@ -82,6 +57,7 @@ typedef struct {
     uint8_t mac_key[32], cipher_key[32];
     th_t th;
     model_t m;
+    int session; /* the host library has a session open */
     uint64_t seed;
     int run, step;
     char desc[256];
@@ -142,8 +118,6 @@ static void prec_note(uint32_t mask, int w)
 }
 
 /* ---- model helpers ---- */
-static int ac_ok(uint8_t ac, int macd) { return ac == VSAFE_SE_AC_ALWAYS || (ac == VSAFE_SE_AC_HOST && macd); }
-static int ac_rank(uint8_t ac) { return ac >= 2 ? 2 : ac; }
 static mz_t *zget(ctx_t *c, uint8_t z) { return z < NZ ? &c->m.z[z] : NULL; }
 #define BIT(w) (1u << (w))
 
@@ -164,15 +138,16 @@ static vsafe_host_prot_t gen_prot(void)
     return r < 4 ? VSAFE_HOST_PROT_NONE : r < 8 ? VSAFE_HOST_PROT_MAC : VSAFE_HOST_PROT_TABLE;
 }
 
-/* Host library protection (host.h) and the device's command-table check (§13). cmd = -1: a
- * command absent from the table (Put attribute), FREE and unencrypted. */
+/* Host library protection (host.h): whether the command reaches the device C-MAC'd. cmd = -1: a
+ * command absent from the table (Put attribute), FREE and unencrypted. The device's refusals
+ * (the command-table check included) are the model's. */
 static exp_t prot_resolve(ctx_t *c, int cmd, vsafe_host_prot_t prot)
 {
     exp_t e = {0, 0, 0};
     uint8_t ac = cmd >= 0 ? c->m.cmd_ac[cmd] : VSAFE_SE_CMD_AC_FREE;
     uint8_t enc = cmd >= 0 ? c->m.cmd_enc[cmd] : 0;
     int mac = prot == VSAFE_HOST_PROT_MAC || (prot == VSAFE_HOST_PROT_TABLE && (ac != VSAFE_SE_CMD_AC_FREE || enc));
-    if (mac && !c->m.session) {
+    if (mac && !c->session) {
         e.host_err = VSAFE_ERR_HOST_NO_SESSION;
         return e;
     }
@@ -180,15 +155,12 @@ static exp_t prot_resolve(ctx_t *c, int cmd, vsafe_host_prot_t prot)
     if (mac && enc) {
         n_enc++;
     }
-    if (!mac && (ac == VSAFE_SE_CMD_AC_HOST || enc != 0)) {
-        e.errs = BIT(VSAFE_SE_ST_COMMAND_NOT_AUTHORIZED);
-    }
     return e;
 }
 
-/* Checks rc against the expectation and advances the model's MAC counter. Returns 1 when the
- * command succeeded (the caller then applies its effects). */
-static int settle(ctx_t *c, const exp_t *e, int rc)
+/* Checks rc against the expectation and, when the command reached the device, applies it to the
+ * model (MAC counter step, and its effects when it succeeded). Returns 1 when it succeeded. */
+static int settle(ctx_t *c, const exp_t *e, int rc, const model_op_t *op)
 {
     if (e->host_err) {
         n_hosterr++;
@@ -198,7 +170,6 @@ static int settle(ctx_t *c, const exp_t *e, int rc)
         return 0;
     }
     if (e->macd) {
-        c->m.mac_ctr++;
         n_macd++;
     }
     if (e->errs == 0) {
@@ -206,6 +177,7 @@ static int settle(ctx_t *c, const exp_t *e, int rc)
         if (rc != VSAFE_OK) {
             FAILF("expected OK, got %s (%d)", sname(rc), rc);
         }
+        model_apply(&c->m, op, 1);
         return 1;
     }
     int w = vsafe_status_wire(rc);
@@ -226,6 +198,7 @@ static int settle(ctx_t *c, const exp_t *e, int rc)
         n_single++;
         single_got[w]++;
     }
+    model_apply(&c->m, op, 0);
     return 0;
 }
 
@@ -322,69 +295,6 @@ static uint32_t gen_amount(ctx_t *c, uint8_t z)
     }
 }
 
-/* ---- zone error sets (§5.3, §13) ---- */
-static uint32_t errs_read(ctx_t *c, uint8_t z, uint16_t off, size_t len, int macd)
-{
-    mz_t *mz = zget(c, z);
-    if (mz == NULL) {
-        return BIT(VSAFE_SE_ST_ENTRY_NOT_FOUND);
-    }
-    uint32_t e = 0;
-    if (!ac_ok(mz->rac, macd)) {
-        e |= BIT(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED);
-    }
-    if ((size_t)off + len > mz->len) {
-        e |= BIT(VSAFE_SE_ST_BOUNDARY_EXCEEDED);
-    }
-    return e;
-}
-
-static int change_refused(uint8_t cur_ac, uint8_t cur_cr, uint8_t new_ac)
-{
-    return !cur_cr || ac_rank(new_ac) < ac_rank(cur_ac);
-}
-
-static uint32_t errs_update(ctx_t *c, uint8_t z, uint16_t off, size_t len, int macd, int change, uint8_t ac)
-{
-    mz_t *mz = zget(c, z);
-    if (mz == NULL) {
-        return BIT(VSAFE_SE_ST_ENTRY_NOT_FOUND);
-    }
-    uint32_t e = 0;
-    if (mz->type != VSAFE_SE_ZONE_DATA) {
-        e |= BIT(VSAFE_SE_ST_WRONG_ZONE_TYPE);
-    }
-    if (!ac_ok(mz->uac, macd) || (change && change_refused(mz->uac, mz->ucr, ac))) {
-        e |= BIT(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED);
-    }
-    if ((size_t)off + len > mz->len) {
-        e |= BIT(VSAFE_SE_ST_BOUNDARY_EXCEEDED);
-    }
-    return e;
-}
-
-static uint32_t errs_dec(ctx_t *c, uint8_t z, uint32_t amount, uint16_t off, size_t len, int macd, int change,
-                         uint8_t ac)
-{
-    mz_t *mz = zget(c, z);
-    uint32_t e = amount == 0 ? BIT(VSAFE_SE_ST_VALUE_OUT_OF_RANGE) : 0;
-    if (mz == NULL) {
-        return e | BIT(VSAFE_SE_ST_ENTRY_NOT_FOUND);
-    }
-    if (mz->type != VSAFE_SE_ZONE_COUNTER) {
-        e |= BIT(VSAFE_SE_ST_WRONG_ZONE_TYPE);
-    } else if (amount > mz->ctr) {
-        e |= BIT(VSAFE_SE_ST_COUNTER_LIMIT_EXCEEDED);
-    }
-    if (!ac_ok(mz->uac, macd) || (change && change_refused(mz->uac, mz->ucr, ac))) {
-        e |= BIT(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED);
-    }
-    if ((size_t)off + len > mz->len) {
-        e |= BIT(VSAFE_SE_ST_BOUNDARY_EXCEEDED);
-    }
-    return e;
-}
-
 /* ---- operations ---- */
 static void op_read(ctx_t *c, uint8_t z, uint16_t off, size_t len, vsafe_host_prot_t prot)
 {
@@ -393,14 +303,15 @@ static void op_read(ctx_t *c, uint8_t z, uint16_t off, size_t len, vsafe_host_pr
     snprintf(c->desc, sizeof c->desc, "read%s zone %u off %u len %zu prot %s", counter_zone ? "-counter" : "", z, off,
              len, prot_name(prot));
     exp_t e = prot_resolve(c, C_READ, prot);
-    if (!e.host_err && !e.errs) {
-        e.errs = errs_read(c, z, off, len, e.macd);
+    model_op_t op = {.kind = MODEL_OP_READ, .macd = e.macd, .zone = z, .off = off, .len = len};
+    if (!e.host_err) {
+        e.errs = model_refusals(&c->m, &op);
     }
     static uint8_t out[READ_MAX + 16];
     uint32_t ctr = 0xA5A5A5A5u;
     int rc = counter_zone ? vsafe_host_read_counter_zone(c->h, prot, z, off, out, len, &ctr)
                           : vsafe_host_read_zone(c->h, prot, z, off, out, len);
-    if (settle(c, &e, rc)) {
+    if (settle(c, &e, rc, &op)) {
         if (len > 0 && memcmp(out, mz->data + off, len) != 0) {
             size_t i = 0;
             while (out[i] == mz->data[off + i]) {
@@ -428,31 +339,20 @@ static void op_update(ctx_t *c, uint8_t z, uint16_t off, size_t len, int atomic,
     static uint8_t data[UPDATE_MAX];
     rbytes(data, len);
     exp_t e = prot_resolve(c, C_UPD, prot);
-    if (!e.host_err && !e.errs) {
-        e.errs = errs_update(c, z, off, len, e.macd, change, ac);
+    model_op_t op = {.kind = MODEL_OP_UPDATE, .macd = e.macd, .zone = z, .off = off, .len = len, .data = data,
+                     .change = change, .ac = ac, .cr = cr};
+    if (!e.host_err) {
+        e.errs = model_refusals(&c->m, &op);
     }
     int rc = change ? vsafe_host_change_update_ac(c->h, prot, z, ac, cr, off, data, len, atomic)
                     : vsafe_host_update_zone(c->h, prot, z, off, data, len, atomic);
-    if (settle(c, &e, rc)) {
-        mz_t *mz = zget(c, z);
-        memcpy(mz->data + off, data, len);
-        if (change) {
-            mz->uac = ac;
-            mz->ucr = (uint8_t)(cr != 0);
-        }
-    }
+    (void)settle(c, &e, rc, &op);
 }
 
-static void apply_dec(ctx_t *c, uint8_t z, uint32_t amount, uint16_t off, const uint8_t *data, size_t len,
-                      uint32_t got_ctr, int change, uint8_t ac, int cr)
+/* After a successful Decrement (already applied to the model): the counter the device returned. */
+static void check_dec(ctx_t *c, uint8_t z, uint32_t got_ctr)
 {
     mz_t *mz = zget(c, z);
-    mz->ctr -= amount;
-    memcpy(mz->data + off, data, len);
-    if (change) {
-        mz->uac = ac;
-        mz->ucr = (uint8_t)(cr != 0);
-    }
     if (got_ctr != mz->ctr) {
         FAILF("new counter: model %u, device %u", mz->ctr, got_ctr);
     }
@@ -472,16 +372,18 @@ static void op_dec(ctx_t *c, uint8_t z, uint32_t amount, uint16_t off, size_t le
     uint8_t data[DEC_DATA_MAX];
     rbytes(data, len);
     exp_t e = prot_resolve(c, C_DEC, prot);
+    model_op_t op = {.kind = MODEL_OP_DECREMENT, .macd = e.macd, .zone = z, .off = off, .len = len, .data = data,
+                     .amount = amount, .change = change, .ac = ac, .cr = cr};
     if (amount == 0) {
         e = (exp_t){VSAFE_ERR_ARGUMENT, 0, 0}; /* host.h: amount 0 refused host-side */
-    } else if (!e.host_err && !e.errs) {
-        e.errs = errs_dec(c, z, amount, off, len, e.macd, change, ac);
+    } else if (!e.host_err) {
+        e.errs = model_refusals(&c->m, &op);
     }
     uint32_t nc = 0xA5A5A5A5u;
     int rc = change ? vsafe_host_change_decrement_ac(c->h, prot, z, ac, cr, amount, off, data, len, &nc)
                     : vsafe_host_decrement(c->h, prot, z, amount, off, data, len, &nc);
-    if (settle(c, &e, rc)) {
-        apply_dec(c, z, amount, off, data, len, nc, change, ac, cr);
+    if (settle(c, &e, rc, &op)) {
+        check_dec(c, z, nc);
     }
 }
 
@@ -503,11 +405,9 @@ static void op_raw_dec(ctx_t *c, uint8_t z, uint32_t amount, uint16_t off, size_
     rbytes(frame + n, len);
     n += len;
     exp_t e = {0, macd, 0};
-    if (!macd && (c->m.cmd_ac[C_DEC] == VSAFE_SE_CMD_AC_HOST || c->m.cmd_enc[C_DEC] != 0)) {
-        e.errs = BIT(VSAFE_SE_ST_COMMAND_NOT_AUTHORIZED);
-    } else {
-        e.errs = errs_dec(c, z, amount, off, len, macd, 0, 0);
-    }
+    model_op_t op = {.kind = MODEL_OP_DECREMENT, .macd = macd, .zone = z, .off = off, .len = len, .data = frame + 9,
+                     .amount = amount};
+    e.errs = model_refusals(&c->m, &op);
     uint32_t nc = 0xA5A5A5A5u;
     int rc;
     if (!macd) {
@@ -535,13 +435,13 @@ static void op_raw_dec(ctx_t *c, uint8_t z, uint32_t amount, uint16_t off, size_
             nc = se_get32(c->th.data);
         }
     }
-    if (settle(c, &e, rc)) {
-        apply_dec(c, z, amount, off, frame + 9, len, nc, 0, 0, 0);
+    if (settle(c, &e, rc, &op)) {
+        check_dec(c, z, nc);
     }
     if (macd && c->th.counter != c->m.mac_ctr) {
         FAILF("test host counter %u, model %u", c->th.counter, c->m.mac_ctr);
     }
-    if (macd && c->m.session) {
+    if (macd && c->session) {
         int rs2 = vsafe_host_session_open(c->h, c->mac_key, c->cipher_key, c->key_type);
         if (rs2 != VSAFE_OK) {
             FAILF("session reopen after raw command: %s", sname(rs2));
@@ -553,19 +453,12 @@ static void op_change_read_ac(ctx_t *c, uint8_t z, uint8_t ac, int cr, vsafe_hos
 {
     snprintf(c->desc, sizeof c->desc, "change-read-ac zone %u ac %u cr %d prot %s", z, ac, cr, prot_name(prot));
     exp_t e = prot_resolve(c, C_READ, prot);
-    if (!e.host_err && !e.errs) {
-        mz_t *mz = zget(c, z);
-        if (mz == NULL) {
-            e.errs = BIT(VSAFE_SE_ST_ENTRY_NOT_FOUND);
-        } else if (!ac_ok(mz->rac, e.macd) || change_refused(mz->rac, mz->rcr, ac)) {
-            e.errs = BIT(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED);
-        }
+    model_op_t op = {.kind = MODEL_OP_CHANGE_READ_AC, .macd = e.macd, .zone = z, .ac = ac, .cr = cr};
+    if (!e.host_err) {
+        e.errs = model_refusals(&c->m, &op);
     }
     int rc = vsafe_host_change_read_ac(c->h, prot, z, ac, cr);
-    if (settle(c, &e, rc)) {
-        c->m.z[z].rac = ac;
-        c->m.z[z].rcr = (uint8_t)(cr != 0);
-    }
+    (void)settle(c, &e, rc, &op);
 }
 
 static void op_put(ctx_t *c, uint8_t tag, vsafe_host_prot_t prot, int force_host)
@@ -588,28 +481,20 @@ static void op_put(ctx_t *c, uint8_t tag, vsafe_host_prot_t prot, int force_host
     }
     snprintf(c->desc, sizeof c->desc, "put %s%s prot %s", tag == VSAFE_SE_TAG_CMD_AC ? "command-AC" : "command-enc",
              what, prot_name(prot));
-    uint8_t bit = tag == VSAFE_SE_TAG_CMD_AC ? 0x02 : 0x01;
     exp_t e = prot_resolve(c, -1, prot);
-    if (!e.host_err && !(c->m.table_cr & bit)) {
-        e.errs = BIT(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED);
-    }
+    model_op_t op = {.kind = tag == VSAFE_SE_TAG_CMD_AC ? MODEL_OP_PUT_CMD_AC : MODEL_OP_PUT_CMD_ENC,
+                     .macd = e.macd, .nrec = n};
     /* ext carried the command index only for us: the real records are standard commands */
-    size_t idx[3];
     for (size_t i = 0; i < n; i++) {
-        idx[i] = rec[i].ext;
+        op.rec_cmd[i] = rec[i].ext;
+        op.rec_val[i] = tag == VSAFE_SE_TAG_CMD_AC ? rec[i].ac : rec[i].enc;
         rec[i].ext = 0;
     }
-    int rc = vsafe_host_put_command_table(c->h, prot, tag, rec, n);
-    if (settle(c, &e, rc)) {
-        for (size_t i = 0; i < n; i++) {
-            if (tag == VSAFE_SE_TAG_CMD_AC) {
-                c->m.cmd_ac[idx[i]] = rec[i].ac;
-            } else {
-                c->m.cmd_enc[idx[i]] = rec[i].enc;
-            }
-        }
-        c->m.table_cr &= (uint8_t)~bit;
+    if (!e.host_err) {
+        e.errs = model_refusals(&c->m, &op);
     }
+    int rc = vsafe_host_put_command_table(c->h, prot, tag, rec, n);
+    (void)settle(c, &e, rc, &op);
 }
 
 static void op_session(ctx_t *c, int open)
@@ -617,14 +502,14 @@ static void op_session(ctx_t *c, int open)
     snprintf(c->desc, sizeof c->desc, "host session %s", open ? "open" : "close");
     if (!open) {
         vsafe_host_session_close(c->h);
-        c->m.session = 0;
+        c->session = 0;
         return;
     }
     int rc = vsafe_host_session_open(c->h, c->mac_key, c->cipher_key, c->key_type);
     if (rc != VSAFE_OK) {
         FAILF("session open: %s", sname(rc));
     }
-    c->m.session = 1;
+    c->session = 1;
 }
 
 static void dev_open(ctx_t *c)
@@ -650,10 +535,10 @@ static void dev_close(ctx_t *c)
 
 static void op_reopen(ctx_t *c)
 {
-    snprintf(c->desc, sizeof c->desc, "close and reopen device + host%s", c->m.session ? " + session" : "");
+    snprintf(c->desc, sizeof c->desc, "close and reopen device + host%s", c->session ? " + session" : "");
     dev_close(c);
     dev_open(c);
-    if (c->m.session) {
+    if (c->session) {
         int rc = vsafe_host_session_open(c->h, c->mac_key, c->cipher_key, c->key_type);
         if (rc != VSAFE_OK) {
             FAILF("session open after reopen: %s", sname(rc));
@@ -690,7 +575,7 @@ static void check_state(ctx_t *c)
         FAILF("key slot: model present 1 type %u counter %u; device present %d type %u counter %u", c->key_type,
               c->m.mac_ctr, ks.present, ks.key_type, ks.counter);
     }
-    if (c->m.session) {
+    if (c->session) {
         uint32_t hc = 0;
         if (vsafe_host_session_counter(c->h, &hc) != VSAFE_OK || hc != c->m.mac_ctr) {
             FAILF("host library session counter %u, model %u", hc, c->m.mac_ctr);
@@ -730,9 +615,9 @@ static void check_contents(ctx_t *c)
     for (uint8_t z = 0; z < NZ; z++) {
         mz_t *mz = &c->m.z[z];
         vsafe_host_prot_t prot;
-        if (mz->rac == VSAFE_SE_AC_ALWAYS && plain_ok && (!c->m.session || rn(2))) {
+        if (mz->rac == VSAFE_SE_AC_ALWAYS && plain_ok && (!c->session || rn(2))) {
             prot = VSAFE_HOST_PROT_NONE;
-        } else if (mz->rac <= VSAFE_SE_AC_HOST && c->m.session) {
+        } else if (mz->rac <= VSAFE_SE_AC_HOST && c->session) {
             prot = VSAFE_HOST_PROT_MAC;
         } else {
             continue;
@@ -745,12 +630,6 @@ static void check_contents(ctx_t *c)
 }
 
 /* ---- one run ---- */
-static const struct {
-    uint8_t type;
-    uint16_t len;
-} spl05[NZ] = {{0, 1000}, {0, 1000}, {0, 1000}, {0, 1000}, {0, 1000}, {1, 64},
-               {1, 64},   {1, 64},   {1, 64},   {0, 5120}, {0, 3072}, {0, 2944}};
-
 static void random_step(ctx_t *c)
 {
     uint32_t r = rn(100);
@@ -807,7 +686,7 @@ static void random_step(ctx_t *c)
     } else if (r < 91) {
         op_put(c, rn(2) ? VSAFE_SE_TAG_CMD_AC : VSAFE_SE_TAG_CMD_ENC, prot, 0);
     } else if (r < 95) {
-        op_session(c, !c->m.session || rn(3) == 0);
+        op_session(c, !c->session || rn(3) == 0);
     } else if (c->file) {
         op_reopen(c);
     } else {
@@ -836,7 +715,7 @@ static void rm_tree(const char *dir)
 static void one_run(ctx_t *c, int steps)
 {
     model_t *m = &c->m;
-    memset(m, 0, sizeof *m);
+    c->session = 0;
     c->step = -1;
     snprintf(c->desc, sizeof c->desc, "setup");
     if (c->file) {
@@ -847,19 +726,11 @@ static void one_run(ctx_t *c, int steps)
         snprintf(c->path, sizeof c->path, "%s/state.img", c->dir);
     }
     dev_open(c);
-    /* Factory state from the spec (§10.1, §13), checked against the device. */
-    for (int i = 0; i < NZ; i++) {
-        m->z[i].type = spl05[i].type;
-        m->z[i].len = spl05[i].len;
-        m->z[i].rac = VSAFE_SE_AC_ALWAYS;
-        m->z[i].uac = i == 0 ? VSAFE_SE_AC_NEVER : VSAFE_SE_AC_ALWAYS;
-        m->z[i].rcr = m->z[i].ucr = i == 0 ? 0 : 1;
-        m->z[i].ctr = spl05[i].type ? 0xFFFFFFFFu : 0;
+    /* Factory state of the model, checked against the device. */
+    model_init_spl05(m);
+    if (m->zone_count != NZ) {
+        FAILF("model has %zu zones, test expects %d", m->zone_count, NZ);
     }
-    for (int k = 0; k < 3; k++) {
-        m->cmd_ac[k] = VSAFE_SE_CMD_AC_FREE;
-    }
-    m->table_cr = 0x03;
     check_table(c, 1);
     vsafe_host_key_slot_t ks;
     int rc = vsafe_host_query_key_slot(c->h, &ks);
@@ -879,6 +750,8 @@ static void one_run(ctx_t *c, int steps)
     if ((rc = vsafe_host_provision_plaintext(c->h, c->key_type, c->mac_key, c->cipher_key)) != VSAFE_OK) {
         FAILF("provision plaintext: %s", sname(rc));
     }
+    model_op_t kop = {.kind = MODEL_OP_WRITE_HOST_KEY, .key_type = (uint8_t)c->key_type};
+    model_apply(m, &kop, 1); /* counter 0 after provisioning */
     char mh[65], ch[65];
     for (size_t i = 0; i < kl; i++) {
         snprintf(mh + 2 * i, 3, "%02X", c->mac_key[i]);
