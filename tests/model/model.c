@@ -220,7 +220,7 @@ int model_observe(vsafe_host_t *h, model_t *obs, uint32_t *data_mask)
     obs->key_type = ks.present ? ks.key_type : 0;
     obs->mac_ctr = ks.present ? ks.counter : 0;
     vsafe_host_cmd_table_t t;
-    if ((rc = vsafe_host_refresh_command_table(h)) != VSAFE_OK ||
+    if ((rc = vsafe_host_init(h)) != VSAFE_OK || /* product data and the command table, afresh */
         (rc = vsafe_host_command_table(h, &t)) != VSAFE_OK) {
         return rc;
     }

@@ -109,7 +109,7 @@ void model_apply(model_t *m, const model_op_t *op, int succeeded);
 void model_next(const model_t *m, const model_op_t *op, model_t *out);
 
 /* Observes the device through the public host API, without changing its state (no C-MAC'd
- * command: the partition table, the key slot, the command table, and the data of every zone that
+ * command: vsafe_host_init, the partition table, the key slot, the command table, and the data of every zone that
  * is readable Always with the Read command FREE and unencrypted). obs gets what was seen; *data_mask
  * the zones whose data was read (bit per zone). Returns VSAFE_OK or the first failing status. */
 int model_observe(vsafe_host_t *h, model_t *obs, uint32_t *data_mask);

@@ -1,6 +1,7 @@
 /* Shared by the device-level power-loss proofs: a simulated NVM sized for the SPL05 device with a
- * small journal (so compactions happen often), a scripted mixed workload, and helpers to open the
- * device on the NVM and to read back its committed state image directly from the store. */
+ * small journal (so compactions happen often), a scripted mixed workload (plain and C-MAC'd), its
+ * description for the reference model (tests/model), and helpers to open the device and a host
+ * (with a session once a host key is provisioned) on the NVM. */
 #ifndef VSAFE_PL_COMMON_H
 #define VSAFE_PL_COMMON_H
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "hooks.h"
+#include "model.h"
 #include "vsafe/host.h"
 #include "vsafe/se.h"
 #include "vsafe/se_wire.h"
@@ -40,12 +42,20 @@ static inline vsafe_sim_nvm_t *pl_new_sim(int reorder, uint64_t seed)
     return sim;
 }
 
+/* The host key the workloads provision (AES-128) and their sessions use. */
+static const uint8_t pl_mac_key[16] = {0x10, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE,
+                                       0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF};
+static const uint8_t pl_cipher_key[16] = {0xF0, 0xE1, 0xD2, 0xC3, 0xB4, 0xA5, 0x96, 0x87,
+                                          0x78, 0x69, 0x5A, 0x4B, 0x3C, 0x2D, 0x1E, 0x0F};
+
 typedef struct {
     vsafe_se_t *se;
     vsafe_host_t *host;
 } pl_dev_t;
 
-static inline int pl_open(pl_dev_t *d, vsafe_sim_nvm_t *sim)
+/* Opens the device on sim and a host on it; with session, also a host session (the host reads
+ * the device's C-MAC counter, as it does after every reboot). */
+static inline int pl_open_ex(pl_dev_t *d, vsafe_sim_nvm_t *sim, int session)
 {
     vsafe_se_options_t o = {.profile = "spl05", .state_path = NULL};
     vsafe_se_open_ext_t ext;
@@ -58,8 +68,13 @@ static inline int pl_open(pl_dev_t *d, vsafe_sim_nvm_t *sim)
     if (rc == 0) {
         rc = vsafe_host_open_se(&d->host, d->se);
     }
+    if (rc == 0 && session) {
+        rc = vsafe_host_session_open(d->host, pl_mac_key, pl_cipher_key, VSAFE_HOST_KEY_AES128);
+    }
     return rc;
 }
+
+static inline int pl_open(pl_dev_t *d, vsafe_sim_nvm_t *sim) { return pl_open_ex(d, sim, 0); }
 
 static inline void pl_close(pl_dev_t *d)
 {
@@ -68,23 +83,6 @@ static inline void pl_close(pl_dev_t *d)
     d->host = NULL;
     d->se = NULL;
 }
-
-/* The committed state as a fresh mount sees it. Returns the store status. */
-static inline int pl_image(vsafe_sim_nvm_t *sim, uint8_t *img, uint32_t *len)
-{
-    uint32_t tag;
-    vsafe_store_t st;
-    int rc = vsafe_store_probe(vsafe_sim_nvm_port(sim), len, &tag);
-    if (rc == 0 && *len > PL_MAX_IMAGE) {
-        rc = VSAFE_ERR_STORE_MISMATCH;
-    }
-    if (rc == 0) {
-        rc = vsafe_store_mount(&st, vsafe_sim_nvm_port(sim), img, *len, tag);
-    }
-    return rc;
-}
-
-static inline uint32_t pl_counter(const uint8_t *img, unsigned zone) { return se_get32(img + se_zone_rec(zone) + 12u); }
 
 typedef enum { PL_UPDATE_ATOMIC, PL_UPDATE_PLAIN, PL_DECREMENT, PL_READ_AC, PL_UPDATE_AC, PL_DECREMENT_AC } pl_kind_t;
 
@@ -96,11 +94,12 @@ typedef struct {
     uint32_t amount;
     uint8_t ac;
     int cr;
+    int mac; /* sent with C-MAC and R-MAC (needs the session) */
     uint8_t data[200];
 } pl_cmd_t;
 
-/* Command i of a mixed workload drawn from rng. */
-static inline void pl_make_cmd(pl_cmd_t *c, uint64_t *rng)
+/* Command i of a mixed workload drawn from rng; with mac_share n > 0, one command in n is C-MAC'd. */
+static inline void pl_make_cmd(pl_cmd_t *c, uint64_t *rng, unsigned mac_share)
 {
     static const uint8_t data_zones[] = {1, 2, 3, 4, 9, 10, 11};
     static const uint16_t data_len[] = {1000, 1000, 1000, 1000, 5120, 3072, 2944};
@@ -147,12 +146,51 @@ static inline void pl_make_cmd(pl_cmd_t *c, uint64_t *rng)
     for (unsigned k = 0; k < c->len; k++) {
         c->data[k] = (uint8_t)pl_rand(rng);
     }
+    c->mac = mac_share > 0 && pl_rand(rng) % mac_share == 0u;
+}
+
+/* The command as the model sees it. The SPL05 device commits a non-atomic Update of one frame
+ * in one commit like any other command, and the test holds it to that. */
+static inline model_op_t pl_model_op(const pl_cmd_t *c)
+{
+    model_op_t op;
+    memset(&op, 0, sizeof op);
+    op.macd = c->mac;
+    op.zone = c->zone;
+    op.off = c->offset;
+    op.len = c->len;
+    op.data = c->data;
+    op.amount = c->amount;
+    op.ac = c->ac;
+    op.cr = c->cr;
+    switch (c->kind) {
+    case PL_UPDATE_ATOMIC:
+    case PL_UPDATE_PLAIN:
+        op.kind = MODEL_OP_UPDATE;
+        break;
+    case PL_DECREMENT:
+        op.kind = MODEL_OP_DECREMENT;
+        break;
+    case PL_READ_AC:
+        op.kind = MODEL_OP_CHANGE_READ_AC;
+        op.len = 0;
+        break;
+    case PL_UPDATE_AC:
+        op.kind = MODEL_OP_UPDATE;
+        op.change = 1;
+        break;
+    case PL_DECREMENT_AC:
+        op.kind = MODEL_OP_DECREMENT;
+        op.change = 1;
+        break;
+    }
+    return op;
 }
 
 /* Runs c through the host library. Returns the host status; *counter gets a decrement's result. */
 static inline int pl_run(pl_dev_t *d, const pl_cmd_t *c, uint32_t *counter)
 {
-    const vsafe_host_prot_t p = VSAFE_HOST_PROT_NONE;
+    const vsafe_host_prot_t p = c->mac ? VSAFE_HOST_PROT_MAC : VSAFE_HOST_PROT_NONE;
     switch (c->kind) {
     case PL_UPDATE_ATOMIC:
         return vsafe_host_update_zone(d->host, p, c->zone, c->offset, c->data, c->len, 1);
