@@ -245,6 +245,14 @@ VSAFE_MUST_CHECK int vsafe_host_provision_wrapped(vsafe_host_t *h, unsigned key_
  * HKDF (§6.1). mac_key_out and cipher_key_out receive 16 or 32 bytes each (the caller wipes them). */
 VSAFE_MUST_CHECK int vsafe_host_provision_ecdh(vsafe_host_t *h, unsigned key_type, uint8_t *mac_key_out,
                                                uint8_t *cipher_key_out);
+/* As vsafe_host_provision_ecdh, but calls ready(ctx, key_type, mac_key, cipher_key) with the derived
+ * keys (16 or 32 bytes each, valid during the call) after Generate ECDHE and before Establish is
+ * sent, so the caller can store them durably first: a non-zero return is returned as is and
+ * Establish is never sent (the device then holds no new key). ready may be NULL. */
+typedef int (*vsafe_host_keys_ready_fn)(void *ctx, unsigned key_type, const uint8_t *mac_key,
+                                        const uint8_t *cipher_key);
+VSAFE_MUST_CHECK int vsafe_host_provision_ecdh_ex(vsafe_host_t *h, unsigned key_type, vsafe_host_keys_ready_fn ready,
+                                                  void *ctx, uint8_t *mac_key_out, uint8_t *cipher_key_out);
 
 /* Put attribute: command access conditions (0x29) and encryption flags (0x2A) for one command
  * (ext used when header == 0x1F), and the host key control fields (0x4A). Refusal after the

@@ -459,7 +459,8 @@ done:
     return rc;
 }
 
-int vsafe_host_provision_ecdh(vsafe_host_t *h, unsigned key_type, uint8_t *mac_key_out, uint8_t *cipher_key_out)
+int vsafe_host_provision_ecdh_ex(vsafe_host_t *h, unsigned key_type, vsafe_host_keys_ready_fn ready, void *ctx,
+                                 uint8_t *mac_key_out, uint8_t *cipher_key_out)
 {
     size_t klen = 0;
     if (h == NULL || mac_key_out == NULL || cipher_key_out == NULL || key_args(key_type, &klen) != VSAFE_OK) {
@@ -471,15 +472,19 @@ int vsafe_host_provision_ecdh(vsafe_host_t *h, unsigned key_type, uint8_t *mac_k
     if (rc != VSAFE_OK) {
         goto done;
     }
+    /* The keys are known before the device stores them: the caller can keep them first. */
+    memcpy(info, host_pub, 64);
+    memcpy(info + 64, dev_pub, 64);
+    if ((rc = hkdf(h, secret, 32, info, 128, okm, 2 * klen)) != VSAFE_OK) {
+        goto done;
+    }
+    if (ready != NULL && (rc = ready(ctx, key_type, okm, okm + klen)) != VSAFE_OK) {
+        goto done;
+    }
     size_t n = put_pub(p, host_pub);
     p[n++] = 0x03; /* ALG_ID: host key establishment */
     p[n++] = (uint8_t)key_type;
     if ((rc = ext_cmd(h, VSAFE_SE_EXT_ESTABLISH_HOST_KEY, p, n, NULL, 0, NULL)) != VSAFE_OK) {
-        goto done;
-    }
-    memcpy(info, host_pub, 64);
-    memcpy(info + 64, dev_pub, 64);
-    if ((rc = hkdf(h, secret, 32, info, 128, okm, 2 * klen)) != VSAFE_OK) {
         goto done;
     }
     memcpy(mac_key_out, okm, klen);
@@ -489,6 +494,11 @@ done:
     OPENSSL_cleanse(secret, sizeof secret);
     OPENSSL_cleanse(okm, sizeof okm);
     return rc;
+}
+
+int vsafe_host_provision_ecdh(vsafe_host_t *h, unsigned key_type, uint8_t *mac_key_out, uint8_t *cipher_key_out)
+{
+    return vsafe_host_provision_ecdh_ex(h, key_type, NULL, NULL, mac_key_out, cipher_key_out);
 }
 
 /* ---- Put attribute ---- */

@@ -5,10 +5,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/secure.h"
 
 #include "vsafe/se_wire.h"
 
@@ -274,27 +278,48 @@ int vsafe_cli_cut_model(const char *name)
     return -1;
 }
 
-static int cli_sim_attach(vsafe_cli_t *cli, const char *path, vsafe_se_open_ext_t *ext)
+int vsafe_cli_cut_attach(vsafe_cli_t *cli, const char *path, int which, struct vsafe_nvm **nvm)
 {
+    struct vsafe_file_nvm **lock = which ? &cli->mcu_sim_lock : &cli->sim_lock;
+    struct vsafe_sim_nvm **sim = which ? &cli->mcu_sim : &cli->sim;
     /* Hold the file's write lock for the whole run, like a normal open. */
-    int rc = vsafe_file_nvm_open(&cli->sim_lock, path, 0, 0);
+    int rc = vsafe_file_nvm_open(lock, path, 0, 0);
     if (rc != VSAFE_OK) {
-        cli->sim_lock = NULL;
-        return vsafe_cli_fail(cli, rc, "cannot open device '%s'", path);
+        *lock = NULL;
+        return vsafe_cli_fail(cli, rc, "cannot open state file '%s'", path);
     }
-    vsafe_nvm_geometry_t geo = vsafe_file_nvm_port(cli->sim_lock)->geo;
+    vsafe_nvm_geometry_t geo = vsafe_file_nvm_port(*lock)->geo;
     geo.page_count = 0; /* from the file */
-    rc = vsafe_sim_nvm_from_file(&cli->sim, path, &geo, (uint64_t)cli->cut_after * 2654435761u);
+    rc = vsafe_sim_nvm_from_file(sim, path, &geo, (uint64_t)cli->cut_after * 2654435761u);
     if (rc == VSAFE_OK) {
-        rc = vsafe_sim_nvm_arm_cut(cli->sim, cli->cut_after,
+        rc = vsafe_sim_nvm_arm_cut(*sim, cli->cut_after,
                                    (vsafe_sim_cut_model_t)(cli->cut_model ? cli->cut_model : VSAFE_SIM_CUT_TORN_UNIT));
     }
     if (rc != VSAFE_OK) {
         return vsafe_cli_fail(cli, rc, "fault injection on '%s'", path);
     }
-    ext->nvm = vsafe_sim_nvm_port(cli->sim);
-    ext->one_sync = 1;
+    *nvm = vsafe_sim_nvm_port(*sim);
     return 0;
+}
+
+/* Writes a simulated state file back; returns 1 when its cut happened, 0 when not, -1 on error. */
+static int cut_detach(vsafe_cli_t *cli, struct vsafe_sim_nvm **sim, struct vsafe_file_nvm **lock, const char *name)
+{
+    int result = -1;
+    if (*sim != NULL) {
+        bool cut = vsafe_sim_nvm_cut_happened(*sim);
+        int wrc = vsafe_sim_nvm_to_file(*sim, vsafe_cli_device_file(cli, name));
+        vsafe_sim_nvm_free(*sim);
+        *sim = NULL;
+        if (wrc != VSAFE_OK) {
+            (void)vsafe_cli_fail(cli, wrc, "cannot write %s back after fault injection", name);
+        } else {
+            result = cut ? 1 : 0;
+        }
+    }
+    vsafe_file_nvm_close(*lock);
+    *lock = NULL;
+    return result;
 }
 
 int vsafe_cli_finish(vsafe_cli_t *cli, int rc)
@@ -303,27 +328,145 @@ int vsafe_cli_finish(vsafe_cli_t *cli, int rc)
     cli->host = NULL;
     vsafe_se_close(cli->se);
     cli->se = NULL;
-    if (cli->sim == NULL) {
+    if (cli->cut_after == 0) {
         vsafe_file_nvm_close(cli->sim_lock);
+        vsafe_file_nvm_close(cli->mcu_sim_lock);
         return rc;
     }
-    bool cut = vsafe_sim_nvm_cut_happened(cli->sim);
-    int wrc = vsafe_sim_nvm_to_file(cli->sim, vsafe_cli_device_file(cli, "se.nvm"));
-    vsafe_sim_nvm_free(cli->sim);
-    cli->sim = NULL;
+    int attached = cli->sim != NULL || cli->mcu_sim != NULL;
+    int se_cut = cli->sim != NULL ? cut_detach(cli, &cli->sim, &cli->sim_lock, "se.nvm") : 0;
+    int mcu_cut = cli->mcu_sim != NULL ? cut_detach(cli, &cli->mcu_sim, &cli->mcu_sim_lock, "mcu.nvm") : 0;
     vsafe_file_nvm_close(cli->sim_lock);
-    cli->sim_lock = NULL;
-    if (wrc != VSAFE_OK) {
-        return vsafe_cli_fail(cli, wrc, "cannot write the state back after fault injection");
+    vsafe_file_nvm_close(cli->mcu_sim_lock);
+    cli->sim_lock = cli->mcu_sim_lock = NULL;
+    if (se_cut < 0 || mcu_cut < 0) {
+        return VSAFE_CLI_EXIT_FAIL;
     }
-    if (cut) {
-        fprintf(stderr, "vsafe: power cut at NVM operation %lu of this command; the state file keeps what the cut "
+    if (!attached) {
+        /* Never silently ignored: a command that opened no state file could not be cut. */
+        if (rc == VSAFE_CLI_EXIT_OK || rc == VSAFE_CLI_EXIT_FAIL) {
+            fprintf(stderr, "vsafe: --cut-after: '%s' opened no state file, so nothing could be cut\n",
+                    cli->command != NULL ? cli->command : "");
+        }
+        return rc == VSAFE_CLI_EXIT_OK ? VSAFE_CLI_EXIT_USAGE : rc;
+    }
+    if (se_cut > 0 || mcu_cut > 0) {
+        fprintf(stderr, "vsafe: power cut at NVM operation %lu of this command (%s); the state file keeps what the cut "
                         "left, and the next command recovers it\n",
-                cli->cut_after);
+                cli->cut_after, mcu_cut > 0 ? "mcu.nvm" : "se.nvm");
         return rc == VSAFE_CLI_EXIT_OK ? VSAFE_CLI_EXIT_FAIL : rc;
     }
     fprintf(stderr, "vsafe: no power cut: the command used fewer than %lu NVM operations\n", cli->cut_after);
     return rc;
+}
+
+int vsafe_cli_state_file_present(vsafe_cli_t *cli, const char *name)
+{
+    const char *path = vsafe_cli_device_file(cli, name);
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        /* A symlink planted in place of a state file could redirect writes anywhere. */
+        (void)vsafe_cli_fail_named(cli, "BAD_STATE_FILE", "'%s' is %s, not a regular file: refused", path,
+                                   S_ISLNK(st.st_mode) ? "a symbolic link" : "not a file");
+        return -1;
+    }
+    return 1;
+}
+
+/* ---- Secrets ---- */
+
+int vsafe_cli_secret_given(const vsafe_cli_secret_t *s)
+{
+    return s->value != NULL || s->file != NULL || s->fd != NULL || s->env != NULL;
+}
+
+/* Reads fd to its end into out[cap]; returns the length or -1 (error or longer than cap). */
+static long read_fd_all(int fd, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fd, out + n, cap - n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            return -1;
+        }
+        if (r == 0) {
+            return (long)n;
+        }
+        n += (size_t)r;
+        if (n == cap) {
+            return -1;
+        }
+    }
+}
+
+int vsafe_cli_secret_read(vsafe_cli_t *cli, const char *name, const vsafe_cli_secret_t *s, char *out, size_t cap,
+                          size_t *len)
+{
+    int ways = (s->value != NULL) + (s->file != NULL) + (s->fd != NULL) + (s->env != NULL);
+    if (ways != 1) {
+        return vsafe_cli_usage_error(cli, "give the %s in one way: --%s, --%s-file F, --%s-fd N or --%s-env VAR", name,
+                                     name, name, name, name);
+    }
+    long n = -1;
+    int stripped = 0;
+    if (s->value != NULL || s->env != NULL) {
+        const char *v = s->value;
+        if (s->env != NULL && (v = getenv(s->env)) == NULL) {
+            return vsafe_cli_fail_named(cli, "NO_SECRET", "--%s-env: environment variable '%s' is not set", name, s->env);
+        }
+        size_t vl = strlen(v);
+        if (vl < cap) {
+            memcpy(out, v, vl);
+            n = (long)vl;
+        }
+    } else {
+        int fd = -1, close_fd = 0;
+        if (s->file != NULL) {
+            fd = open(s->file, O_RDONLY | O_CLOEXEC);
+            close_fd = 1;
+            if (fd < 0) {
+                return vsafe_cli_fail(cli, VSAFE_ERR_IO, "--%s-file: cannot open '%s'", name, s->file);
+            }
+        } else {
+            uint32_t v = 0;
+            if (vsafe_cli_parse_u32(cli, "--fd", s->fd, 0, 1u << 20, &v) != 0) {
+                return VSAFE_CLI_EXIT_USAGE;
+            }
+            fd = (int)v;
+        }
+        n = read_fd_all(fd, out, cap);
+        if (close_fd) {
+            close(fd);
+        }
+        if (n < 0) {
+            vsafe_wipe(out, cap);
+            return vsafe_cli_fail_named(cli, "BAD_SECRET", "--%s: cannot read it, or longer than %zu bytes", name,
+                                        cap - 1u);
+        }
+        stripped = 1;
+    }
+    if (n < 0) {
+        return vsafe_cli_usage_error(cli, "--%s: longer than %zu bytes", name, cap - 1u);
+    }
+    if (stripped && n > 0 && out[n - 1] == '\n') {
+        n--;
+        if (n > 0 && out[n - 1] == '\r') {
+            n--;
+        }
+    }
+    if (memchr(out, '\0', (size_t)n) != NULL) {
+        vsafe_wipe(out, cap);
+        return vsafe_cli_usage_error(cli, "--%s: contains a NUL byte", name);
+    }
+    out[n] = '\0';
+    *len = (size_t)n;
+    return 0;
 }
 
 static void trace_print(void *ctx, const vsafe_host_trace_t *ev)
@@ -336,9 +479,12 @@ static void trace_print(void *ctx, const vsafe_host_trace_t *ev)
 
 int vsafe_cli_open_host(vsafe_cli_t *cli)
 {
+    int present = vsafe_cli_state_file_present(cli, "se.nvm");
+    if (present < 0) {
+        return VSAFE_CLI_EXIT_FAIL;
+    }
     const char *path = vsafe_cli_device_file(cli, "se.nvm");
-    struct stat st;
-    if (stat(path, &st) != 0) {
+    if (present == 0) {
         return vsafe_cli_fail_named(cli, "NO_DEVICE", "no device in '%s' (create one with: vsafe --device %s init)",
                                     cli->device_dir, cli->device_dir);
     }
@@ -346,10 +492,13 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
     char why[512] = "";
     vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why};
     if (cli->cut_after > 0) {
-        int frc = cli_sim_attach(cli, path, &ext);
+        struct vsafe_nvm *nvm = NULL;
+        int frc = vsafe_cli_cut_attach(cli, path, 0, &nvm);
         if (frc != 0) {
             return frc;
         }
+        ext.nvm = nvm;
+        ext.one_sync = 1;
     }
     int rc = vsafe_se_open_ex(&cli->se, &opt, &ext);
     if (rc != 0) {

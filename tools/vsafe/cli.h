@@ -43,11 +43,19 @@ typedef struct vsafe_cli {
     int cut_model;
     struct vsafe_sim_nvm *sim;
     struct vsafe_file_nvm *sim_lock;
+    /* The same for DIR/mcu.nvm: `mcu` and `da` commands cut the MCU's state file (the secure
+     * element, if they use it, runs uncut). */
+    struct vsafe_sim_nvm *mcu_sim;
+    struct vsafe_file_nvm *mcu_sim_lock;
 } vsafe_cli_t;
 
 /* Ends a command: closes handles; after a fault-injected run writes the simulated NVM back to
  * the state file and reports the cut. Returns the exit status to use (rc, or FAIL after a cut). */
 int vsafe_cli_finish(vsafe_cli_t *cli, int rc);
+/* Attaches fault injection to an existing state file (path): fills *nvm with the simulated NVM
+ * to open the device on. which: 0 the secure element, 1 the MCU. Returns 0 or an exit status. */
+struct vsafe_nvm;
+int vsafe_cli_cut_attach(vsafe_cli_t *cli, const char *path, int which, struct vsafe_nvm **nvm);
 /* Parses a --cut-model name ("dropped", "torn-unit", "torn-page", "reordered"); -1 if unknown. */
 int vsafe_cli_cut_model(const char *name);
 
@@ -84,10 +92,34 @@ int vsafe_cli_parse_hex(vsafe_cli_t *cli, const char *what, const char *s, uint8
 /* Lowercase hex of a buffer in a malloc'd string (never NULL; aborts on out of memory). */
 char *vsafe_cli_hex(const uint8_t *buf, size_t len);
 
+/* ---- Secrets ----
+ * A secret option NAME (password, mac-key, cipher-key) is given in exactly one of four ways:
+ *   --NAME VALUE       on the command line (visible to other users in the process list)
+ *   --NAME-file F      the contents of file F
+ *   --NAME-fd N        everything read from file descriptor N (e.g. a pipe from a secret manager)
+ *   --NAME-env VAR     the value of environment variable VAR
+ * One trailing "\n" (or "\r\n") of a file or descriptor is dropped; NUL bytes are refused. */
+typedef struct {
+    const char *value, *file, *fd, *env;
+} vsafe_cli_secret_t;
+#define VSAFE_CLI_SECRET_OPTS(NAME, s)                                                             \
+    {NAME, 1, &(s).value, NULL}, {NAME "-file", 1, &(s).file, NULL}, {NAME "-fd", 1, &(s).fd, NULL}, \
+        {NAME "-env", 1, &(s).env, NULL}
+/* Whether any of the four ways was used. */
+int vsafe_cli_secret_given(const vsafe_cli_secret_t *s);
+/* Reads the secret named name (for messages) into out[cap] (NUL-terminated; *len without it).
+ * Usage error when none or more than one way was given, or when it is longer than cap - 1; fail
+ * when the file, descriptor or variable cannot be read. The caller wipes out (vsafe_wipe). */
+int vsafe_cli_secret_read(vsafe_cli_t *cli, const char *name, const vsafe_cli_secret_t *s, char *out, size_t cap,
+                          size_t *len);
+
 /* ---- Device ---- */
 /* Path of a file in the device directory, e.g. vsafe_cli_device_file(cli, "se.nvm"). Static
  * buffer; valid until the next call. */
 const char *vsafe_cli_device_file(const vsafe_cli_t *cli, const char *name);
+/* Whether DIR/name exists as a regular file. A symlink (or anything else) in its place is refused
+ * with an error printed: returns -1 then. 0 absent, 1 present. */
+int vsafe_cli_state_file_present(vsafe_cli_t *cli, const char *name);
 /* Opens DIR/se.nvm (which must exist) and a host handle over it, with the --trace hook, and
  * runs vsafe_host_init. Stores both in cli. Returns 0 or an exit status (error already printed). */
 int vsafe_cli_open_host(vsafe_cli_t *cli);

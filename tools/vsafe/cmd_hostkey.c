@@ -1,151 +1,180 @@
 /* `vsafe hostkey` and `vsafe cmdac`: host keys, sessions and the command access table
- * (spec §4.4, §4.5, §6).
+ * (see docs/CLI.md).
  *
- * Key file (written by `hostkey provision --out`, mode 0600), one "name value" per line:
- *     # vsafe host key
- *     type aes128            (or aes256)
- *     mac 00112233...        (16 or 32 bytes in hex)
- *     cipher 01234567...
- * Keys are never printed; buffers holding them are wiped (OPENSSL_cleanse) on every path. */
-#include <fcntl.h>
+ * Invariants of `hostkey provision`:
+ *  H1 The keys are on disk, complete and durable (keyfile.h: temporary file, fsync, link/rename,
+ *     directory fsync) before the device is asked to store them; for ECDH the keys are derived
+ *     before Establish is sent (vsafe_host_provision_ecdh_ex). So a failure or a kill at any
+ *     instant leaves either no new key on the device or a complete key file.
+ *  H2 Every way of failing before the device is asked leaves the device untouched, and the key
+ *     file is removed again only when the device is seen to hold no key afterwards.
+ *  H3 Unless --keep-open, the provisioning control fields are locked after provisioning (change
+ *     right and re-provisioning cleared), so nobody on the bus can re-enable provisioning.
+ * Keys are never printed; every buffer holding them is wiped with vsafe_wipe on every path. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "cli.h"
+#include "common/secure.h"
+#include "exposure.h"
+#include "host/keyfile.h"
 #include "vsafe/se_wire.h"
 
-typedef struct {
-    unsigned type;
-    uint8_t mac[32];
-    uint8_t cipher[32];
-} key_t_;
+#define HK_ANON 0x01u
+#define HK_PLAIN 0x02u
+#define HK_REPROV 0x04u
+#define HK_CHANGE_RIGHT 0x08u
 
-static size_t key_len(const key_t_ *k)
-{
-    return k->type == VSAFE_HOST_KEY_AES256 ? 32u : 16u;
-}
+enum { METHOD_PLAINTEXT = 0, METHOD_WRAPPED = 1, METHOD_ECDH = 2 };
 
-static void key_wipe(key_t_ *k)
+static int load_key_file(vsafe_cli_t *cli, const char *path, vsafe_keyfile_t *k)
 {
-    OPENSSL_cleanse(k, sizeof *k);
-}
-
-/* Hex into a fixed buffer; returns the byte count or -1. Wipes what it parsed on error. */
-static int hex_into(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        s += 2;
-    }
-    for (; s[0] != '\0' && s[0] != '\n' && s[0] != '\r' && s[0] != ' '; s += 2) {
-        unsigned v;
-        if (s[1] == '\0' || n >= cap || sscanf(s, "%2x", &v) != 1) {
-            OPENSSL_cleanse(out, cap);
-            return -1;
+    int rc = vsafe_keyfile_load(path, k);
+    if (rc == VSAFE_ERR_PARSE) {
+        unsigned line = k->error_line;
+        vsafe_wipe(k, sizeof *k);
+        if (line > 0u) {
+            return vsafe_cli_fail_named(cli, "BAD_KEY_FILE",
+                                        "key file '%s', line %u: expected '# comment', 'type aes128|aes256', "
+                                        "'mac HEX' or 'cipher HEX' (one space, hex digits only)",
+                                        path, line);
         }
-        out[n++] = (uint8_t)v;
-    }
-    return (int)n;
-}
-
-static int load_key_file(vsafe_cli_t *cli, const char *path, key_t_ *k)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot open key file '%s'", path);
-    }
-    char line[256];
-    int have_type = 0, lineno = 0;
-    int mac_n = -1, cipher_n = -1;
-    memset(k, 0, sizeof *k);
-    while (fgets(line, sizeof line, f) != NULL) {
-        lineno++;
-        char *p = line;
-        while (*p == ' ' || *p == '\t') {
-            p++;
-        }
-        if (*p == '#' || *p == '\n' || *p == '\0') {
-            continue;
-        }
-        if (strncmp(p, "type ", 5) == 0) {
-            if (strncmp(p + 5, "aes128", 6) == 0) {
-                k->type = VSAFE_HOST_KEY_AES128;
-            } else if (strncmp(p + 5, "aes256", 6) == 0) {
-                k->type = VSAFE_HOST_KEY_AES256;
-            } else {
-                break;
-            }
-            have_type = 1;
-        } else if (strncmp(p, "mac ", 4) == 0) {
-            mac_n = hex_into(p + 4, k->mac, sizeof k->mac);
-        } else if (strncmp(p, "cipher ", 7) == 0) {
-            cipher_n = hex_into(p + 7, k->cipher, sizeof k->cipher);
-        } else {
-            break;
-        }
-        OPENSSL_cleanse(line, sizeof line);
-    }
-    OPENSSL_cleanse(line, sizeof line);
-    int eof = feof(f);
-    fclose(f);
-    if (!eof || !have_type || mac_n != (int)key_len(k) || cipher_n != (int)key_len(k)) {
-        key_wipe(k);
         return vsafe_cli_fail_named(cli, "BAD_KEY_FILE",
-                                    "key file '%s' (line %d): expected lines 'type aes128|aes256', 'mac HEX' and "
-                                    "'cipher HEX' with keys of 16 or 32 bytes",
-                                    path, lineno);
+                                    "key file '%s': needs each of 'type', 'mac' and 'cipher' exactly once, with keys "
+                                    "of 16 (aes128) or 32 (aes256) bytes",
+                                    path);
     }
-    return 0;
-}
-
-static int save_key_file(vsafe_cli_t *cli, const char *path, const key_t_ *k)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) {
-        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot write key file '%s'", path);
-    }
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot write key file '%s'", path);
-    }
-    fprintf(f, "# vsafe host key: keep this file secret\ntype %s\nmac ", k->type ? "aes256" : "aes128");
-    for (size_t i = 0; i < key_len(k); i++) {
-        fprintf(f, "%02x", k->mac[i]);
-    }
-    fprintf(f, "\ncipher ");
-    for (size_t i = 0; i < key_len(k); i++) {
-        fprintf(f, "%02x", k->cipher[i]);
-    }
-    fprintf(f, "\n");
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad) {
-        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot write key file '%s'", path);
+    if (rc != VSAFE_OK) {
+        vsafe_wipe(k, sizeof *k);
+        return vsafe_cli_fail(cli, rc, "cannot open key file '%s'", path);
     }
     return 0;
 }
 
 int vsafe_cli_session(vsafe_cli_t *cli, const char *key_file, vsafe_host_prot_t *prot)
 {
-    key_t_ k;
+    vsafe_keyfile_t k;
     int rc = load_key_file(cli, key_file, &k);
     if (rc != 0) {
         return rc;
     }
     rc = vsafe_host_session_open(cli->host, k.mac, k.cipher, k.type);
-    key_wipe(&k);
+    vsafe_wipe(&k, sizeof k);
     if (rc != 0) {
         return vsafe_cli_fail(cli, rc, "open host session with '%s'", key_file);
     }
     *prot = VSAFE_HOST_PROT_MAC;
     return 0;
+}
+
+/* A key given as a secret option: optional "0x", then exactly 2 * want hex digits. */
+static int key_from_secret(vsafe_cli_t *cli, const char *name, const vsafe_cli_secret_t *sec, size_t want,
+                           uint8_t out[32])
+{
+    char text[80];
+    size_t n = 0;
+    int rc = vsafe_cli_secret_read(cli, name, sec, text, sizeof text, &n);
+    if (rc != 0) {
+        return rc;
+    }
+    const char *p = text;
+    if (n >= 2u && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        p += 2;
+        n -= 2u;
+    }
+    rc = n == 2u * want ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i += 2u) {
+        unsigned v = 0;
+        for (size_t j = 0; j < 2u; j++) {
+            char c = p[i + j];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (d < 0) {
+                rc = -1;
+            }
+            v = v << 4 | (unsigned)(d & 15);
+        }
+        out[i / 2u] = (uint8_t)v;
+    }
+    vsafe_wipe(text, sizeof text);
+    if (rc != 0) {
+        vsafe_wipe(out, 32);
+        return vsafe_cli_usage_error(cli, "--%s must be exactly %zu bytes of hex (%zu digits)", name, want, 2u * want);
+    }
+    return 0;
+}
+
+/* Whether the device will accept the method now (the same rules as the device applies). */
+static const char *refusal(const vsafe_host_key_slot_t *s, const uint8_t ctrl[2], int method)
+{
+    if (method == METHOD_PLAINTEXT ? (ctrl[0] & HK_PLAIN) == 0u : ((ctrl[0] & HK_ANON) == 0u || ctrl[1] != 0xFFu)) {
+        return method == METHOD_PLAINTEXT ? "the control fields (0x4A) do not allow plaintext provisioning"
+                                          : "the control fields (0x4A) do not allow anonymous wrapped/ECDH provisioning";
+    }
+    if (s->present && (ctrl[0] & HK_REPROV) == 0u) {
+        return "a host key is present and the control fields (0x4A) do not allow re-provisioning";
+    }
+    return NULL;
+}
+
+/* H3: clears the change right and re-provisioning; the rest of the fields stay. *was_open is
+ * set when a Put was needed. */
+static int lock_ctrl(vsafe_host_t *host, int *was_open)
+{
+    uint8_t ctrl[2];
+    int rc = vsafe_host_query_key_ctrl(host, ctrl);
+    *was_open = 0;
+    if (rc != VSAFE_OK || (ctrl[0] & HK_CHANGE_RIGHT) == 0u) {
+        return rc;
+    }
+    *was_open = 1;
+    const uint8_t locked[2] = {(uint8_t)(ctrl[0] & ~(HK_CHANGE_RIGHT | HK_REPROV)), ctrl[1]};
+    return vsafe_host_put_key_ctrl(host, VSAFE_HOST_PROT_TABLE, locked);
+}
+
+typedef struct {
+    vsafe_cli_t *cli;
+    const char *out;
+    int force;
+    int saved; /* the key file is in place under its name */
+    int failed; /* exit status already printed by save_keys */
+} save_ctx_t;
+
+static int save_keys(save_ctx_t *c, const vsafe_keyfile_t *k)
+{
+    vsafe_keyfile_staged_t st;
+    int rc = vsafe_keyfile_stage(c->out, k, c->force, &st);
+    if (rc == VSAFE_OK) {
+        rc = vsafe_keyfile_commit(&st, c->force);
+    }
+    if (rc == VSAFE_ERR_EXISTS) {
+        c->failed = vsafe_cli_fail(c->cli, rc, "key file '%s' exists: give --force to replace it", c->out);
+    } else if (rc == VSAFE_ERR_NOT_FOUND) {
+        c->failed = vsafe_cli_fail(c->cli, rc, "cannot write key file '%s': no such directory", c->out);
+    } else if (rc != VSAFE_OK) {
+        c->failed = vsafe_cli_fail(c->cli, rc, "cannot write key file '%s'", c->out);
+    } else {
+        c->saved = 1;
+    }
+    return rc;
+}
+
+/* ECDH: the keys, derived before Establish is sent, are saved first (H1). */
+static int ecdh_ready(void *ctx, unsigned key_type, const uint8_t *mac, const uint8_t *cipher)
+{
+    save_ctx_t *c = ctx;
+    vsafe_keyfile_t k;
+    memset(&k, 0, sizeof k);
+    k.type = key_type;
+    k.key_len = key_type == VSAFE_HOST_KEY_AES256 ? 32u : 16u;
+    memcpy(k.mac, mac, k.key_len);
+    memcpy(k.cipher, cipher, k.key_len);
+    int rc = save_keys(c, &k);
+    vsafe_wipe(&k, sizeof k);
+    return rc;
 }
 
 static int hostkey_show(vsafe_cli_t *cli, int argc, char **argv)
@@ -157,19 +186,25 @@ static int hostkey_show(vsafe_cli_t *cli, int argc, char **argv)
     }
     vsafe_host_key_slot_t s;
     uint8_t ctrl[2];
+    vsafe_host_cmd_table_t t;
     if ((rc = vsafe_host_query_key_slot(cli->host, &s)) != 0) {
         return vsafe_cli_fail(cli, rc, "query host key slot");
     }
     if ((rc = vsafe_host_query_key_ctrl(cli->host, ctrl)) != 0) {
         return vsafe_cli_fail(cli, rc, "query host key control fields");
     }
+    if ((rc = vsafe_host_command_table(cli->host, &t)) != 0) {
+        return vsafe_cli_fail(cli, rc, "command table");
+    }
+    unsigned exposed = vsafe_cli_exposure(ctrl, s.present, t.change_rights);
     if (cli->json) {
-        return vsafe_cli_json_out(
-            cli, json_pack("{s:{s:b, s:s, s:I, s:{s:b, s:b, s:b, s:b, s:i}}}", "hostkey", "present", s.present,
-                           "key_type", s.key_type == 1 ? "aes256" : "aes128", "counter", (json_int_t)s.counter,
-                           "control", "plaintext_allowed", (ctrl[0] >> 1) & 1, "wrapped_allowed", ctrl[0] & 1,
-                           "reprovision_allowed", (ctrl[0] >> 2) & 1, "change_right", (ctrl[0] >> 3) & 1,
-                           "auth_key_slot", ctrl[1]));
+        json_t *o = json_pack("{s:{s:b, s:s, s:I, s:{s:b, s:b, s:b, s:b, s:i}}}", "hostkey", "present", s.present,
+                              "key_type", s.key_type == 1 ? "aes256" : "aes128", "counter", (json_int_t)s.counter,
+                              "control", "plaintext_allowed", (ctrl[0] >> 1) & 1, "wrapped_allowed", ctrl[0] & 1,
+                              "reprovision_allowed", (ctrl[0] >> 2) & 1, "change_right", (ctrl[0] >> 3) & 1,
+                              "auth_key_slot", ctrl[1]);
+        json_object_set_new(json_object_get(o, "hostkey"), "warnings", vsafe_cli_exposure_json(exposed));
+        return vsafe_cli_json_out(cli, o);
     }
     if (s.present) {
         printf("host key       %s, C-MAC counter %u\n", s.key_type == 1 ? "AES-256" : "AES-128", s.counter);
@@ -179,111 +214,208 @@ static int hostkey_show(vsafe_cli_t *cli, int argc, char **argv)
     printf("provisioning   plaintext %s, wrapped/ECDH %s, re-provisioning %s, control change right %s\n",
            (ctrl[0] & 2) ? "allowed" : "refused", (ctrl[0] & 1) ? "allowed" : "refused",
            (ctrl[0] & 4) ? "allowed" : "refused", (ctrl[0] & 8) ? "yes" : "no");
+    vsafe_cli_exposure_print(stdout, exposed);
+    return VSAFE_CLI_EXIT_OK;
+}
+
+static int hostkey_lock(vsafe_cli_t *cli, int argc, char **argv)
+{
+    int done = 0, was_open = 0;
+    int rc = vsafe_cli_open_no_args(cli, argc, argv, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    if ((rc = lock_ctrl(cli->host, &was_open)) != VSAFE_OK) {
+        return vsafe_cli_fail(cli, rc, "lock the host-key provisioning control fields");
+    }
+    if (cli->json) {
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:b, s:b}}", "hostkey", "locked", 1, "was_open", was_open));
+    }
+    printf("%s\n", was_open ? "provisioning control fields locked: change right and re-provisioning cleared, for good"
+                            : "provisioning control fields were already locked (no change right)");
     return VSAFE_CLI_EXIT_OK;
 }
 
 static int hostkey_provision(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *key_file = NULL, *mac_s = NULL, *cipher_s = NULL, *method = "plaintext", *out = NULL;
-    int aes256 = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"key-file", 1, &key_file, NULL}, {"mac-key", 1, &mac_s, NULL},
-                                    {"cipher-key", 1, &cipher_s, NULL}, {"aes256", 0, NULL, &aes256},
-                                    {"method", 1, &method, NULL},     {"out", 1, &out, NULL},
+    const char *key_file = NULL, *method = "plaintext", *out = NULL;
+    vsafe_cli_secret_t mac_s = {0}, cipher_s = {0};
+    int aes256 = 0, done = 0, force = 0, keep_open = 0;
+    const vsafe_cli_opt_t opts[] = {{"key-file", 1, &key_file, NULL},
+                                    VSAFE_CLI_SECRET_OPTS("mac-key", mac_s),
+                                    VSAFE_CLI_SECRET_OPTS("cipher-key", cipher_s),
+                                    {"aes256", 0, NULL, &aes256},
+                                    {"method", 1, &method, NULL},
+                                    {"out", 1, &out, NULL},
+                                    {"force", 0, NULL, &force},
+                                    {"keep-open", 0, NULL, &keep_open},
                                     {NULL, 0, NULL, NULL}};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
     }
-    int m = strcmp(method, "plaintext") == 0 ? 0 : strcmp(method, "wrapped") == 0 ? 1 : strcmp(method, "ecdh") == 0 ? 2 : -1;
+    int m = strcmp(method, "plaintext") == 0 ? METHOD_PLAINTEXT
+            : strcmp(method, "wrapped") == 0 ? METHOD_WRAPPED
+            : strcmp(method, "ecdh") == 0    ? METHOD_ECDH
+                                             : -1;
+    int given = vsafe_cli_secret_given(&mac_s) || vsafe_cli_secret_given(&cipher_s);
     if (m < 0) {
         return vsafe_cli_usage_error(cli, "--method: '%s' is not plaintext, wrapped or ecdh", method);
     }
-    if ((mac_s == NULL) != (cipher_s == NULL)) {
+    if (vsafe_cli_secret_given(&mac_s) != vsafe_cli_secret_given(&cipher_s)) {
         return vsafe_cli_usage_error(cli, "give both --mac-key and --cipher-key");
     }
-    if (key_file != NULL && mac_s != NULL) {
+    if (key_file != NULL && given) {
         return vsafe_cli_usage_error(cli, "give --key-file or --mac-key/--cipher-key, not both");
     }
-    if (m == 2 && (key_file != NULL || mac_s != NULL)) {
+    if (m == METHOD_ECDH && (key_file != NULL || given)) {
         return vsafe_cli_usage_error(cli, "with --method ecdh the keys are derived on both sides: give no keys, only --out F");
     }
-    if (key_file == NULL && mac_s == NULL && out == NULL) {
+    if (key_file == NULL && !given && out == NULL) {
         return vsafe_cli_usage_error(cli, "new keys are generated: give --out F to keep them (or give the keys)");
     }
-    key_t_ k;
+    if (force && out == NULL) {
+        return vsafe_cli_usage_error(cli, "--force only applies to --out F");
+    }
+    vsafe_keyfile_t k;
     memset(&k, 0, sizeof k);
     k.type = aes256 ? VSAFE_HOST_KEY_AES256 : VSAFE_HOST_KEY_AES128;
+    k.key_len = aes256 ? 32u : 16u;
+    save_ctx_t save = {.cli = cli, .out = out, .force = force};
     if (key_file != NULL) {
         if ((rc = load_key_file(cli, key_file, &k)) != 0) {
             return rc;
         }
         if (aes256 && k.type != VSAFE_HOST_KEY_AES256) {
-            key_wipe(&k);
+            vsafe_wipe(&k, sizeof k);
             return vsafe_cli_usage_error(cli, "--aes256 given but '%s' holds AES-128 keys", key_file);
         }
-    } else if (mac_s != NULL) {
-        int a = hex_into(mac_s, k.mac, sizeof k.mac);
-        int b = hex_into(cipher_s, k.cipher, sizeof k.cipher);
-        if (a != (int)key_len(&k) || b != (int)key_len(&k)) {
-            key_wipe(&k);
-            return vsafe_cli_usage_error(cli, "--mac-key and --cipher-key must be %zu bytes of hex each%s",
-                                         key_len(&k), aes256 ? "" : " (or 32 with --aes256)");
+    } else if (given) {
+        if ((rc = key_from_secret(cli, "mac-key", &mac_s, k.key_len, k.mac)) != 0 ||
+            (rc = key_from_secret(cli, "cipher-key", &cipher_s, k.key_len, k.cipher)) != 0) {
+            vsafe_wipe(&k, sizeof k);
+            return rc;
         }
-    } else if (m != 2) {
-        if (RAND_bytes(k.mac, (int)key_len(&k)) != 1 || RAND_bytes(k.cipher, (int)key_len(&k)) != 1) {
-            key_wipe(&k);
+    } else if (m != METHOD_ECDH) {
+        if (RAND_bytes(k.mac, (int)k.key_len) != 1 || RAND_bytes(k.cipher, (int)k.key_len) != 1) {
+            vsafe_wipe(&k, sizeof k);
             return vsafe_cli_fail(cli, VSAFE_ERR_CRYPTO, "generate keys");
         }
     }
-    if ((rc = vsafe_cli_open_host(cli)) != 0) {
-        key_wipe(&k);
-        return rc;
+    /* H1/H2: the key file's place is checked (and, when the keys are known, the file written
+     * under a temporary name) before the device is opened. */
+    vsafe_keyfile_staged_t staged = {.dir_fd = -1};
+    if (out != NULL) {
+        rc = m == METHOD_ECDH ? vsafe_keyfile_check_target(out, force) : vsafe_keyfile_stage(out, &k, force, &staged);
+        if (rc != VSAFE_OK) {
+            vsafe_wipe(&k, sizeof k);
+            if (rc == VSAFE_ERR_EXISTS) {
+                return vsafe_cli_fail(cli, rc, "key file '%s' exists: give --force to replace it", out);
+            }
+            return vsafe_cli_fail(cli, rc, "cannot write key file '%s'%s", out,
+                                  rc == VSAFE_ERR_NOT_FOUND ? ": no such directory" : "");
+        }
     }
-    if (m == 0) {
-        rc = vsafe_host_provision_plaintext(cli->host, k.type, k.mac, k.cipher);
-    } else if (m == 1) {
-        rc = vsafe_host_provision_wrapped(cli->host, k.type, k.mac, k.cipher);
-    } else {
-        rc = vsafe_host_provision_ecdh(cli->host, k.type, k.mac, k.cipher);
+    vsafe_host_key_slot_t before = {0}, after = {0};
+    uint8_t ctrl[2] = {0};
+    const char *why = NULL;
+    if ((rc = vsafe_cli_open_host(cli)) == 0) {
+        int q = vsafe_host_query_key_slot(cli->host, &before);
+        if (q == VSAFE_OK) {
+            q = vsafe_host_query_key_ctrl(cli->host, ctrl);
+        }
+        if (q != VSAFE_OK) {
+            rc = vsafe_cli_fail(cli, q, "query the host key slot");
+        } else if ((why = refusal(&before, ctrl, m)) != NULL) {
+            rc = vsafe_cli_fail(cli, VSAFE_DEV_STATUS(0x11), "provision host key (%s): refused before sending: %s",
+                                method, why);
+        }
     }
     if (rc != 0) {
-        key_wipe(&k);
-        return vsafe_cli_fail(cli, rc, "provision host key (%s)", method);
-    }
-    if (out != NULL && (rc = save_key_file(cli, out, &k)) != 0) {
-        key_wipe(&k);
+        vsafe_keyfile_abort(&staged);
+        vsafe_wipe(&k, sizeof k);
         return rc;
     }
-    key_wipe(&k);
-    vsafe_host_key_slot_t s = {0};
-    if ((rc = vsafe_host_query_key_slot(cli->host, &s)) != 0) {
+    if (out != NULL && m != METHOD_ECDH) {
+        int crc = vsafe_keyfile_commit(&staged, force);
+        if (crc != VSAFE_OK) {
+            vsafe_wipe(&k, sizeof k);
+            return vsafe_cli_fail(cli, crc, crc == VSAFE_ERR_EXISTS ? "key file '%s' appeared meanwhile: not replaced"
+                                                                   : "cannot write key file '%s'", out);
+        }
+        save.saved = 1;
+    }
+    if (m == METHOD_PLAINTEXT) {
+        rc = vsafe_host_provision_plaintext(cli->host, k.type, k.mac, k.cipher);
+    } else if (m == METHOD_WRAPPED) {
+        rc = vsafe_host_provision_wrapped(cli->host, k.type, k.mac, k.cipher);
+    } else {
+        rc = vsafe_host_provision_ecdh_ex(cli->host, k.type, out != NULL ? ecdh_ready : NULL, &save, k.mac, k.cipher);
+    }
+    vsafe_wipe(&k, sizeof k);
+    if (rc != 0) {
+        if (save.failed) {
+            return save.failed; /* the key file could not be written: Establish was never sent */
+        }
+        if (save.saved) {
+            /* H2: remove the file only when the device shows no key at all. */
+            int q = vsafe_host_query_key_slot(cli->host, &after);
+            if (q == VSAFE_OK && !before.present && !after.present && vsafe_keyfile_remove(out) == VSAFE_OK) {
+                fprintf(stderr, "vsafe: the device holds no host key, so '%s' was removed again\n", out);
+            } else {
+                fprintf(stderr, "vsafe: the device may hold the new host key: '%s' is kept\n", out);
+            }
+        }
+        return vsafe_cli_fail(cli, rc, "provision host key (%s)", method);
+    }
+    int was_open = 0, lrc = VSAFE_OK;
+    if (!keep_open) {
+        lrc = lock_ctrl(cli->host, &was_open);
+    }
+    if ((rc = vsafe_host_query_key_slot(cli->host, &after)) != 0) {
         return vsafe_cli_fail(cli, rc, "query host key slot");
     }
+    if (lrc != VSAFE_OK) {
+        return vsafe_cli_fail(cli, lrc, "host key provisioned%s%s, but the control fields could not be locked "
+                                        "(run: vsafe hostkey lock)",
+                              out != NULL ? " and saved to " : "", out != NULL ? out : "");
+    }
     if (cli->json) {
-        json_t *o = json_pack("{s:{s:s, s:s, s:I}}", "hostkey", "method", method, "key_type",
-                              s.key_type == 1 ? "aes256" : "aes128", "counter", (json_int_t)s.counter);
+        json_t *o = json_pack("{s:{s:s, s:s, s:I, s:b}}", "hostkey", "method", method, "key_type",
+                              after.key_type == 1 ? "aes256" : "aes128", "counter", (json_int_t)after.counter,
+                              "locked", !keep_open);
         if (out != NULL) {
             json_object_set_new(json_object_get(o, "hostkey"), "key_file", json_string(out));
         }
         return vsafe_cli_json_out(cli, o);
     }
-    printf("host key provisioned (%s, %s), C-MAC counter %u%s%s\n", s.key_type == 1 ? "AES-256" : "AES-128", method,
-           s.counter, out != NULL ? "; keys saved to " : "", out != NULL ? out : "");
+    printf("host key provisioned (%s, %s), C-MAC counter %u%s%s\n", after.key_type == 1 ? "AES-256" : "AES-128",
+           method, after.counter, out != NULL ? "; keys saved to " : "", out != NULL ? out : "");
+    if (keep_open) {
+        printf("provisioning control fields left open (--keep-open): anyone on the bus can change them until "
+               "'vsafe hostkey lock'\n");
+    } else if (was_open) {
+        printf("provisioning control fields locked (no re-provisioning, no further change)\n");
+    }
     return VSAFE_CLI_EXIT_OK;
 }
 
 int vsafe_cmd_hostkey(vsafe_cli_t *cli, int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "provision") == 0) {
-        cli->usage = "hostkey provision [--key-file F | --mac-key HEX --cipher-key HEX] [--aes256] "
-                     "[--method plaintext|wrapped|ecdh] [--out F]";
+        cli->usage = "hostkey provision [--key-file F | --mac-key[-file|-fd|-env] X --cipher-key[-file|-fd|-env] X] "
+                     "[--aes256] [--method plaintext|wrapped|ecdh] [--out F [--force]] [--keep-open]";
         return hostkey_provision(cli, argc - 1, argv + 1);
     }
     if (argc >= 2 && strcmp(argv[1], "show") == 0) {
         cli->usage = "hostkey show";
         return hostkey_show(cli, argc - 1, argv + 1);
     }
-    return vsafe_cli_usage_error(cli, "expected 'hostkey provision' or 'hostkey show'");
+    if (argc >= 2 && strcmp(argv[1], "lock") == 0) {
+        cli->usage = "hostkey lock";
+        return hostkey_lock(cli, argc - 1, argv + 1);
+    }
+    return vsafe_cli_usage_error(cli, "expected 'hostkey provision', 'hostkey show' or 'hostkey lock'");
 }
 
 /* ---- cmdac ---- */
@@ -453,8 +585,50 @@ static int cmdac_set(vsafe_cli_t *cli, int argc, char **argv)
     return VSAFE_CLI_EXIT_OK;
 }
 
+/* Put 0x29 and 0x2A with no records: each only clears its change right (one-time programmable). */
+static int cmdac_lock(vsafe_cli_t *cli, int argc, char **argv)
+{
+    int done = 0;
+    int rc = vsafe_cli_open_no_args(cli, argc, argv, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    vsafe_host_cmd_table_t t;
+    if ((rc = vsafe_host_command_table(cli->host, &t)) != 0) {
+        return vsafe_cli_fail(cli, rc, "command table");
+    }
+    static const struct {
+        uint8_t right, tag;
+    } rights[] = {{2u, VSAFE_SE_TAG_CMD_AC}, {1u, VSAFE_SE_TAG_CMD_ENC}};
+    for (size_t i = 0; i < 2; i++) {
+        if ((t.change_rights & rights[i].right) == 0u) {
+            continue;
+        }
+        const uint8_t frame[3] = {VSAFE_SE_CMD_PUT_ATTRIBUTE, rights[i].tag, 0x00};
+        uint8_t rsp[16];
+        size_t rn = 0;
+        if ((rc = vsafe_host_raw(cli->host, frame, sizeof frame, rsp, sizeof rsp, &rn)) != 0) {
+            return vsafe_cli_fail(cli, rc, "lock the command table (Put 0x%02X)", rights[i].tag);
+        }
+    }
+    if ((rc = vsafe_host_refresh_command_table(cli->host)) != 0 || (rc = vsafe_host_command_table(cli->host, &t)) != 0) {
+        return vsafe_cli_fail(cli, rc, "command table");
+    }
+    if (cli->json) {
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:b, s:b}}", "cmdac", "ac_change_right", (t.change_rights & 2) != 0,
+                                                 "encryption_change_right", (t.change_rights & 1) != 0));
+    }
+    printf("command table locked: AC change right: %s; encryption flags change right: %s\n",
+           (t.change_rights & 2) ? "yes" : "no", (t.change_rights & 1) ? "yes" : "no");
+    return VSAFE_CLI_EXIT_OK;
+}
+
 int vsafe_cmd_cmdac(vsafe_cli_t *cli, int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "lock") == 0) {
+        cli->usage = "cmdac lock";
+        return cmdac_lock(cli, argc - 1, argv + 1);
+    }
     if (argc >= 2 && strcmp(argv[1], "show") == 0) {
         cli->usage = "cmdac show";
         return cmdac_show(cli, argc - 1, argv + 1);
@@ -464,5 +638,5 @@ int vsafe_cmd_cmdac(vsafe_cli_t *cli, int argc, char **argv)
                      "[--host-key F]";
         return cmdac_set(cli, argc - 1, argv + 1);
     }
-    return vsafe_cli_usage_error(cli, "expected 'cmdac show' or 'cmdac set'");
+    return vsafe_cli_usage_error(cli, "expected 'cmdac show', 'cmdac set' or 'cmdac lock'");
 }

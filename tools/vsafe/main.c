@@ -27,10 +27,11 @@
     X("status", vsafe_cmd_status, "status [NAME|NUMBER] [--list] [--markdown]", "explain status codes")        \
     X("hostkey", vsafe_cmd_hostkey,                                                                            \
       "hostkey provision [--key-file F | --mac-key HEX --cipher-key HEX] [--aes256] "                          \
-      "[--method plaintext|wrapped|ecdh] [--out F] | hostkey show",                                            \
-      "provision or show the host key")                                                                       \
+      "[--method plaintext|wrapped|ecdh] [--out F [--force]] [--keep-open] | hostkey show | hostkey lock",      \
+      "provision, show or lock the host key")                                                                       \
     X("cmdac", vsafe_cmd_cmdac,                                                                                \
-      "cmdac show | cmdac set CMD --ac free|host|never [--encrypt-cmd] [--encrypt-rsp] [--lock] [--host-key F]", \
+      "cmdac show | cmdac set CMD --ac free|host|never [--encrypt-cmd] [--encrypt-rsp] [--lock] [--host-key F] " \
+      "| cmdac lock",                                                                                          \
       "show or set the command access table")                                                                 \
     X("mcu", vsafe_cmd_mcu,                                                                                    \
       "mcu show | state STATE [--force] | trustzone on|off | reset | hdpl N | graph | "                         \
