@@ -1,5 +1,6 @@
 /* vsafe host library: drive an STSAFE-A120 (the virtual one, or any device reachable through I2C
- * callbacks) as STSELib does, frame for frame (shared/spec/stsafe-a120-protocol.md §1, §4–§7).
+ * callbacks) as STSELib does, frame for frame: framing and CRC, queries, data partition, host
+ * secure channel and host-key provisioning of the STSAFE-A120 wire protocol.
  *
  * The library never reaches into the device: it only writes command frames and reads responses
  * through a transport. One handle serves one device; it is not thread-safe.
@@ -15,7 +16,7 @@
  *   VSAFE_ERR_HOST_TRANSPORT      the transport callback returned a negative status (the status itself
  *                                 is returned when it is a vsafe status; this one otherwise)
  *   VSAFE_DEV_STATUS(w)           the device answered with wire status w (named by vsafe_status_name,
- *                                 e.g. "ACCESS_CONDITION_NOT_SATISFIED"; spec §3 and §13)
+ *                                 e.g. "ACCESS_CONDITION_NOT_SATISFIED"; docs/STATUS.md)
  *   VSAFE_ERR_HOST_NO_SESSION     the command needs a MAC (command table or VSAFE_HOST_PROT_MAC) but
  *                                 no host session is open
  *   VSAFE_ERR_HOST_RMAC           the response MAC did not verify (session only)
@@ -75,7 +76,7 @@ typedef struct {
     /* For a response: the command frame it answers (so it can be decoded); else NULL. */
     const uint8_t *command;
     size_t command_len;
-    /* Secure channel (phase of spec §6): set when the frame carries a C-MAC / R-MAC. */
+    /* Host secure channel: set when the frame carries a C-MAC / R-MAC. */
     int protected_frame;
     uint32_t mac_counter;    /* counter in the MAC's B0 block (CTR for a command, CTR+1 for a response) */
     const uint8_t *plain;    /* decrypted payload (after the header / status) when encrypted, else NULL */
@@ -144,7 +145,7 @@ typedef struct {
 } vsafe_host_key_slot_t;
 /* Query 0x47. VSAFE_ERR_HOST_FRAME when the payload is not 6 bytes. */
 VSAFE_MUST_CHECK int vsafe_host_query_key_slot(vsafe_host_t *h, vsafe_host_key_slot_t *out);
-/* Query 0x4A: the two provisioning control bytes (spec §4.5). */
+/* Query 0x4A: the two host-key provisioning control bytes (control field, auth key slot). */
 VSAFE_MUST_CHECK int vsafe_host_query_key_ctrl(vsafe_host_t *h, uint8_t fields[2]);
 /* Query 0x08: life-cycle state byte. */
 VSAFE_MUST_CHECK int vsafe_host_query_life_cycle(vsafe_host_t *h, uint8_t *lcs);
@@ -166,7 +167,7 @@ typedef struct {
  * VSAFE_ERR_HOST_FRAME on a malformed table. */
 VSAFE_MUST_CHECK int vsafe_host_zones(vsafe_host_t *h, vsafe_host_zone_t *zones, size_t cap, size_t *count);
 
-/* ---- Data storage (spec §5). Every call takes a protection (above). ---- */
+/* ---- Data storage. Every call takes a protection (above). ---- */
 /* Reads len bytes of a data zone from offset, in as many Read commands as the frame limit needs.
  * Device refusals: ENTRY_NOT_FOUND, ACCESS_CONDITION_NOT_SATISFIED, BOUNDARY_EXCEEDED. */
 VSAFE_MUST_CHECK int vsafe_host_read_zone(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t zone, uint16_t offset,
@@ -186,7 +187,7 @@ VSAFE_MUST_CHECK int vsafe_host_update_zone(vsafe_host_t *h, vsafe_host_prot_t p
 VSAFE_MUST_CHECK int vsafe_host_decrement(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t zone, uint32_t amount,
                                           uint16_t offset, const uint8_t *data, size_t len, uint32_t *new_counter);
 
-/* Access-condition changes (spec §5.2, §13): the new AC must be equal or stricter and the current
+/* Access-condition changes: the new AC must be equal or stricter and the current
  * change right set, else ACCESS_CONDITION_NOT_SATISFIED and nothing changes. change_right = 0
  * clears the right for good. ac: VSAFE_SE_AC_ALWAYS / _HOST / _NEVER. */
 /* A Read with OPT 0x10|cr<<3|ac and length 0. */
@@ -215,7 +216,7 @@ VSAFE_MUST_CHECK int vsafe_host_reset(vsafe_host_t *h);
 VSAFE_MUST_CHECK int vsafe_host_raw(vsafe_host_t *h, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp, size_t rsp_cap,
                                     size_t *rsp_len);
 
-/* ---- Host secure channel (spec §6) ---- */
+/* ---- Host secure channel (C-MAC / R-MAC, encryption, MAC sequence counter) ---- */
 #define VSAFE_HOST_KEY_AES128 0u
 #define VSAFE_HOST_KEY_AES256 1u
 
@@ -238,11 +239,11 @@ VSAFE_MUST_CHECK int vsafe_host_session_counter(const vsafe_host_t *h, uint32_t 
 VSAFE_MUST_CHECK int vsafe_host_provision_plaintext(vsafe_host_t *h, unsigned key_type, const uint8_t *mac_key,
                                                     const uint8_t *cipher_key);
 /* Wrapped: Generate ECDHE (1F 0B), Start volatile KEK session (1F 03), Write wrapped (1F 08,
- * HKDF + AES-256 KW per §6.1), Stop KEK session (1F 06). VSAFE_ERR_CRYPTO on a host crypto failure. */
+ * HKDF-SHA256 and AES-256 key wrap), Stop KEK session (1F 06). VSAFE_ERR_CRYPTO on a host crypto failure. */
 VSAFE_MUST_CHECK int vsafe_host_provision_wrapped(vsafe_host_t *h, unsigned key_type, const uint8_t *mac_key,
                                                   const uint8_t *cipher_key);
 /* ECDH: Generate ECDHE (1F 0B), Establish host key (1F 18); both sides derive the keys with
- * HKDF (§6.1). mac_key_out and cipher_key_out receive 16 or 32 bytes each (the caller wipes them). */
+ * HKDF-SHA256. mac_key_out and cipher_key_out receive 16 or 32 bytes each (the caller wipes them). */
 VSAFE_MUST_CHECK int vsafe_host_provision_ecdh(vsafe_host_t *h, unsigned key_type, uint8_t *mac_key_out,
                                                uint8_t *cipher_key_out);
 /* As vsafe_host_provision_ecdh, but calls ready(ctx, key_type, mac_key, cipher_key) with the derived

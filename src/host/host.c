@@ -1,11 +1,193 @@
-/* Host library: init, queries, partition table and the data-storage commands (spec §4, §5, §7).
+/* Host library, API layer: the handle, init, queries, partition table, the data-storage commands
+ * and the session entry points (provisioning and Put attribute are in provision.c).
  *
- * Every command goes through host_transfer, which decides the protection from the caller's choice
- * and the cached command table. Reads and non-atomic updates are split so that no frame exceeds
- * the limits of spec §1.2/§1.3 for the protection in use. */
+ * Layers: this file -> session.c (framing, secure channel, trace) -> transport.c (bus). Every
+ * command goes through host_transfer, which decides the protection from the caller's choice and
+ * the cached command table and hands the command to the session layer. Reads and non-atomic
+ * updates are split so that no frame exceeds the frame limits for the protection in use.
+ * Stack copies of zone data, echo, random and raw payloads (under encryption, the plaintext) are
+ * wiped once used, on every exit, sized to the bytes used. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
+#include "common/secure.h"
 #include "host_internal.h"
+
+/* ---- Handle ---- */
+
+static int se_write(void *ctx, uint8_t addr7, const uint8_t *buf, size_t len)
+{
+    return vsafe_se_i2c_write((vsafe_se_t *)ctx, addr7, buf, len);
+}
+
+static int se_read(void *ctx, uint8_t addr7, uint8_t *buf, size_t len)
+{
+    return vsafe_se_i2c_read((vsafe_se_t *)ctx, addr7, buf, len);
+}
+
+int vsafe_host_open(vsafe_host_t **h, const vsafe_host_transport_t *transport)
+{
+    if (h == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    *h = NULL;
+    if (transport == NULL || transport->write == NULL || transport->read == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    vsafe_host_t *n = calloc(1, sizeof *n);
+    if (n == NULL) {
+        return VSAFE_ERR_NO_MEMORY;
+    }
+    int rc = host_transport_open_i2c(&n->transport, transport);
+    if (rc != VSAFE_OK) {
+        free(n);
+        return rc;
+    }
+    host_session_init(&n->session, n->transport);
+    *h = n;
+    return VSAFE_OK;
+}
+
+/* The in-process device is driven through its bus view, exactly as a chip on I2C. */
+int vsafe_host_open_se(vsafe_host_t **h, vsafe_se_t *se)
+{
+    if (h == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    *h = NULL;
+    if (se == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    vsafe_host_transport_t t = {.write = se_write, .read = se_read, .ctx = se};
+    return vsafe_host_open(h, &t);
+}
+
+void vsafe_host_close(vsafe_host_t *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    host_session_destroy(&h->session); /* wipes the session keys and the frame buffers */
+    host_transport_close(h->transport);
+    vsafe_wipe(h, sizeof *h);
+    free(h);
+}
+
+void vsafe_host_set_trace(vsafe_host_t *h, vsafe_host_trace_fn fn, void *ctx)
+{
+    if (h != NULL) {
+        host_session_set_trace(&h->session, fn, ctx);
+    }
+}
+
+/* ---- Protection and transfer ---- */
+
+static const vsafe_host_cmd_ac_t *table_find(const vsafe_host_t *h, const uint8_t *hdr, size_t hdr_len)
+{
+    uint8_t code = hdr[0] & VSAFE_SE_HDR_CODE;
+    uint8_t ext = (code == VSAFE_SE_CMD_EXTENDED && hdr_len > 1) ? hdr[1] : 0;
+    for (size_t i = 0; i < h->table.count; i++) {
+        const vsafe_host_cmd_ac_t *r = &h->table.rec[i];
+        if (r->header == code && (code != VSAFE_SE_CMD_EXTENDED || r->ext == ext)) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+int host_protection(const vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t *hdr, size_t hdr_len, uint8_t *enc)
+{
+    *enc = 0;
+    if (prot == VSAFE_HOST_PROT_NONE) {
+        return 0;
+    }
+    const vsafe_host_cmd_ac_t *r = table_find(h, hdr, hdr_len);
+    int mac = prot == VSAFE_HOST_PROT_MAC;
+    if (r != NULL) {
+        *enc = r->enc & (VSAFE_SE_ENC_CMD | VSAFE_SE_ENC_RSP);
+        if (r->ac != VSAFE_SE_CMD_AC_FREE || *enc != 0) {
+            mac = 1;
+        }
+    }
+    if (!mac) {
+        *enc = 0;
+        return 0;
+    }
+    if (!h->session.open) {
+        return VSAFE_ERR_HOST_NO_SESSION;
+    }
+    return *enc != 0 ? 2 : 1;
+}
+
+size_t host_max_cmd_payload(const vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t *hdr, size_t hdr_len)
+{
+    uint8_t enc = 0;
+    int p = host_protection(h, prot, hdr, hdr_len, &enc);
+    return host_session_max_cmd_payload(p > 0, enc, hdr_len);
+}
+
+size_t host_max_rsp_payload(const vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t *hdr, size_t hdr_len)
+{
+    uint8_t enc = 0;
+    int p = host_protection(h, prot, hdr, hdr_len, &enc);
+    return host_session_max_rsp_payload(p > 0, enc);
+}
+
+int host_transfer(vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
+                  size_t payload_len, uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
+{
+    uint8_t enc = 0;
+    int p = host_protection(h, prot, hdr, hdr_len, &enc);
+    if (p < 0) {
+        return p;
+    }
+    return host_session_transfer(&h->session, p > 0, enc, hdr, hdr_len, payload, payload_len, rsp, rsp_cap,
+                                 rsp_len);
+}
+
+/* ---- Session ---- */
+
+int vsafe_host_session_open(vsafe_host_t *h, const uint8_t *mac_key, const uint8_t *cipher_key, unsigned key_type)
+{
+    if (h == NULL || mac_key == NULL || cipher_key == NULL || key_type > VSAFE_HOST_KEY_AES256) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    host_session_end(&h->session);
+    vsafe_host_key_slot_t slot;
+    int rc = vsafe_host_query_key_slot(h, &slot);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    if (!slot.present) {
+        return VSAFE_DEV_STATUS(VSAFE_SE_ST_KEY_NOT_FOUND);
+    }
+    if (slot.key_type != key_type) {
+        return VSAFE_DEV_STATUS(VSAFE_SE_ST_WRONG_KEY_TYPE);
+    }
+    return host_session_start(&h->session, mac_key, cipher_key, key_type, slot.counter);
+}
+
+void vsafe_host_session_close(vsafe_host_t *h)
+{
+    if (h != NULL) {
+        host_session_end(&h->session);
+    }
+}
+
+int vsafe_host_session_counter(const vsafe_host_t *h, uint32_t *counter)
+{
+    if (h == NULL || counter == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    if (!h->session.open) {
+        return VSAFE_ERR_HOST_NO_SESSION;
+    }
+    *counter = h->session.mac_counter;
+    return VSAFE_OK;
+}
+
+/* ---- Init and queries ---- */
 
 static const uint8_t HDR_READ[1] = {VSAFE_SE_CMD_READ};
 static const uint8_t HDR_UPDATE[1] = {VSAFE_SE_CMD_UPDATE};
@@ -102,7 +284,7 @@ int vsafe_host_init(vsafe_host_t *h)
     if (rc != VSAFE_OK) {
         return rc;
     }
-    /* Mask-ID TLV first: 01 size id0 id1 id2; mask number id1:id2 >= 0x6000 is an A120 (§4.2). */
+    /* Mask-ID TLV first: 01 size id0 id1 id2; mask number id1:id2 >= 0x6000 is an A120. */
     if (n < 5 || buf[0] != 0x01 || ((unsigned)buf[3] << 8 | buf[4]) < 0x6000u) {
         return VSAFE_ERR_HOST_DEVICE_TYPE;
     }
@@ -172,7 +354,7 @@ int vsafe_host_query_key_slot(vsafe_host_t *h, vsafe_host_key_slot_t *out)
     }
     out->present = buf[0] != 0;
     out->key_type = buf[1];
-    out->counter = host_get_be32(buf + 2);
+    out->counter = vsafe_get_be32(buf + 2);
     return VSAFE_OK;
 }
 
@@ -220,7 +402,7 @@ int vsafe_host_zones(vsafe_host_t *h, vsafe_host_zone_t *zones, size_t cap, size
             if (i + 4 > n) {
                 return VSAFE_ERR_HOST_FRAME;
             }
-            zone.counter = host_get_be32(buf + i);
+            zone.counter = vsafe_get_be32(buf + i);
             i += 4;
         } else if (zone.type != VSAFE_SE_ZONE_DATA) {
             return VSAFE_ERR_HOST_FRAME;
@@ -241,25 +423,28 @@ static int read_chunk(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t opt, uint
                       uint8_t *out, uint16_t len, int counter_zone, uint32_t *counter)
 {
     uint8_t p[6] = {opt, zone, 0, 0, 0, 0};
-    host_put_be16(p + 2, offset);
-    host_put_be16(p + 4, len);
+    vsafe_put_be16(p + 2, offset);
+    vsafe_put_be16(p + 4, len);
     uint8_t rsp[VSAFE_SE_FRAME_MAX];
     size_t n = 0;
     int rc = host_transfer(h, prot, HDR_READ, 1, p, sizeof p, rsp, sizeof rsp, &n);
     if (rc != VSAFE_OK) {
-        return rc;
+        return rc; /* nothing was copied to rsp */
     }
     size_t head = counter_zone ? 4u : 0u;
     if (n != head + len) {
-        return VSAFE_ERR_HOST_FRAME;
+        rc = VSAFE_ERR_HOST_FRAME;
+        goto exit;
     }
     if (counter_zone && counter != NULL) {
-        *counter = host_get_be32(rsp);
+        *counter = vsafe_get_be32(rsp);
     }
     if (len > 0) {
         memcpy(out, rsp + head, len);
     }
-    return VSAFE_OK;
+exit:
+    vsafe_wipe(rsp, n);
+    return rc;
 }
 
 static int read_any(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t zone, uint16_t offset, uint8_t *out, size_t len,
@@ -306,13 +491,14 @@ static int update_one(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t opt, uint
     }
     p[0] = opt;
     p[1] = zone;
-    host_put_be16(p + 2, offset);
+    vsafe_put_be16(p + 2, offset);
     if (len > 0) {
         memcpy(p + 4, data, len);
     }
     uint8_t rsp[16];
     size_t n = 0;
     int rc = host_transfer(h, prot, HDR_UPDATE, 1, p, 4 + len, rsp, sizeof rsp, &n);
+    vsafe_wipe(p + 4, len);
     if (rc == VSAFE_OK && n != 0) {
         return VSAFE_ERR_HOST_FRAME;
     }
@@ -365,14 +551,15 @@ static int decrement_any(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t opt, u
     uint8_t p[VSAFE_SE_FRAME_MAX];
     p[0] = opt;
     p[1] = zone;
-    host_put_be16(p + 2, offset);
-    host_put_be32(p + 4, amount);
+    vsafe_put_be16(p + 2, offset);
+    vsafe_put_be32(p + 4, amount);
     if (len > 0) {
         memcpy(p + 8, data, len);
     }
     uint8_t rsp[16];
     size_t n = 0;
     int rc = host_transfer(h, prot, HDR_DECREMENT, 1, p, 8 + len, rsp, sizeof rsp, &n);
+    vsafe_wipe(p + 8, len);
     if (rc != VSAFE_OK) {
         return rc;
     }
@@ -380,7 +567,7 @@ static int decrement_any(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t opt, u
         return VSAFE_ERR_HOST_FRAME;
     }
     if (new_counter != NULL) {
-        *new_counter = host_get_be32(rsp);
+        *new_counter = vsafe_get_be32(rsp);
     }
     return VSAFE_OK;
 }
@@ -447,16 +634,14 @@ int vsafe_host_echo(vsafe_host_t *h, const uint8_t *in, size_t len, uint8_t *out
     uint8_t rsp[VSAFE_SE_FRAME_MAX];
     size_t n = 0;
     int rc = host_transfer(h, VSAFE_HOST_PROT_TABLE, hdr, 1, in, len, rsp, sizeof rsp, &n);
-    if (rc != VSAFE_OK) {
-        return rc;
+    if (rc == VSAFE_OK && n != len) {
+        rc = VSAFE_ERR_HOST_FRAME;
     }
-    if (n != len) {
-        return VSAFE_ERR_HOST_FRAME;
-    }
-    if (len > 0) {
+    if (rc == VSAFE_OK && len > 0) {
         memcpy(out, rsp, len);
     }
-    return VSAFE_OK;
+    vsafe_wipe(rsp, n);
+    return rc;
 }
 
 int vsafe_host_random(vsafe_host_t *h, uint8_t *out, size_t len)
@@ -472,14 +657,17 @@ int vsafe_host_random(vsafe_host_t *h, uint8_t *out, size_t len)
         uint8_t rsp[VSAFE_SE_FRAME_MAX];
         size_t n = 0;
         int rc = host_transfer(h, VSAFE_HOST_PROT_TABLE, hdr, 1, p, sizeof p, rsp, sizeof rsp, &n);
+        if (rc == VSAFE_OK && n != want) {
+            rc = VSAFE_ERR_HOST_FRAME;
+        }
+        if (rc == VSAFE_OK) {
+            memcpy(out + done, rsp, n);
+            done += n;
+        }
+        vsafe_wipe(rsp, n);
         if (rc != VSAFE_OK) {
             return rc;
         }
-        if (n != want) {
-            return VSAFE_ERR_HOST_FRAME;
-        }
-        memcpy(out + done, rsp, n);
-        done += n;
     }
     return VSAFE_OK;
 }
@@ -505,15 +693,15 @@ int vsafe_host_raw(vsafe_host_t *h, const uint8_t *cmd, size_t cmd_len, uint8_t 
     size_t hdr_len = (cmd[0] & VSAFE_SE_HDR_CODE) == VSAFE_SE_CMD_EXTENDED && cmd_len > 1 ? 2u : 1u;
     int rc = host_transfer(h, VSAFE_HOST_PROT_NONE, cmd, hdr_len, cmd + hdr_len, cmd_len - hdr_len, buf, sizeof buf,
                            &n);
-    if (rc != VSAFE_OK) {
-        return rc;
+    if (rc == VSAFE_OK && n > rsp_cap) {
+        rc = VSAFE_ERR_BUFFER_TOO_SMALL;
     }
-    if (n > rsp_cap) {
-        return VSAFE_ERR_BUFFER_TOO_SMALL;
+    if (rc == VSAFE_OK) {
+        if (n > 0) {
+            memcpy(rsp, buf, n);
+        }
+        *rsp_len = n;
     }
-    if (n > 0) {
-        memcpy(rsp, buf, n);
-    }
-    *rsp_len = n;
-    return VSAFE_OK;
+    vsafe_wipe(buf, n);
+    return rc;
 }

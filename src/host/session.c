@@ -1,560 +1,379 @@
-/* Host secure channel (spec §6): session, C-MAC / R-MAC, command and response encryption, host key
- * provisioning (plaintext, wrapped, ECDH) and the Put attributes of the command table.
+/* Host session layer (session.h): plain and protected exchanges, the secure channel's MACs,
+ * encryption and counter, and the trace events.
  *
  * Invariants:
  *  1. C-MAC over B0(CTR, 0x00) || 00 || header as sent || LEN || payload as sent; R-MAC over
  *     B0(CTR+1, 0x40) || 80 || header || LEN || command payload || STATUS || LEN || response payload.
  *  2. The counter advances after every exchange that produced a device status except
- *     INVALID_C_MAC and COMMUNICATION_ERROR (§6.5); never on a transport failure.
- *  3. Nothing from a response is used before its R-MAC verified (constant-time comparison).
- *  4. Keys, shared secrets, KEKs and plaintext key envelopes are wiped on every exit path
- *     (OPENSSL_cleanse); keys never reach the trace (trace.c masks plaintext key writes). */
+ *     INVALID_C_MAC and COMMUNICATION_ERROR; never on a transport or frame failure.
+ *  3. Nothing from a response is used before its R-MAC verified (vsafe_ct_equal).
+ *  4. Stack temporaries that hold plaintext or key-derived bytes (padded command payload before
+ *     encryption, derived IVs, decrypted response, full CMAC) are wiped on every exit path: each
+ *     such function has one exit label, and every return after the first temporary is written
+ *     goes through it. Wipes are sized to the bytes used, not to the buffers.
+ *  5. Trace: one COMMAND event before each frame is written; one RESPONSE event for each response
+ *     frame read. A response that fails the frame checks (LEN, CRC) is traced as read, without
+ *     protection fields; a protected one that passed them is traced once the outcome is known,
+ *     with the decrypted payload when there is one.
+ *  6. Only the transport is called below this file; nothing above it (host.c) is. */
+#include "session.h"
+
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
-
-#include "host_internal.h"
+#include "common/bytes.h"
+#include "common/secure.h"
 #include "port/posix/crypto_openssl.h"
 
-static const uint8_t CURVE_P256[10] = {0x00, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
-static const uint8_t KEK_SALT[32] = {0xE4, 0x5D, 0x4C, 0xFD, 0x20, 0x15, 0xDE, 0x9E, 0x0A, 0xA9, 0xA9,
-                                     0xF6, 0xA4, 0x9F, 0x45, 0x10, 0x0F, 0x99, 0xD9, 0x63, 0x3F, 0xB1,
-                                     0xB2, 0xDD, 0xDB, 0xEE, 0xE6, 0x75, 0xD5, 0x4D, 0xE2, 0x5B};
+/* ---- Trace ---- */
 
-/* ---- Crypto helpers (OpenSSL 3) ---- */
-
-typedef struct {
-    const uint8_t *p;
-    size_t n;
-} part_t;
-
-/* The session's crypto goes through the OpenSSL port (src/port/posix/crypto_openssl.c): the host
- * keys are loaded into its slots once at session open, so no context is set up per command. */
-static const vsafe_crypto_t *host_crypto(vsafe_host_t *h)
+static void on_nack(void *ctx)
 {
-    if (h->crypto == NULL && vsafe_openssl_crypto_new(&h->crypto, 0) != VSAFE_OK) {
-        h->crypto = NULL;
-        return NULL;
+    host_session_t *s = ctx;
+    if (s->trace != NULL) {
+        vsafe_host_trace_t ev = {.dir = VSAFE_HOST_TRACE_NACK};
+        s->trace(s->trace_ctx, &ev);
     }
-    return vsafe_openssl_crypto_port(h->crypto);
 }
 
-static int cmac4(vsafe_host_t *h, const part_t *parts, size_t count, uint8_t mac[4])
+static void trace_command(host_session_t *s, size_t frame_len, int protected_frame, uint32_t counter,
+                          const uint8_t *plain, size_t plain_len)
 {
-    const vsafe_crypto_t *c = host_crypto(h);
-    vsafe_iov_t iov[8];
-    uint8_t full[16];
-    if (c == NULL || count > 8) {
+    if (s->trace != NULL) {
+        vsafe_host_trace_t ev = {
+            .dir = VSAFE_HOST_TRACE_COMMAND,
+            .frame = s->tx,
+            .len = frame_len,
+            .protected_frame = protected_frame,
+            .mac_counter = counter,
+            .plain = plain,
+            .plain_len = plain_len,
+        };
+        s->trace(s->trace_ctx, &ev);
+    }
+}
+
+static void trace_response(host_session_t *s, size_t cmd_len, size_t rsp_wire_len, int protected_frame,
+                           uint32_t counter, const uint8_t *plain, size_t plain_len)
+{
+    if (s->trace != NULL && rsp_wire_len > 0) {
+        vsafe_host_trace_t ev = {
+            .dir = VSAFE_HOST_TRACE_RESPONSE,
+            .frame = s->rx,
+            .len = rsp_wire_len,
+            .command = s->tx,
+            .command_len = cmd_len,
+            .protected_frame = protected_frame,
+            .mac_counter = counter,
+            .plain = plain,
+            .plain_len = plain_len,
+        };
+        s->trace(s->trace_ctx, &ev);
+    }
+}
+
+/* ---- Lifetime ---- */
+
+void host_session_init(host_session_t *s, host_transport_t *t)
+{
+    memset(s, 0, sizeof *s);
+    s->transport = t;
+    host_transport_set_nack_hook(t, on_nack, s);
+}
+
+void host_session_set_trace(host_session_t *s, vsafe_host_trace_fn fn, void *ctx)
+{
+    s->trace = fn;
+    s->trace_ctx = ctx;
+}
+
+void host_session_wipe_frames(host_session_t *s)
+{
+    vsafe_wipe(s->tx, sizeof s->tx);
+    vsafe_wipe(s->rx, sizeof s->rx);
+}
+
+void host_session_destroy(host_session_t *s)
+{
+    host_session_end(s);
+    vsafe_openssl_crypto_free(s->crypto); /* wipes every slot */
+    s->crypto = NULL;
+    host_session_wipe_frames(s);
+}
+
+/* The session's crypto goes through the OpenSSL port (src/port/posix/crypto_openssl.c): the host
+ * keys are loaded into its slots once at session start, so no context is set up per command. */
+const vsafe_crypto_t *host_session_crypto(host_session_t *s)
+{
+    if (s->crypto == NULL && vsafe_openssl_crypto_new(&s->crypto, 0) != VSAFE_OK) {
+        s->crypto = NULL;
+        return NULL;
+    }
+    return vsafe_openssl_crypto_port(s->crypto);
+}
+
+int host_session_start(host_session_t *s, const uint8_t *mac_key, const uint8_t *cipher_key, unsigned key_type,
+                       uint32_t counter)
+{
+    host_session_end(s);
+    size_t key_len = key_type == VSAFE_HOST_KEY_AES256 ? 32u : 16u;
+    const vsafe_crypto_t *c = host_session_crypto(s);
+    if (c == NULL || c->key_set(c->ctx, VSAFE_KEY_HOST_MAC, mac_key, key_len) != VSAFE_OK ||
+        c->key_set(c->ctx, VSAFE_KEY_HOST_CIPHER, cipher_key, key_len) != VSAFE_OK) {
+        host_session_end(s);
         return VSAFE_ERR_CRYPTO;
     }
-    for (size_t i = 0; i < count; i++) {
-        iov[i].p = parts[i].p;
-        iov[i].len = parts[i].n;
+    s->key_type = key_type;
+    s->key_len = key_len;
+    s->mac_counter = counter;
+    s->open = 1;
+    return VSAFE_OK;
+}
+
+void host_session_end(host_session_t *s)
+{
+    if (s->crypto != NULL) {
+        const vsafe_crypto_t *c = vsafe_openssl_crypto_port(s->crypto);
+        c->key_clear(c->ctx, VSAFE_KEY_HOST_MAC);
+        c->key_clear(c->ctx, VSAFE_KEY_HOST_CIPHER);
     }
+    s->open = 0;
+    s->key_len = 0;
+}
+
+/* ---- Sizes ---- */
+
+size_t host_session_max_cmd_payload(int protect, uint8_t enc, size_t hdr_len)
+{
+    if (!protect) {
+        return VSAFE_SE_FRAME_MAX - hdr_len;
+    }
+    size_t room = VSAFE_SE_FRAME_MAX - hdr_len - VSAFE_SE_MAC_LEN;
+    if (enc & VSAFE_SE_ENC_CMD) {
+        return (room / 16u) * 16u - 1u; /* at least one padding byte */
+    }
+    return room;
+}
+
+size_t host_session_max_rsp_payload(int protect, uint8_t enc)
+{
+    size_t room = HOST_RSP_BODY_MAX - 1u;
+    if (!protect) {
+        return room;
+    }
+    room -= VSAFE_SE_MAC_LEN;
+    if (enc & VSAFE_SE_ENC_RSP) {
+        return (room / 16u) * 16u - 1u;
+    }
+    return room;
+}
+
+/* ---- Crypto helpers ---- */
+
+static int cmac4(const vsafe_crypto_t *c, const vsafe_iov_t *iov, size_t count, uint8_t mac[4])
+{
+    uint8_t full[16];
     int rc = c->cmac(c->ctx, VSAFE_KEY_HOST_MAC, iov, count, full);
     if (rc == VSAFE_OK) {
         memcpy(mac, full, 4);
     }
-    OPENSSL_cleanse(full, sizeof full);
+    vsafe_wipe(full, sizeof full);
     return rc;
 }
 
-/* iv NULL: one ECB block (the IV derivation); else CBC without padding. */
-static int aes_crypt(vsafe_host_t *h, int encrypt, const uint8_t *iv, const uint8_t *in, size_t len, uint8_t *out)
-{
-    const vsafe_crypto_t *c = host_crypto(h);
-    if (c == NULL) {
-        return VSAFE_ERR_CRYPTO;
-    }
-    if (iv == NULL) {
-        return len == 16 ? c->aes_ecb_encrypt(c->ctx, VSAFE_KEY_HOST_CIPHER, in, out) : VSAFE_ERR_ARGUMENT;
-    }
-    return c->aes_cbc(c->ctx, VSAFE_KEY_HOST_CIPHER, encrypt, iv, in, len, out);
-}
-
+/* B0 block of the channel: CTR, subject, 0x80, zeros. */
 static void block(uint8_t b[16], uint32_t ctr, uint8_t subject)
 {
     memset(b, 0, 16);
-    host_put_be32(b, ctr);
+    vsafe_put_be32(b, ctr);
     b[4] = subject;
     b[5] = 0x80;
 }
 
-static int hkdf(vsafe_host_t *h, const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len,
-                uint8_t *out, size_t n)
-{
-    const vsafe_crypto_t *c = host_crypto(h);
-    if (c == NULL) {
-        return VSAFE_ERR_CRYPTO;
-    }
-    return c->hkdf_sha256(c->ctx, KEK_SALT, sizeof KEK_SALT, ikm, ikm_len, info, info_len, out, n);
-}
+/* ---- Plain exchange ---- */
 
-/* ---- Session ---- */
-
-int vsafe_host_session_open(vsafe_host_t *h, const uint8_t *mac_key, const uint8_t *cipher_key, unsigned key_type)
+static int plain_transfer(host_session_t *s, const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
+                          size_t payload_len, uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
 {
-    if (h == NULL || mac_key == NULL || cipher_key == NULL || key_type > VSAFE_HOST_KEY_AES256) {
-        return VSAFE_ERR_ARGUMENT;
+    if (hdr_len + payload_len > VSAFE_SE_FRAME_MAX) {
+        return VSAFE_ERR_FRAME_TOO_LONG;
     }
-    vsafe_host_session_close(h);
-    vsafe_host_key_slot_t slot;
-    int rc = vsafe_host_query_key_slot(h, &slot);
+    memcpy(s->tx, hdr, hdr_len);
+    if (payload_len > 0) {
+        memcpy(s->tx + hdr_len, payload, payload_len);
+    }
+    size_t n = host_frame_seal(s->tx, hdr_len + payload_len);
+    trace_command(s, n, 0, 0, NULL, 0);
+    host_response_t r;
+    int rc = host_transport_exchange(s->transport, s->tx, n, s->rx, sizeof s->rx, &r);
+    trace_response(s, n, r.wire_len, 0, 0, NULL, 0);
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (!slot.present) {
-        return VSAFE_DEV_STATUS(VSAFE_SE_ST_KEY_NOT_FOUND);
+    if (r.status != VSAFE_SE_ST_OK) {
+        return VSAFE_DEV_STATUS(r.status);
     }
-    if (slot.key_type != key_type) {
-        return VSAFE_DEV_STATUS(VSAFE_SE_ST_WRONG_KEY_TYPE);
+    if (r.body_len > rsp_cap) {
+        return VSAFE_ERR_HOST_FRAME;
     }
-    h->key_type = key_type;
-    h->key_len = key_type == VSAFE_HOST_KEY_AES256 ? 32u : 16u;
-    const vsafe_crypto_t *c = host_crypto(h);
-    if (c == NULL || c->key_set(c->ctx, VSAFE_KEY_HOST_MAC, mac_key, h->key_len) != VSAFE_OK ||
-        c->key_set(c->ctx, VSAFE_KEY_HOST_CIPHER, cipher_key, h->key_len) != VSAFE_OK) {
-        vsafe_host_session_close(h);
-        return VSAFE_ERR_CRYPTO;
+    if (r.body_len > 0) {
+        memcpy(rsp, r.body, r.body_len);
     }
-    h->mac_counter = slot.counter;
-    h->session_open = 1;
+    *rsp_len = r.body_len;
     return VSAFE_OK;
 }
 
-void vsafe_host_session_close(vsafe_host_t *h)
+/* ---- Protected exchange ---- */
+
+/* Removes the ISO padding (0x80 then zeros, 1..16 bytes) from len bytes; 0 on a bad padding. */
+static int unpad(const uint8_t *p, size_t len, size_t *out_len)
 {
-    if (h != NULL) {
-        if (h->crypto != NULL) {
-            const vsafe_crypto_t *c = vsafe_openssl_crypto_port(h->crypto);
-            c->key_clear(c->ctx, VSAFE_KEY_HOST_MAC);
-            c->key_clear(c->ctx, VSAFE_KEY_HOST_CIPHER);
-        }
-        h->session_open = 0;
-        h->key_len = 0;
+    size_t k = len;
+    while (k > 0 && p[k - 1] == 0x00) {
+        k--;
     }
+    if (k == 0 || p[k - 1] != 0x80 || len - k >= 16u) {
+        return 0;
+    }
+    *out_len = k - 1;
+    return 1;
 }
 
-int vsafe_host_session_counter(const vsafe_host_t *h, uint32_t *counter)
+static int protected_transfer(host_session_t *s, uint8_t enc, const uint8_t *hdr, size_t hdr_len,
+                              const uint8_t *payload, size_t payload_len, uint8_t *rsp, size_t rsp_cap,
+                              size_t *rsp_len)
 {
-    if (h == NULL || counter == NULL) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    if (!h->session_open) {
-        return VSAFE_ERR_HOST_NO_SESSION;
-    }
-    *counter = h->mac_counter;
-    return VSAFE_OK;
-}
-
-int host_session_transfer(vsafe_host_t *h, uint8_t enc, const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
-                          size_t payload_len, uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
-{
-    if (!h->session_open) {
-        return VSAFE_ERR_HOST_NO_SESSION;
-    }
-    const uint32_t ctr = h->mac_counter;
-    uint8_t b[16], iv[16], mac[4], lenbuf[2], rlen[2];
-    uint8_t sent_hdr[2] = {(uint8_t)(hdr[0] | VSAFE_SE_HDR_PROT), hdr_len > 1 ? hdr[1] : 0};
     static const uint8_t cmd_type = 0x00, rsp_type = 0x80;
-    uint8_t body[VSAFE_SE_FRAME_MAX];
-    uint8_t plain[VSAFE_SE_FRAME_MAX];
-    size_t body_len = payload_len;
-    int rc;
+    const uint32_t ctr = s->mac_counter;
+    const uint8_t sent_hdr[2] = {(uint8_t)(hdr[0] | VSAFE_SE_HDR_PROT), hdr_len > 1 ? hdr[1] : 0};
+    uint8_t b[16], iv[16], mac[4], rmac[4], lenbuf[2], rlen[2];
+    uint8_t body[VSAFE_SE_FRAME_MAX]; /* the command payload as sent: padded and encrypted in place */
+    uint8_t plain[VSAFE_SE_FRAME_MAX]; /* decrypted response */
+    size_t body_used = 0, plain_used = 0, frame_len = 0, wire_len = 0;
+    const uint8_t *sent = payload; /* the payload bytes on the wire */
+    size_t sent_len = payload_len;
+    int traced = 0;
+    int rc = VSAFE_ERR_CRYPTO;
+    const vsafe_crypto_t *c = host_session_crypto(s);
+    if (c == NULL) {
+        goto exit;
+    }
 
     if (enc & VSAFE_SE_ENC_CMD) {
-        body_len = (payload_len / 16u + 1u) * 16u;
-        if (hdr_len + body_len + VSAFE_SE_MAC_LEN > VSAFE_SE_FRAME_MAX) {
-            return VSAFE_ERR_FRAME_TOO_LONG;
+        sent_len = (payload_len / 16u + 1u) * 16u;
+        if (hdr_len + sent_len + VSAFE_SE_MAC_LEN > VSAFE_SE_FRAME_MAX) {
+            rc = VSAFE_ERR_FRAME_TOO_LONG;
+            goto exit;
         }
+        body_used = sent_len;
         if (payload_len > 0) {
             memcpy(body, payload, payload_len);
         }
         body[payload_len] = 0x80;
-        memset(body + payload_len + 1, 0, body_len - payload_len - 1);
+        memset(body + payload_len + 1, 0, sent_len - payload_len - 1);
         block(b, ctr + 1u, 0x80);
-        if ((rc = aes_crypt(h, 1, NULL, b, 16, iv)) != VSAFE_OK ||
-            (rc = aes_crypt(h, 1, iv, body, body_len, body)) != VSAFE_OK) {
-            return rc;
+        if ((rc = c->aes_ecb_encrypt(c->ctx, VSAFE_KEY_HOST_CIPHER, b, iv)) != VSAFE_OK ||
+            (rc = c->aes_cbc(c->ctx, VSAFE_KEY_HOST_CIPHER, 1, iv, body, sent_len, body)) != VSAFE_OK) {
+            goto exit;
         }
-    } else {
-        if (hdr_len + payload_len + VSAFE_SE_MAC_LEN > VSAFE_SE_FRAME_MAX) {
-            return VSAFE_ERR_FRAME_TOO_LONG;
-        }
-        if (payload_len > 0) {
-            memcpy(body, payload, payload_len);
-        }
+        sent = body;
+    } else if (hdr_len + payload_len + VSAFE_SE_MAC_LEN > VSAFE_SE_FRAME_MAX) {
+        rc = VSAFE_ERR_FRAME_TOO_LONG;
+        goto exit;
     }
-    host_put_be16(lenbuf, (uint16_t)body_len);
+    vsafe_put_be16(lenbuf, (uint16_t)sent_len);
     block(b, ctr, 0x00);
-    part_t cparts[] = {{b, 16}, {&cmd_type, 1}, {sent_hdr, hdr_len}, {lenbuf, 2}, {body, body_len}};
-    if ((rc = cmac4(h, cparts, 5, mac)) != VSAFE_OK) {
-        return rc;
+    const vsafe_iov_t cparts[] = {{b, 16}, {&cmd_type, 1}, {sent_hdr, hdr_len}, {lenbuf, 2}, {sent, sent_len}};
+    if ((rc = cmac4(c, cparts, 5, mac)) != VSAFE_OK) {
+        goto exit;
     }
-    size_t n = 0;
-    memcpy(h->tx, sent_hdr, hdr_len);
-    n += hdr_len;
-    memcpy(h->tx + n, body, body_len);
-    n += body_len;
-    memcpy(h->tx + n, mac, 4);
-    n += 4;
-    uint16_t crc = vsafe_crc16(h->tx, n);
-    h->tx[n] = (uint8_t)(crc >> 8);
-    h->tx[n + 1] = (uint8_t)crc;
-    n += 2;
+    memcpy(s->tx, sent_hdr, hdr_len);
+    if (sent_len > 0) {
+        memcpy(s->tx + hdr_len, sent, sent_len);
+    }
+    memcpy(s->tx + hdr_len + sent_len, mac, 4);
+    frame_len = host_frame_seal(s->tx, hdr_len + sent_len + 4);
 
-    host_trace_info_t info = {.protected_frame = 1, .cmd_counter = ctr,
-                              .cmd_plain = (enc & VSAFE_SE_ENC_CMD) ? payload : NULL,
-                              .cmd_plain_len = payload_len};
-    uint8_t status = 0;
-    const uint8_t *rb = NULL;
-    size_t rb_len = 0;
-    rc = host_exchange(h, h->tx, n, &info, &status, &rb, &rb_len);
+    trace_command(s, frame_len, 1, ctr, (enc & VSAFE_SE_ENC_CMD) ? payload : NULL, payload_len);
+    host_response_t r;
+    rc = host_transport_exchange(s->transport, s->tx, frame_len, s->rx, sizeof s->rx, &r);
+    wire_len = r.wire_len;
     if (rc != VSAFE_OK) {
-        return rc;
+        trace_response(s, frame_len, wire_len, 0, 0, NULL, 0);
+        traced = 1;
+        goto exit;
     }
-    const size_t wire_len = ((size_t)h->rx[1] << 8 | h->rx[2]) + 3u;
-    if (status != VSAFE_SE_ST_INVALID_C_MAC && status != VSAFE_SE_ST_COMMUNICATION_ERROR) {
-        h->mac_counter = ctr + 1u;
+    if (r.status != VSAFE_SE_ST_INVALID_C_MAC && r.status != VSAFE_SE_ST_COMMUNICATION_ERROR) {
+        s->mac_counter = ctr + 1u;
     }
-    if (status != VSAFE_SE_ST_OK) {
-        host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
-        return VSAFE_DEV_STATUS(status);
+    if (r.status != VSAFE_SE_ST_OK) {
+        rc = VSAFE_DEV_STATUS(r.status);
+        goto exit;
     }
-    if (rb_len < 4) {
-        host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
-        return VSAFE_ERR_HOST_FRAME;
+    if (r.body_len < 4) {
+        rc = VSAFE_ERR_HOST_FRAME;
+        goto exit;
     }
-    size_t rp_len = rb_len - 4;
-    uint8_t raw_status = h->rx[0];
-    uint8_t rmac[4];
-    host_put_be16(rlen, (uint16_t)rp_len);
+    const uint8_t *rp = r.body;
+    size_t rp_len = r.body_len - 4;
+    vsafe_put_be16(rlen, (uint16_t)rp_len);
     block(b, ctr + 1u, 0x40);
-    part_t rparts[] = {{b, 16},       {&rsp_type, 1}, {sent_hdr, hdr_len}, {lenbuf, 2},
-                       {body, body_len}, {&raw_status, 1}, {rlen, 2},       {rb, rp_len}};
-    if ((rc = cmac4(h, rparts, 8, rmac)) != VSAFE_OK) {
-        return rc;
+    const vsafe_iov_t rparts[] = {{b, 16},          {&rsp_type, 1},     {sent_hdr, hdr_len}, {lenbuf, 2},
+                                  {sent, sent_len}, {&r.raw_status, 1}, {rlen, 2},           {rp, rp_len}};
+    if ((rc = cmac4(c, rparts, 8, rmac)) != VSAFE_OK) {
+        goto exit;
     }
-    if (CRYPTO_memcmp(rmac, rb + rp_len, 4) != 0) {
-        host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
-        return VSAFE_ERR_HOST_RMAC;
+    if (!vsafe_ct_equal(rmac, rp + rp_len, 4)) {
+        rc = VSAFE_ERR_HOST_RMAC;
+        goto exit;
     }
-    const uint8_t *out = rb;
+    const uint8_t *out = rp;
     size_t out_len = rp_len;
     if ((enc & VSAFE_SE_ENC_RSP) && rp_len > 0) {
         if (rp_len % 16u != 0) {
-            host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
-            return VSAFE_ERR_HOST_FRAME;
+            rc = VSAFE_ERR_HOST_FRAME;
+            goto exit;
         }
         block(b, ctr + 1u, 0xC0);
-        if ((rc = aes_crypt(h, 1, NULL, b, 16, iv)) != VSAFE_OK ||
-            (rc = aes_crypt(h, 0, iv, rb, rp_len, plain)) != VSAFE_OK) {
-            return rc;
+        plain_used = rp_len;
+        if ((rc = c->aes_ecb_encrypt(c->ctx, VSAFE_KEY_HOST_CIPHER, b, iv)) != VSAFE_OK ||
+            (rc = c->aes_cbc(c->ctx, VSAFE_KEY_HOST_CIPHER, 0, iv, rp, rp_len, plain)) != VSAFE_OK) {
+            goto exit;
         }
-        size_t k = rp_len;
-        while (k > 0 && plain[k - 1] == 0x00) {
-            k--;
-        }
-        if (k == 0 || plain[k - 1] != 0x80 || rp_len - k >= 16u) {
-            host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
-            return VSAFE_ERR_HOST_FRAME;
+        if (!unpad(plain, rp_len, &out_len)) {
+            rc = VSAFE_ERR_HOST_FRAME;
+            goto exit;
         }
         out = plain;
-        out_len = k - 1;
-        host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, plain, out_len);
-    } else {
-        host_trace_response(h, h->tx, n, wire_len, 1, ctr + 1u, NULL, 0);
+        trace_response(s, frame_len, wire_len, 1, ctr + 1u, plain, out_len);
+        traced = 1;
     }
     if (out_len > rsp_cap) {
-        OPENSSL_cleanse(plain, sizeof plain);
-        return VSAFE_ERR_HOST_FRAME;
+        rc = VSAFE_ERR_HOST_FRAME;
+        goto exit;
     }
     if (out_len > 0) {
         memcpy(rsp, out, out_len);
     }
     *rsp_len = out_len;
-    OPENSSL_cleanse(plain, sizeof plain);
-    OPENSSL_cleanse(body, sizeof body);
-    return VSAFE_OK;
-}
-
-/* ---- Provisioning ---- */
-
-static int key_args(unsigned key_type, size_t *klen)
-{
-    if (key_type > VSAFE_HOST_KEY_AES256) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    *klen = key_type == VSAFE_HOST_KEY_AES256 ? 32u : 16u;
-    return VSAFE_OK;
-}
-
-static int ext_cmd(vsafe_host_t *h, uint8_t ext, const uint8_t *p, size_t n, uint8_t *rsp, size_t cap, size_t *len)
-{
-    uint8_t hdr[2] = {VSAFE_SE_CMD_EXTENDED, ext};
-    uint8_t dummy[16];
-    size_t dummy_len = 0;
-    if (rsp == NULL) {
-        rsp = dummy;
-        cap = sizeof dummy;
-        len = &dummy_len;
-    }
-    return host_transfer(h, VSAFE_HOST_PROT_TABLE, hdr, 2, p, n, rsp, cap, len);
-}
-
-int vsafe_host_provision_plaintext(vsafe_host_t *h, unsigned key_type, const uint8_t *mac_key,
-                                   const uint8_t *cipher_key)
-{
-    size_t klen = 0;
-    if (h == NULL || mac_key == NULL || cipher_key == NULL || key_args(key_type, &klen) != VSAFE_OK) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    uint8_t p[4 + 64] = {0, 0, 0, (uint8_t)key_type};
-    memcpy(p + 4, mac_key, klen);
-    memcpy(p + 4 + klen, cipher_key, klen);
-    int rc = ext_cmd(h, VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN, p, 4 + 2 * klen, NULL, 0, NULL);
-    OPENSSL_cleanse(p, sizeof p);
-    return rc;
-}
-
-/* Host ephemeral P-256 key: pub = X||Y. */
-static int ec_keygen(EVP_PKEY **key, uint8_t pub[64])
-{
-    uint8_t pt[65];
-    size_t n = 0;
-    *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    if (*key == NULL || EVP_PKEY_get_octet_string_param(*key, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt, &n) != 1 ||
-        n != 65 || pt[0] != 0x04) {
-        return VSAFE_ERR_CRYPTO;
-    }
-    memcpy(pub, pt + 1, 64);
-    return VSAFE_OK;
-}
-
-static int ec_derive(EVP_PKEY *key, const uint8_t peer[64], uint8_t secret[32])
-{
-    int rc = VSAFE_ERR_CRYPTO;
-    uint8_t pt[65];
-    pt[0] = 0x04;
-    memcpy(pt + 1, peer, 64);
-    char group[] = "prime256v1";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-                           OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt), OSSL_PARAM_END};
-    EVP_PKEY_CTX *fc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    EVP_PKEY *peer_key = NULL;
-    EVP_PKEY_CTX *dc = NULL;
-    size_t n = 32;
-    if (fc == NULL || EVP_PKEY_fromdata_init(fc) != 1 ||
-        EVP_PKEY_fromdata(fc, &peer_key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-        goto done;
-    }
-    dc = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
-    if (dc == NULL || EVP_PKEY_derive_init(dc) != 1 || EVP_PKEY_derive_set_peer(dc, peer_key) != 1 ||
-        EVP_PKEY_derive(dc, secret, &n) != 1 || n != 32) {
-        goto done;
-    }
     rc = VSAFE_OK;
-done:
-    EVP_PKEY_CTX_free(dc);
-    EVP_PKEY_free(peer_key);
-    EVP_PKEY_CTX_free(fc);
+exit:
+    if (!traced && wire_len > 0) {
+        trace_response(s, frame_len, wire_len, 1, ctr + 1u, NULL, 0);
+    }
+    vsafe_wipe(iv, sizeof iv);
+    vsafe_wipe(body, body_used);
+    vsafe_wipe(plain, plain_used);
     return rc;
 }
 
-/* CURVE_ID · 04 00 20 X 00 20 Y */
-static size_t put_pub(uint8_t *o, const uint8_t pub[64])
+int host_session_transfer(host_session_t *s, int protect, uint8_t enc, const uint8_t *hdr, size_t hdr_len,
+                          const uint8_t *payload, size_t payload_len, uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
 {
-    memcpy(o, CURVE_P256, sizeof CURVE_P256);
-    o += sizeof CURVE_P256;
-    o[0] = 0x04, o[1] = 0x00, o[2] = 0x20;
-    memcpy(o + 3, pub, 32);
-    o[35] = 0x00, o[36] = 0x20;
-    memcpy(o + 37, pub + 32, 32);
-    return sizeof CURVE_P256 + 69u;
-}
-
-/* Generate ECDHE on the device, a host key pair, and the shared secret. */
-static int ecdhe(vsafe_host_t *h, EVP_PKEY **key, uint8_t host_pub[64], uint8_t dev_pub[64], uint8_t secret[32])
-{
-    uint8_t rsp[128];
-    size_t n = 0;
-    int rc = ext_cmd(h, VSAFE_SE_EXT_GENERATE_ECDHE, CURVE_P256, sizeof CURVE_P256, rsp, sizeof rsp, &n);
-    if (rc != VSAFE_OK) {
-        return rc;
+    if (!protect) {
+        return plain_transfer(s, hdr, hdr_len, payload, payload_len, rsp, rsp_cap, rsp_len);
     }
-    const uint8_t *p = rsp + sizeof CURVE_P256;
-    if (n != sizeof CURVE_P256 + 69u || memcmp(rsp, CURVE_P256, sizeof CURVE_P256) != 0 || p[0] != 0x04 ||
-        p[1] != 0x00 || p[2] != 0x20 || p[35] != 0x00 || p[36] != 0x20) {
-        return VSAFE_ERR_HOST_FRAME;
+    if (!s->open) {
+        return VSAFE_ERR_HOST_NO_SESSION;
     }
-    memcpy(dev_pub, p + 3, 32);
-    memcpy(dev_pub + 32, p + 37, 32);
-    if ((rc = ec_keygen(key, host_pub)) != VSAFE_OK) {
-        return rc;
-    }
-    return ec_derive(*key, dev_pub, secret);
-}
-
-int vsafe_host_provision_wrapped(vsafe_host_t *h, unsigned key_type, const uint8_t *mac_key, const uint8_t *cipher_key)
-{
-    size_t klen = 0;
-    if (h == NULL || mac_key == NULL || cipher_key == NULL || key_args(key_type, &klen) != VSAFE_OK) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    EVP_PKEY *key = NULL;
-    EVP_CIPHER_CTX *c = NULL;
-    uint8_t host_pub[64], dev_pub[64], secret[32], info[128], base[32], kek[32];
-    uint8_t plain[72], env[80], p[128];
-    int rc = ecdhe(h, &key, host_pub, dev_pub, secret);
-    if (rc != VSAFE_OK) {
-        goto done;
-    }
-    size_t n = put_pub(p, host_pub);
-    p[n++] = 0x01; /* ALG_ID: KEK unwrapping */
-    if ((rc = ext_cmd(h, VSAFE_SE_EXT_START_KEK, p, n, NULL, 0, NULL)) != VSAFE_OK) {
-        goto done;
-    }
-    memcpy(info, dev_pub, 64);
-    memcpy(info + 64, host_pub, 64);
-    static const uint8_t work_info[3] = {0x10, 0x11, 0x01};
-    if ((rc = hkdf(h, secret, 32, info, 128, base, 32)) != VSAFE_OK ||
-        (rc = hkdf(h, base, 32, work_info, 3, kek, 32)) != VSAFE_OK) {
-        goto stop;
-    }
-    size_t m = 4 + 2 * klen + 4;
-    memset(plain, 0, sizeof plain);
-    plain[3] = (uint8_t)key_type;
-    memcpy(plain + 4, mac_key, klen);
-    memcpy(plain + 4 + klen, cipher_key, klen);
-    plain[4 + 2 * klen] = 0x80;
-    int o1 = 0, o2 = 0;
-    c = EVP_CIPHER_CTX_new();
-    rc = VSAFE_ERR_CRYPTO;
-    if (c == NULL) {
-        goto stop;
-    }
-    EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-    if (EVP_EncryptInit_ex(c, EVP_aes_256_wrap(), NULL, kek, NULL) != 1 ||
-        EVP_EncryptUpdate(c, env, &o1, plain, (int)m) != 1 || EVP_EncryptFinal_ex(c, env + o1, &o2) != 1 ||
-        (size_t)(o1 + o2) != m + 8) {
-        goto stop;
-    }
-    rc = ext_cmd(h, VSAFE_SE_EXT_WRITE_HOST_KEY_WRAPPED, env, m + 8, NULL, 0, NULL);
-stop:;
-    int stop_rc = ext_cmd(h, VSAFE_SE_EXT_STOP_KEK, NULL, 0, NULL, 0, NULL);
-    if (rc == VSAFE_OK) {
-        rc = stop_rc;
-    }
-done:
-    EVP_CIPHER_CTX_free(c);
-    EVP_PKEY_free(key);
-    OPENSSL_cleanse(secret, sizeof secret);
-    OPENSSL_cleanse(base, sizeof base);
-    OPENSSL_cleanse(kek, sizeof kek);
-    OPENSSL_cleanse(plain, sizeof plain);
-    return rc;
-}
-
-int vsafe_host_provision_ecdh_ex(vsafe_host_t *h, unsigned key_type, vsafe_host_keys_ready_fn ready, void *ctx,
-                                 uint8_t *mac_key_out, uint8_t *cipher_key_out)
-{
-    size_t klen = 0;
-    if (h == NULL || mac_key_out == NULL || cipher_key_out == NULL || key_args(key_type, &klen) != VSAFE_OK) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    EVP_PKEY *key = NULL;
-    uint8_t host_pub[64], dev_pub[64], secret[32], info[128], okm[64], p[128];
-    int rc = ecdhe(h, &key, host_pub, dev_pub, secret);
-    if (rc != VSAFE_OK) {
-        goto done;
-    }
-    /* The keys are known before the device stores them: the caller can keep them first. */
-    memcpy(info, host_pub, 64);
-    memcpy(info + 64, dev_pub, 64);
-    if ((rc = hkdf(h, secret, 32, info, 128, okm, 2 * klen)) != VSAFE_OK) {
-        goto done;
-    }
-    if (ready != NULL && (rc = ready(ctx, key_type, okm, okm + klen)) != VSAFE_OK) {
-        goto done;
-    }
-    size_t n = put_pub(p, host_pub);
-    p[n++] = 0x03; /* ALG_ID: host key establishment */
-    p[n++] = (uint8_t)key_type;
-    if ((rc = ext_cmd(h, VSAFE_SE_EXT_ESTABLISH_HOST_KEY, p, n, NULL, 0, NULL)) != VSAFE_OK) {
-        goto done;
-    }
-    memcpy(mac_key_out, okm, klen);
-    memcpy(cipher_key_out, okm + klen, klen);
-done:
-    EVP_PKEY_free(key);
-    OPENSSL_cleanse(secret, sizeof secret);
-    OPENSSL_cleanse(okm, sizeof okm);
-    return rc;
-}
-
-int vsafe_host_provision_ecdh(vsafe_host_t *h, unsigned key_type, uint8_t *mac_key_out, uint8_t *cipher_key_out)
-{
-    return vsafe_host_provision_ecdh_ex(h, key_type, NULL, NULL, mac_key_out, cipher_key_out);
-}
-
-/* ---- Put attribute ---- */
-
-static int put(vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t *p, size_t n)
-{
-    uint8_t hdr[1] = {VSAFE_SE_CMD_PUT_ATTRIBUTE};
-    uint8_t rsp[16];
-    size_t len = 0;
-    return host_transfer(h, prot, hdr, 1, p, n, rsp, sizeof rsp, &len);
-}
-
-int vsafe_host_put_command_table(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t tag, const vsafe_host_cmd_ac_t *rec,
-                                 size_t count)
-{
-    if (h == NULL || rec == NULL || count == 0 || count > VSAFE_HOST_CMD_TABLE_MAX ||
-        (tag != VSAFE_SE_TAG_CMD_AC && tag != VSAFE_SE_TAG_CMD_ENC)) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    uint8_t p[2 + 3 * VSAFE_HOST_CMD_TABLE_MAX] = {tag, (uint8_t)count};
-    size_t n = 2;
-    for (size_t i = 0; i < count; i++) {
-        uint8_t v = tag == VSAFE_SE_TAG_CMD_AC ? rec[i].ac : rec[i].enc;
-        if (rec[i].header > VSAFE_SE_CMD_EXTENDED || v > 3) {
-            return VSAFE_ERR_ARGUMENT;
-        }
-        p[n++] = rec[i].header;
-        if (rec[i].header == VSAFE_SE_CMD_EXTENDED) {
-            p[n++] = rec[i].ext;
-        }
-        p[n++] = v;
-    }
-    int rc = put(h, prot, p, n);
-    if (rc == VSAFE_OK) {
-        rc = vsafe_host_refresh_command_table(h);
-    }
-    return rc;
-}
-
-int vsafe_host_put_command_ac(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t header, uint8_t ext, uint8_t ac)
-{
-    vsafe_host_cmd_ac_t r = {.header = header, .ext = ext, .ac = ac};
-    return vsafe_host_put_command_table(h, prot, VSAFE_SE_TAG_CMD_AC, &r, 1);
-}
-
-int vsafe_host_put_command_enc(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t header, uint8_t ext, uint8_t enc)
-{
-    vsafe_host_cmd_ac_t r = {.header = header, .ext = ext, .enc = enc};
-    return vsafe_host_put_command_table(h, prot, VSAFE_SE_TAG_CMD_ENC, &r, 1);
-}
-
-int vsafe_host_put_key_ctrl(vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t fields[2])
-{
-    if (h == NULL || fields == NULL) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    uint8_t p[3] = {VSAFE_SE_TAG_HOST_KEY_CTRL, fields[0], fields[1]};
-    return put(h, prot, p, 3);
+    return protected_transfer(s, enc, hdr, hdr_len, payload, payload_len, rsp, rsp_cap, rsp_len);
 }

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "host_internal.h"
+#include "common/bytes.h"
+#include "vsafe/host.h"
+#include "vsafe/se_wire.h"
 
 typedef struct {
     char *out;
@@ -110,11 +112,6 @@ static const char *tag_name(uint8_t tag)
     }
 }
 
-static uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* Fields of a command payload (plaintext). */
 static void decode_command_fields(sbuf_t *sb, uint8_t code, uint8_t ext, const uint8_t *p, size_t n)
 {
@@ -131,14 +128,14 @@ static void decode_command_fields(sbuf_t *sb, uint8_t code, uint8_t ext, const u
     case VSAFE_SE_CMD_READ:
         if (n == 6) {
             sb_opt(sb, p[0]);
-            sb_printf(sb, " zone=%u offset=%u length=%u", p[1], be16(p + 2), be16(p + 4));
+            sb_printf(sb, " zone=%u offset=%u length=%u", p[1], vsafe_get_be16(p + 2), vsafe_get_be16(p + 4));
             return;
         }
         break;
     case VSAFE_SE_CMD_UPDATE:
         if (n >= 4) {
             sb_opt(sb, p[0]);
-            sb_printf(sb, " zone=%u offset=%u", p[1], be16(p + 2));
+            sb_printf(sb, " zone=%u offset=%u", p[1], vsafe_get_be16(p + 2));
             sb_data(sb, "data", p + 4, n - 4);
             return;
         }
@@ -146,7 +143,7 @@ static void decode_command_fields(sbuf_t *sb, uint8_t code, uint8_t ext, const u
     case VSAFE_SE_CMD_DECREMENT:
         if (n >= 8) {
             sb_opt(sb, p[0]);
-            sb_printf(sb, " zone=%u offset=%u amount=%u", p[1], be16(p + 2), host_get_be32(p + 4));
+            sb_printf(sb, " zone=%u offset=%u amount=%u", p[1], vsafe_get_be16(p + 2), vsafe_get_be32(p + 4));
             sb_data(sb, "data", p + 8, n - 8);
             return;
         }
@@ -192,9 +189,9 @@ static void decode_response_fields(sbuf_t *sb, uint8_t code, const uint8_t *cmd_
                                    const uint8_t *p, size_t n)
 {
     if (code == VSAFE_SE_CMD_READ && cmd_n == 6) {
-        size_t want = be16(cmd_payload + 4);
+        size_t want = vsafe_get_be16(cmd_payload + 4);
         if (n >= 4 && n - 4 == want) {
-            sb_printf(sb, " counter=%u", host_get_be32(p));
+            sb_printf(sb, " counter=%u", vsafe_get_be32(p));
             sb_data(sb, "data", p + 4, n - 4);
             return;
         }
@@ -202,14 +199,14 @@ static void decode_response_fields(sbuf_t *sb, uint8_t code, const uint8_t *cmd_
         return;
     }
     if (code == VSAFE_SE_CMD_DECREMENT && n == 4) {
-        sb_printf(sb, " new_counter=%u", host_get_be32(p));
+        sb_printf(sb, " new_counter=%u", vsafe_get_be32(p));
         return;
     }
     if (code == VSAFE_SE_CMD_QUERY && cmd_n == 1) {
         uint8_t tag = cmd_payload[0];
         if (tag == VSAFE_SE_TAG_HOST_KEY_V2 && n == 6) {
             sb_printf(sb, " present=%u key_type=%s counter=%u", p[0], p[1] == 1 ? "AES-256" : "AES-128",
-                      host_get_be32(p + 2));
+                      vsafe_get_be32(p + 2));
             return;
         }
         if (tag == VSAFE_SE_TAG_PARTITIONS && n >= 1) {
@@ -289,7 +286,7 @@ int vsafe_host_trace_decode(const vsafe_host_trace_t *ev, char *out, size_t out_
             }
         }
         uint16_t crc = vsafe_crc16(f, n - 2);
-        sb_printf(&sb, " CRC=%02X%02X %s", f[n - 2], f[n - 1], crc == be16(f + n - 2) ? "ok" : "BAD");
+        sb_printf(&sb, " CRC=%02X%02X %s", f[n - 2], f[n - 1], crc == vsafe_get_be16(f + n - 2) ? "ok" : "BAD");
         return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
     }
     /* Response */
@@ -300,7 +297,7 @@ int vsafe_host_trace_decode(const vsafe_host_trace_t *ev, char *out, size_t out_
         return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
     }
     uint8_t st = f[0] & VSAFE_SE_HDR_CODE;
-    size_t len = be16(f + 1);
+    size_t len = vsafe_get_be16(f + 1);
     sb_printf(&sb, "\n      %s (0x%02X) LEN=%zu", vsafe_se_wire_status_name(st), st, len);
     if (len < 2 || len + 3 != n) {
         sb_printf(&sb, " (length does not match the frame)");
@@ -333,6 +330,6 @@ int vsafe_host_trace_decode(const vsafe_host_trace_t *ev, char *out, size_t out_
     }
     uint16_t crc = vsafe_crc16(f, 1);
     crc = vsafe_crc16_continue(crc, f + 3, body);
-    sb_printf(&sb, " CRC=%02X%02X %s", f[n - 2], f[n - 1], crc == be16(f + n - 2) ? "ok" : "BAD");
+    sb_printf(&sb, " CRC=%02X%02X %s", f[n - 2], f[n - 1], crc == vsafe_get_be16(f + n - 2) ? "ok" : "BAD");
     return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
 }

@@ -298,7 +298,7 @@ static const uint8_t OBK_SECRET[32] = "vsafe wipe test: OBK secret 3-S";
 
 /* ---- The devices ---- */
 
-static void test_se_host_session(void **state)
+static void regress_wipe_se_close(void **state)
 {
     (void)state;
     start_recording();
@@ -337,7 +337,7 @@ static void test_se_host_session(void **state)
     check_report("se+host", live);
 }
 
-static void test_mcu_obk(void **state)
+static void regress_wipe_mcu_close(void **state)
 {
     (void)state;
     start_recording();
@@ -358,11 +358,140 @@ static void test_mcu_obk(void **state)
     check_report("mcu", live);
 }
 
+/* ---- The stack ----
+ * The host library's temporaries live on the stack of the caller's thread. After a call returns,
+ * the bytes its frames left lie below the caller's stack pointer until something else overwrites
+ * them; the stack is cleared first so that only that one call can have left them. Reading below
+ * the stack pointer is outside C, but it is how the residue can be seen at all; the positive
+ * control below shows the scan finds what an unwiped temporary leaves. */
+
+#define STACK_PROBE (64u * 1024u)
+
+__attribute__((noinline)) static void stack_clear(void)
+{
+    volatile uint8_t area[STACK_PROBE];
+    for (size_t i = 0; i < sizeof area; i++) {
+        area[i] = 0;
+    }
+}
+
+/* Runs fn below an 8 KiB pad, so that its frames lie deeper than the scan's own frame will. */
+__attribute__((noinline)) static void deep_call(void (*fn)(void *), void *ctx)
+{
+    volatile uint8_t pad[8192];
+    pad[0] = 0;
+    fn(ctx);
+    pad[sizeof pad - 1] = 1;
+}
+
+/* Whether any 8-byte piece of s lies in the dead stack below this function's frame (its own
+ * frame, at most a few hundred bytes, is left out). */
+__attribute__((noinline)) static bool stack_has(const secret_t *s)
+{
+    const uint8_t *top = (const uint8_t *)__builtin_frame_address(0) - 2048;
+    const uint8_t *low = top - (STACK_PROBE - 4096);
+    return has_secret(low, (size_t)(top - low), s);
+}
+
+typedef struct {
+    vsafe_host_t *h;
+    int rc;
+} op_t;
+
+/* What a temporary that is not wiped leaves behind. */
+static void op_unwiped_temporary(void *ctx)
+{
+    (void)ctx;
+    volatile uint8_t tmp[sizeof PLAINTEXT];
+    for (size_t i = 0; i < sizeof tmp; i++) {
+        tmp[i] = PLAINTEXT[i];
+    }
+}
+
+static void op_session_open(void *ctx)
+{
+    op_t *op = ctx;
+    op->rc = vsafe_host_session_open(op->h, MAC_KEY, CIPHER_KEY, VSAFE_HOST_KEY_AES128);
+}
+
+static uint8_t read_back[sizeof PLAINTEXT]; /* static: the caller's own copy is not on the scanned stack */
+
+/* Refused by the device (beyond the zone's end), after the payload was encrypted and sent. */
+static void op_encrypted_update_refused(void *ctx)
+{
+    op_t *op = ctx;
+    op->rc = vsafe_host_update_zone(op->h, VSAFE_HOST_PROT_TABLE, 2, 0x8000, PLAINTEXT, sizeof PLAINTEXT, 1);
+}
+
+static void op_encrypted_read(void *ctx)
+{
+    op_t *op = ctx;
+    op->rc = vsafe_host_read_zone(op->h, VSAFE_HOST_PROT_TABLE, 2, 0, read_back, sizeof read_back);
+}
+
+static void regress_host_plaintext_on_stack(void **state)
+{
+    (void)state;
+    const secret_t plain = {"zone plaintext", PLAINTEXT, sizeof PLAINTEXT};
+    const secret_t mac = {"host MAC key", MAC_KEY, sizeof MAC_KEY};
+    const secret_t cipher = {"host cipher key", CIPHER_KEY, sizeof CIPHER_KEY};
+    /* The scan sees an unwiped temporary, and nothing after a clear. */
+    stack_clear();
+    deep_call(op_unwiped_temporary, NULL);
+    assert_true(stack_has(&plain));
+    stack_clear();
+    assert_false(stack_has(&plain));
+
+    vsafe_se_t *se = NULL;
+    vsafe_se_options_t o = {.profile = "spl05", .state_path = NULL};
+    vsafe_se_open_ext_t ext = {.rng_seed = 9};
+    op_t op = {0};
+    assert_int_equal(vsafe_se_open_ex(&se, &o, &ext), VSAFE_OK);
+    assert_int_equal(vsafe_host_open_se(&op.h, se), VSAFE_OK);
+    assert_int_equal(vsafe_host_init(op.h), VSAFE_OK);
+    assert_int_equal(vsafe_host_provision_plaintext(op.h, VSAFE_HOST_KEY_AES128, MAC_KEY, CIPHER_KEY), VSAFE_OK);
+    /* Reads answer encrypted, Updates are sent encrypted (one Put: the flags are one-time programmable). */
+    const vsafe_host_cmd_ac_t enc[2] = {{.header = VSAFE_SE_CMD_READ, .enc = VSAFE_SE_ENC_RSP},
+                                        {.header = VSAFE_SE_CMD_UPDATE, .enc = VSAFE_SE_ENC_CMD}};
+    assert_int_equal(vsafe_host_put_command_table(op.h, VSAFE_HOST_PROT_NONE, VSAFE_SE_TAG_CMD_ENC, enc, 2), VSAFE_OK);
+    stack_clear();
+    deep_call(op_session_open, &op);
+    assert_int_equal(op.rc, VSAFE_OK);
+    bool keys_after_open = stack_has(&mac) || stack_has(&cipher);
+    assert_int_equal(vsafe_host_update_zone(op.h, VSAFE_HOST_PROT_TABLE, 2, 0, PLAINTEXT, sizeof PLAINTEXT, 1),
+                     VSAFE_OK);
+
+    /* An error path: an encrypted Update the device refuses. */
+    stack_clear();
+    deep_call(op_encrypted_update_refused, &op);
+    assert_int_equal(op.rc, VSAFE_DEV_STATUS(VSAFE_SE_ST_BOUNDARY_EXCEEDED));
+    bool plain_after_refusal = stack_has(&plain);
+
+    /* An encrypted read: afterwards the plaintext is only in the caller's buffer. */
+    stack_clear();
+    deep_call(op_encrypted_read, &op);
+    assert_int_equal(op.rc, VSAFE_OK);
+    assert_memory_equal(read_back, PLAINTEXT, sizeof read_back);
+    bool plain_after_read = stack_has(&plain);
+    bool keys_after_read = stack_has(&mac) || stack_has(&cipher);
+    vsafe_host_close(op.h);
+    vsafe_se_close(se);
+    printf("stack: keys after session open %s; plaintext after a refused encrypted Update %s; after an encrypted "
+           "read: plaintext %s, keys %s\n",
+           keys_after_open ? "FOUND" : "none", plain_after_refusal ? "FOUND" : "none",
+           plain_after_read ? "FOUND" : "none", keys_after_read ? "FOUND" : "none");
+    assert_false(keys_after_open);
+    assert_false(plain_after_refusal);
+    assert_false(plain_after_read);
+    assert_false(keys_after_read);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_se_host_session),
-        cmocka_unit_test(test_mcu_obk),
+        cmocka_unit_test(regress_wipe_se_close),
+        cmocka_unit_test(regress_wipe_mcu_close),
+        cmocka_unit_test(regress_host_plaintext_on_stack),
     };
     return cmocka_run_group_tests_name("regress_wipe_removed_by_compiler", tests, NULL, NULL);
 }
