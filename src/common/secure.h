@@ -1,8 +1,8 @@
 /* The one wipe and the one constant-time compare of vsafe (architecture boundary 7).
  *
- * vsafe_wipe writes zeros through a volatile pointer and then passes the buffer to an empty asm
- * statement that claims to read memory, so the compiler can neither drop the stores as dead
- * (memset before free, or before a variable goes out of scope) nor move them past the barrier.
+ * vsafe_wipe zeroes the buffer and then passes it to an empty asm statement that claims to read
+ * memory, so the compiler can neither drop the stores as dead (memset before free, or before a
+ * variable goes out of scope) nor move them past the barrier.
  * Freestanding: usable from the device core. */
 #ifndef VSAFE_COMMON_SECURE_H
 #define VSAFE_COMMON_SECURE_H
