@@ -3,6 +3,8 @@
 
 #include <openssl/rand.h>
 
+#include "common/secure.h"
+
 #include "vsafe/host.h"
 #include "vsafe/mcu.h"
 
@@ -44,7 +46,7 @@ int vsafe_board_provision_hostkeys(vsafe_mcu_t *mcu, struct vsafe_host *host, bo
     if (rc == VSAFE_OK) {
         rc = vsafe_board_hostkeys_to_se(host, rec);
     }
-    memset(rec, 0, sizeof rec);
+    vsafe_wipe(rec, sizeof rec); /* a memset here was a dead store at -O2 (tests/wipe) */
     return rc;
 }
 
@@ -55,6 +57,6 @@ int vsafe_board_session_open(vsafe_mcu_t *mcu, struct vsafe_host *host)
     if (rc == VSAFE_OK) {
         rc = rec_valid(rec) ? vsafe_host_session_open(host, rec + 8, rec + 40, rec[4]) : VSAFE_ERR_NOT_FOUND;
     }
-    memset(rec, 0, sizeof rec);
+    vsafe_wipe(rec, sizeof rec); /* a memset here was a dead store at -O2 (tests/wipe) */
     return rc;
 }

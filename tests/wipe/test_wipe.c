@@ -486,12 +486,59 @@ static void regress_host_plaintext_on_stack(void **state)
     assert_false(keys_after_read);
 }
 
+/* The board opens the channel with the host keys it reads from the MCU's OBK: the record it read
+ * them into must not stay on the stack (it did: its memset was a dead store at -O2). */
+typedef struct {
+    vsafe_mcu_t *m;
+    vsafe_host_t *h;
+    int rc;
+} board_op_t;
+
+static void op_board_session_open(void *ctx)
+{
+    board_op_t *op = ctx;
+    op->rc = vsafe_board_session_open(op->m, op->h);
+}
+
+static uint8_t board_rec[VSAFE_MCU_HOSTKEY_LEN]; /* static: the test's own copy of the keys */
+
+static void regress_board_keys_on_stack(void **state)
+{
+    (void)state;
+    board_op_t op = {0};
+    vsafe_se_t *se = NULL;
+    vsafe_se_options_t so = {.profile = "spl05", .state_path = NULL};
+    vsafe_mcu_options_t mo = {.rng_seed = 13, .power_on_reset = 1};
+    assert_int_equal(vsafe_mcu_open(&op.m, &mo), VSAFE_OK);
+    assert_int_equal(vsafe_mcu_program_state(op.m, VSAFE_MCU_STATE_PROVISIONING), VSAFE_OK);
+    assert_int_equal(vsafe_mcu_reset(op.m), VSAFE_OK);
+    assert_int_equal(vsafe_se_open(&se, &so), VSAFE_OK);
+    assert_int_equal(vsafe_host_open_se(&op.h, se), VSAFE_OK);
+    assert_int_equal(vsafe_host_init(op.h), VSAFE_OK);
+    assert_int_equal(vsafe_board_provision_hostkeys(op.m, op.h, false), VSAFE_OK);
+    assert_int_equal(vsafe_mcu_obk_read(op.m, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL3_S, 0, board_rec, sizeof board_rec),
+                     VSAFE_OK);
+    const secret_t mac = {"board MAC key", board_rec + 8, 16};
+    const secret_t cipher = {"board cipher key", board_rec + 40, 16};
+
+    stack_clear();
+    deep_call(op_board_session_open, &op);
+    assert_int_equal(op.rc, VSAFE_OK);
+    bool found = stack_has(&mac) || stack_has(&cipher);
+    vsafe_host_close(op.h);
+    vsafe_se_close(se);
+    vsafe_mcu_close(op.m);
+    printf("stack: host keys after vsafe_board_session_open %s\n", found ? "FOUND" : "none");
+    assert_false(found);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(regress_wipe_se_close),
         cmocka_unit_test(regress_wipe_mcu_close),
         cmocka_unit_test(regress_host_plaintext_on_stack),
+        cmocka_unit_test(regress_board_keys_on_stack),
     };
     return cmocka_run_group_tests_name("regress_wipe_removed_by_compiler", tests, NULL, NULL);
 }
