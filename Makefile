@@ -7,7 +7,7 @@ PREFIX      ?= /usr/local
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test test-fast test-asan test-fuzz demo bench install clean
+.PHONY: all deps configure test test-fast test-asan test-fuzz demo bench install clean cross test-cross test-cross-if-possible
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -19,8 +19,9 @@ configure: deps
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 
 # Every test: the normal build, then the whole suite again under ASan+UBSan (the slow power-loss
-# tests included, at full size: about 20 s more under ASan), then a short run of every fuzz target.
-test: test-fast test-asan test-fuzz
+# tests included, at full size: about 20 s more under ASan), then a short run of every fuzz target,
+# then the Cortex-M33 test firmware under QEMU where its toolchain can be installed.
+test: test-fast test-asan test-fuzz test-cross-if-possible
 
 test-fast: all
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -42,6 +43,21 @@ test-fuzz: deps
 	  if [ $$rc -ne 0 ]; then tail -n 40 $(FUZZ_BUILD)/fuzz.log; echo "fuzz_frame: FAILED"; exit $$rc; fi; \
 	  echo "fuzz_frame: no crash in $(FUZZ_SECONDS) s"
 
+# The device core on a Cortex-M33 (firmware/firmware.mk, docs/PORTING.md): cross build with size
+# and stack report and budgets; test firmware under QEMU mps2-an505.
+cross:
+	@./scripts/deps-cross.sh
+	@$(MAKE) --no-print-directory -f firmware/firmware.mk report
+
+test-cross:
+	@./scripts/deps-cross.sh
+	@$(MAKE) --no-print-directory -f firmware/firmware.mk run
+
+# Part of make test where the toolchain can be installed; a clear skip where it cannot.
+test-cross-if-possible:
+	@if ./scripts/deps-cross.sh; then $(MAKE) --no-print-directory test-cross; \
+	else echo "test-cross: SKIPPED: arm-none-eabi-gcc, newlib or qemu-system-arm cannot be installed here"; fi
+
 demo: all
 	./examples/demo.sh $(BUILD)/vsafe
 
@@ -54,4 +70,4 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-bench
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-bench build-cross

@@ -5,7 +5,7 @@ set -euo pipefail
 forbidden='^(malloc|calloc|realloc|free|aligned_alloc|posix_memalign|strdup|printf|fprintf|sprintf|snprintf|vprintf|vfprintf|vsnprintf|puts|fputs|putchar|fopen|fclose|fread|fwrite|fflush|open|close|read|write|pread|pwrite|fsync|fdatasync|time|clock|clock_gettime|gettimeofday|rand|srand|getenv|exit|abort|syscall)(@.*)?$'
 bad=0
 for obj in "$@"; do
-  hits=$(nm -u "$obj" | awk '{print $NF}' | grep -E "$forbidden" || true)
+  hits=$(${NM:-nm} -u "$obj" | awk '{print $NF}' | grep -E "$forbidden" || true)
   if [ -n "$hits" ]; then
     echo "FAIL: $(basename "$obj") references: $(echo $hits)"
     bad=1

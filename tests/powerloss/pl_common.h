@@ -17,18 +17,10 @@
 #include "vsafe/se_wire.h"
 #include "vsafe/sim.h"
 
+#include "pl_workload.h"
+
 #define PL_MAX_IMAGE 20000u
 #define PL_JOURNAL 6144u
-
-static inline uint64_t pl_rand(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *s = x;
-    return x;
-}
 
 static inline vsafe_sim_nvm_t *pl_new_sim(int reorder, uint64_t seed)
 {
@@ -82,71 +74,6 @@ static inline void pl_close(pl_dev_t *d)
     vsafe_se_close(d->se);
     d->host = NULL;
     d->se = NULL;
-}
-
-typedef enum { PL_UPDATE_ATOMIC, PL_UPDATE_PLAIN, PL_DECREMENT, PL_READ_AC, PL_UPDATE_AC, PL_DECREMENT_AC } pl_kind_t;
-
-typedef struct {
-    pl_kind_t kind;
-    uint8_t zone;
-    uint16_t offset;
-    uint16_t len;
-    uint32_t amount;
-    uint8_t ac;
-    int cr;
-    int mac; /* sent with C-MAC and R-MAC (needs the session) */
-    uint8_t data[200];
-} pl_cmd_t;
-
-/* Command i of a mixed workload drawn from rng; with mac_share n > 0, one command in n is C-MAC'd. */
-static inline void pl_make_cmd(pl_cmd_t *c, uint64_t *rng, unsigned mac_share)
-{
-    static const uint8_t data_zones[] = {1, 2, 3, 4, 9, 10, 11};
-    static const uint16_t data_len[] = {1000, 1000, 1000, 1000, 5120, 3072, 2944};
-    uint64_t r = pl_rand(rng) % 100u;
-    memset(c, 0, sizeof *c);
-    if (r < 30u || r >= 96u) {
-        c->kind = r < 30u ? PL_UPDATE_ATOMIC : PL_UPDATE_PLAIN;
-        unsigned z = (unsigned)(pl_rand(rng) % sizeof data_zones);
-        c->zone = data_zones[z];
-        c->len = (uint16_t)(1u + pl_rand(rng) % 200u);
-        c->offset = (uint16_t)(pl_rand(rng) % (data_len[z] - c->len + 1u));
-    } else if (r < 45u) {
-        c->kind = PL_UPDATE_PLAIN;
-        c->zone = data_zones[pl_rand(rng) % sizeof data_zones];
-        c->len = (uint16_t)(1u + pl_rand(rng) % 100u);
-        c->offset = (uint16_t)(pl_rand(rng) % (1000u - c->len + 1u));
-    } else if (r < 88u) {
-        c->kind = PL_DECREMENT;
-        c->zone = (uint8_t)(5u + pl_rand(rng) % 4u);
-        c->amount = 1u + (uint32_t)(pl_rand(rng) % 3u);
-        c->len = (uint16_t)(pl_rand(rng) % 33u);
-        c->offset = (uint16_t)(pl_rand(rng) % (64u - c->len + 1u));
-    } else if (r < 91u) {
-        c->kind = PL_READ_AC;
-        c->zone = (uint8_t)(2u + pl_rand(rng) % 3u);
-        c->ac = VSAFE_SE_AC_ALWAYS;
-        c->cr = (int)(pl_rand(rng) % 2u);
-    } else if (r < 94u) {
-        c->kind = PL_UPDATE_AC;
-        c->zone = (uint8_t)(2u + pl_rand(rng) % 3u);
-        c->ac = VSAFE_SE_AC_ALWAYS;
-        c->cr = (int)(pl_rand(rng) % 2u);
-        c->len = (uint16_t)(pl_rand(rng) % 40u);
-        c->offset = (uint16_t)(pl_rand(rng) % 900u);
-    } else {
-        c->kind = PL_DECREMENT_AC;
-        c->zone = 8;
-        c->ac = VSAFE_SE_AC_ALWAYS;
-        c->cr = (int)(pl_rand(rng) % 2u);
-        c->amount = 1;
-        c->len = 8;
-        c->offset = 0;
-    }
-    for (unsigned k = 0; k < c->len; k++) {
-        c->data[k] = (uint8_t)pl_rand(rng);
-    }
-    c->mac = mac_share > 0 && pl_rand(rng) % mac_share == 0u;
 }
 
 /* The command as the model sees it. The SPL05 device commits a non-atomic Update of one frame

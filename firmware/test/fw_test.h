@@ -1,0 +1,53 @@
+/* The test firmware's harness: a tally of checks, a device on the RAM NVM, and frame exchange
+ * through the core's I2C view. Every check counts once; a failed one prints what was expected. */
+#ifndef VSAFE_FW_TEST_H
+#define VSAFE_FW_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nvm_ram.h"
+#include "se/core.h"
+
+/* The SPL05 image and the NVM the tests run on: STM32H5-like flash (16-byte program unit, 8 KiB
+ * pages) with a small journal so a short workload also compacts. */
+#define FW_IMAGE_MAX 20000u
+#define FW_NVM_PAGE 8192u
+#define FW_NVM_JOURNAL 2048u
+#define FW_NVM_MAX (8u * FW_NVM_PAGE)
+
+typedef struct {
+    vsafe_fw_nvm_t nvm;
+    uint8_t mem[FW_NVM_MAX];
+    vsafe_nvm_geometry_t geo;
+    vsafe_se_core_t core;
+    uint8_t image[FW_IMAGE_MAX];
+    uint32_t image_len;
+} fw_dev_t;
+
+/* Counts one check; prints "FAIL suite: name: detail" when ok is false. Returns ok. */
+bool fw_check(bool ok, const char *suite, const char *name, const char *detail);
+void fw_note(const char *suite, const char *text, uint32_t value); /* an informational line */
+uint32_t fw_failed(void);
+
+/* Erases the NVM and creates a fresh SPL05 device on it. VSAFE_OK or the core's status. */
+int fw_dev_create(fw_dev_t *d, uint64_t seed);
+/* Mounts the device from whatever the NVM holds now (a reboot). */
+int fw_dev_mount(fw_dev_t *d);
+
+/* Sends frame (CRC appended here) and reads the response the way STSELib does: 5 bytes, then
+ * LEN + 3 from byte 0. Returns false if the device gave no answer (NACK) or the response frame is
+ * malformed (bad LEN or CRC). status, payload (rsp_cap bytes at most) and *len are filled. */
+bool fw_exchange(fw_dev_t *d, const uint8_t *frame, size_t len, uint8_t *status, uint8_t *payload, size_t cap,
+                 size_t *payload_len);
+
+/* The committed state as a fresh mount of the NVM sees it (not the device's RAM image). */
+int fw_nvm_image(const fw_dev_t *d, uint8_t *img, uint32_t cap, uint32_t *len);
+
+void fw_suite_protocol(fw_dev_t *d);
+void fw_suite_powercut(fw_dev_t *d);
+
+uint32_t vsafe_fw_stack_high_water(void);
+
+#endif
