@@ -94,7 +94,11 @@ enum {
 enum {
     VSAFE_MCU_WARN_NO_DA_CONFIG = 1u << 0, /* closing/locking without a valid DA configuration */
     VSAFE_MCU_WARN_LOCKING = 1u << 1,      /* LOCKED is terminal */
-    VSAFE_MCU_WARN_NO_HOST_KEYS = 1u << 2  /* closing with no host keys in OBK HDPL3-S */
+    VSAFE_MCU_WARN_NO_HOST_KEYS = 1u << 2, /* closing with no host keys in OBK HDPL3-S */
+    /* Board check, set by tools (not by vsafe_mcu_footguns): the secure element does not hold the
+     * host keys of OBK HDPL3-S (vsafe_board_hostkeys_verify failed). */
+    VSAFE_MCU_WARN_HOST_KEYS_MISMATCH = 1u << 3,
+    VSAFE_MCU_WARN_DA_EXHAUSTED = 1u << 4 /* closing with every DA attempt spent: no regression */
 };
 
 typedef struct {
@@ -259,8 +263,23 @@ struct vsafe_host;
 VSAFE_MUST_CHECK int vsafe_board_hostkeys_generate(bool aes256, uint8_t rec[VSAFE_MCU_HOSTKEY_LEN]);
 /* Provisions the record's keys into the secure element (plaintext host-key write 1F 07). */
 VSAFE_MUST_CHECK int vsafe_board_hostkeys_to_se(struct vsafe_host *host, const uint8_t rec[VSAFE_MCU_HOSTKEY_LEN]);
-/* Generates host keys, writes them to OBK HDPL3-S (secure code at HDPL <= 3) and to the SE. */
+/* All or nothing across the two parts: writes the record to OBK HDPL3-S (secure code at HDPL <= 3;
+ * one commit), then to the secure element. If the secure element refuses (or is seen not to hold
+ * the keys after a lost answer), OBK HDPL3-S gets its previous 72 bytes back and the secure
+ * element's status is returned: the board is as before. A power cut between the two commits
+ * leaves the keys in OBK only, which vsafe_board_hostkeys_verify reports. OBK errors (ERR_STATE in
+ * OPEN, ERR_MCU_HDPL), host and device errors. */
+VSAFE_MUST_CHECK int vsafe_board_install_hostkeys(vsafe_mcu_t *mcu, struct vsafe_host *host,
+                                                  const uint8_t rec[VSAFE_MCU_HOSTKEY_LEN]);
+/* Generates host keys and installs them (vsafe_board_install_hostkeys). */
 VSAFE_MUST_CHECK int vsafe_board_provision_hostkeys(vsafe_mcu_t *mcu, struct vsafe_host *host, bool aes256);
+/* Whether the secure element holds the host keys of OBK HDPL3-S: opens a session with them and
+ * sends one authenticated Read of one byte of the first readable data zone (the device checks the
+ * C-MAC, the host the R-MAC; the C-MAC counter advances by one). VSAFE_OK when they match;
+ * VSAFE_ERR_NOT_FOUND when OBK holds no host keys or no data zone is readable; OBK errors; else
+ * what the channel said (ERR_DEV_KEY_NOT_FOUND: the SE has no key, ERR_DEV_INVALID_C_MAC or
+ * ERR_DEV_WRONG_KEY_TYPE: it has other keys, ERR_HOST_RMAC). The session is closed afterwards. */
+VSAFE_MUST_CHECK int vsafe_board_hostkeys_verify(vsafe_mcu_t *mcu, struct vsafe_host *host);
 /* What the board's secure firmware does at boot: reads the host keys from OBK HDPL3-S and opens
  * the host session with them. VSAFE_ERR_NOT_FOUND when OBK holds no host keys (e.g. after a full
  * regression); OBK errors (ERR_STATE in OPEN, ERR_MCU_HDPL); session errors from the host. */

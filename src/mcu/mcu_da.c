@@ -9,10 +9,13 @@
  *     fresh nonce from the port RNG and each Response consumes it.
  *  D3 The action is granted only for requested bits inside product & provisioned & every
  *     certificate & token; the decision is re-checked after branching, before committing.
- *  D4 LOCKED, INVALID, inert, or attempts exhausted: Start and Response are refused uncounted.
+ *  D4 LOCKED, INVALID, inert, OPEN, or attempts exhausted: Start and Response are refused
+ *     uncounted. In OPEN nothing can be granted (debug is open, a regression has nowhere to go),
+ *     so an attempt there could only waste one of the device's lifetime attempts.
  */
 #include <string.h>
 
+#include "common/secure.h"
 #include "mcu/mcu_core.h"
 
 #define ADAC_HDR 8u
@@ -160,6 +163,9 @@ static int da_gate(const struct vsafe_mcu *m)
     if (s == VSAFE_MCU_STATE_LOCKED) {
         return VSAFE_ERR_MCU_LOCKED;
     }
+    if (s == VSAFE_MCU_STATE_OPEN) {
+        return VSAFE_ERR_STATE;
+    }
     if (mcu_attempts(m) >= mcu_get32(m->image + MCU_OFF_ATTEMPT_LIMIT)) {
         return VSAFE_ERR_DA_ATTEMPTS_EXHAUSTED;
     }
@@ -195,15 +201,6 @@ static int sha256(const struct vsafe_mcu *m, const uint8_t *a, size_t a_len, con
 {
     vsafe_iov_t iov[2] = {{a, a_len}, {b, b_len}};
     return m->crypto->sha256(m->crypto->ctx, iov, b != NULL ? 2u : 1u, out);
-}
-
-static bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    uint8_t d = 0;
-    for (size_t i = 0; i < n; i++) {
-        d |= (uint8_t)(a[i] ^ b[i]);
-    }
-    return d == 0u;
 }
 
 typedef struct {
@@ -272,7 +269,7 @@ static int check_certificates(struct vsafe_mcu *m, const auth_msg_t *a, const ui
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (!ct_equal(h, cfg + 32, 32)) {
+    if (!vsafe_ct_equal(h, cfg + 32, 32)) {
         return VSAFE_ERR_DA_UNAUTHORIZED;
     }
     uint8_t allowed[16];
@@ -290,7 +287,7 @@ static int check_certificates(struct vsafe_mcu *m, const auth_msg_t *a, const ui
         }
         uint32_t cls = rd32(c + 4);
         if ((cls != 0u && cls != mcu_get32(m->image + MCU_OFF_SOC_CLASS)) ||
-            (!ct_equal(c + 8, soc_zero, 16) && !ct_equal(c + 8, m->image + MCU_OFF_SOC_ID, 16))) {
+            (!vsafe_ct_equal(c + 8, soc_zero, 16) && !vsafe_ct_equal(c + 8, m->image + MCU_OFF_SOC_ID, 16))) {
             return VSAFE_ERR_DA_SOC_MISMATCH;
         }
         for (int j = 0; j < 16; j++) {
@@ -337,12 +334,12 @@ static int check_password(struct vsafe_mcu *m, const auth_msg_t *a, uint8_t req[
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (!ct_equal(h, cfg + 32, 32)) {
+    if (!vsafe_ct_equal(h, cfg + 32, 32)) {
         return VSAFE_ERR_DA_BAD_PASSWORD;
     }
     memset(req, 0, 16);
     req[0] = 1u << VSAFE_DA_PERM_REGRESS_FULL; /* the password method only regresses */
-    return ct_equal(h, cfg + 32, 32) ? VSAFE_OK : VSAFE_ERR_CORRUPTION_DETECTED;
+    return vsafe_ct_equal(h, cfg + 32, 32) ? VSAFE_OK : VSAFE_ERR_CORRUPTION_DETECTED;
 }
 
 static int cmd_response(struct vsafe_mcu *m, const uint8_t *p, size_t len)
@@ -381,7 +378,7 @@ static int cmd_response(struct vsafe_mcu *m, const uint8_t *p, size_t len)
     }
     uint8_t req[16];
     rc = tz ? check_certificates(m, &a, nonce, req) : check_password(m, &a, req);
-    memset(nonce, 0, sizeof nonce);
+    vsafe_wipe(nonce, sizeof nonce);
     if (rc != VSAFE_OK) {
         return rc;
     }

@@ -18,6 +18,7 @@
  */
 #include <string.h>
 
+#include "common/secure.h"
 #include "mcu/mcu_core.h"
 #include "vsafe/se_wire.h"
 
@@ -221,13 +222,14 @@ bool mcu_da_config_valid(const struct vsafe_mcu *m)
     if (m->crypto->sha256(m->crypto->ctx, &iov, 1, digest) != VSAFE_OK) {
         return false;
     }
-    uint8_t diff = 0, any = 0, all_ff = 0xFF;
+    uint8_t any = 0, all_ff = 0xFF;
     for (int i = 0; i < 32; i++) {
-        diff |= (uint8_t)(digest[i] ^ cfg[i]);
         any |= cfg[32 + i];
         all_ff &= cfg[32 + i];
     }
-    return diff == 0u && any != 0u && all_ff != 0xFFu;
+    bool same = vsafe_ct_equal(digest, cfg, 32);
+    vsafe_wipe(digest, sizeof digest);
+    return same && any != 0u && all_ff != 0xFFu;
 }
 
 static bool host_keys_present(const struct vsafe_mcu *m)
@@ -497,6 +499,9 @@ unsigned vsafe_mcu_footguns(const vsafe_mcu_t *m, vsafe_mcu_state_t to)
         if (!mcu_da_config_valid(m)) {
             w |= VSAFE_MCU_WARN_NO_DA_CONFIG;
         }
+        if (mcu_attempts(m) >= mcu_get32(m->image + MCU_OFF_ATTEMPT_LIMIT)) {
+            w |= VSAFE_MCU_WARN_DA_EXHAUSTED;
+        }
     }
     if (to == VSAFE_MCU_STATE_LOCKED) {
         w |= VSAFE_MCU_WARN_LOCKING;
@@ -677,7 +682,7 @@ int vsafe_mcu_reset(vsafe_mcu_t *m)
             }
             vsafe_txn_put(&m->txn, MCU_OFF_DHUK_SALT, salt, sizeof salt);
             vsafe_txn_put_u32(&m->txn, MCU_OFF_DHUK_EPOCH, mcu_get32(m->image + MCU_OFF_DHUK_EPOCH) + 1u);
-            memset(salt, 0, sizeof salt);
+            vsafe_wipe(salt, sizeof salt);
         }
         memset(rec, 0, sizeof rec);
         vsafe_txn_put(&m->txn, MCU_OFF_LC_PENDING, rec, MCU_REC_LEN);
@@ -854,7 +859,7 @@ static int dhuk_keys(struct vsafe_mcu *m)
     if (rc == VSAFE_OK) {
         rc = m->crypto->key_set(m->crypto->ctx, VSAFE_KEY_SCRATCH1, k + 32, 32u);
     }
-    memset(k, 0, sizeof k);
+    vsafe_wipe(k, sizeof k);
     return rc;
 }
 
@@ -884,7 +889,7 @@ int vsafe_mcu_dhuk_wrap(vsafe_mcu_t *m, const uint8_t *in, size_t in_len, uint8_
     }
     dhuk_clear(m);
     if (rc != VSAFE_OK) {
-        memset(out, 0, out_cap);
+        vsafe_wipe(out, out_cap);
         return rc;
     }
     *out_len = in_len + 16u;
@@ -913,14 +918,12 @@ int vsafe_mcu_dhuk_unwrap(vsafe_mcu_t *m, const uint8_t *in, size_t in_len, uint
     }
     dhuk_clear(m);
     if (rc == VSAFE_OK) {
-        uint8_t diff = 0;
-        for (int i = 0; i < 16; i++) {
-            diff |= (uint8_t)(tag[i] ^ in[i]);
-        }
-        rc = diff == 0u ? VSAFE_OK : VSAFE_ERR_CRYPTO;
+        rc = vsafe_ct_equal(tag, in, 16) ? VSAFE_OK : VSAFE_ERR_CRYPTO;
     }
+    vsafe_wipe(tag, sizeof tag);
     if (rc != VSAFE_OK) {
-        memset(out, 0, out_cap);
+        /* Never hand out the plaintext of a tag that did not verify. */
+        vsafe_wipe(out, out_cap);
         return rc;
     }
     *out_len = n;

@@ -153,16 +153,17 @@ static expect_t reference(vsafe_mcu_state_t s, bool tz, event_t ev)
         else if (s == VSAFE_MCU_STATE_CLOSED && tz) { e.after = VSAFE_MCU_STATE_TZ_CLOSED; e.fx = FX_PARTIAL; }
         else e.rc = VSAFE_ERR_MCU_TRANSITION;
         break;
+    /* DA in OPEN is refused before it is counted: nothing can be granted there (issue 8 finding 6). */
     case EV_DA_FULL:
         if (locked) e.rc = VSAFE_ERR_MCU_LOCKED;
-        else if (s == VSAFE_MCU_STATE_OPEN) e.rc = VSAFE_ERR_DA_NOT_PROVISIONED;
+        else if (s == VSAFE_MCU_STATE_OPEN) e.rc = VSAFE_ERR_STATE;
         else { e.after = VSAFE_MCU_STATE_OPEN; e.fx = FX_FULL; }
         break;
     case EV_DA_PARTIAL:
     case EV_DA_DEBUG:
         if (locked) e.rc = VSAFE_ERR_MCU_LOCKED;
+        else if (s == VSAFE_MCU_STATE_OPEN) e.rc = VSAFE_ERR_STATE;
         else if (!tz) e.rc = VSAFE_ERR_DA_METHOD;
-        else if (s == VSAFE_MCU_STATE_OPEN) e.rc = VSAFE_ERR_DA_NOT_PROVISIONED;
         else if (ev == EV_DA_DEBUG) e.fx = FX_GRANT;
         else if (s == VSAFE_MCU_STATE_CLOSED) { e.after = VSAFE_MCU_STATE_TZ_CLOSED; e.fx = FX_PARTIAL; }
         else e.rc = VSAFE_ERR_MCU_TRANSITION;

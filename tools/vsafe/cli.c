@@ -491,7 +491,7 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
     vsafe_se_options_t opt = {.profile = NULL, .state_path = path};
     char why[512] = "";
     vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why};
-    if (cli->cut_after > 0) {
+    if (cli->cut_after > 0 && !cli->cut_mcu) {
         struct vsafe_nvm *nvm = NULL;
         int frc = vsafe_cli_cut_attach(cli, path, 0, &nvm);
         if (frc != 0) {
@@ -554,4 +554,18 @@ const char *vsafe_cli_ac_name(uint8_t ac)
     default:
         return "never";
     }
+}
+
+int vsafe_cli_lock_hostkey_ctrl(vsafe_host_t *host, int *was_open)
+{
+    uint8_t ctrl[2];
+    int rc = vsafe_host_query_key_ctrl(host, ctrl);
+    *was_open = 0;
+    if (rc != VSAFE_OK || (ctrl[0] & 0x08u) == 0u) {
+        return rc;
+    }
+    *was_open = 1;
+    /* Change right (0x08) and re-provisioning (0x04) cleared; the other bits stay as they are. */
+    const uint8_t locked[2] = {(uint8_t)(ctrl[0] & ~0x0Cu), ctrl[1]};
+    return vsafe_host_put_key_ctrl(host, VSAFE_HOST_PROT_TABLE, locked);
 }

@@ -47,6 +47,7 @@ typedef struct vsafe_cli {
      * element, if they use it, runs uncut). */
     struct vsafe_sim_nvm *mcu_sim;
     struct vsafe_file_nvm *mcu_sim_lock;
+    int cut_mcu; /* set by `mcu` and `da`: the cut goes to mcu.nvm, never to se.nvm */
 } vsafe_cli_t;
 
 /* Ends a command: closes handles; after a fault-injected run writes the simulated NVM back to
@@ -132,6 +133,11 @@ int vsafe_cli_open_no_args(vsafe_cli_t *cli, int argc, char **argv, int *done);
 /* Loads a host key file (see docs/CLI.md, "Key files") and opens a host session on cli->host;
  * *prot becomes VSAFE_HOST_PROT_MAC. Returns 0 or an exit status (error already printed). */
 int vsafe_cli_session(vsafe_cli_t *cli, const char *key_file, vsafe_host_prot_t *prot);
+
+/* Locks the host-key provisioning control fields (Put 0x4A, plain: Put is never in the command
+ * table): clears the change right and re-provisioning, keeps the other bits. *was_open is set
+ * when they were still open (a Put was sent). Returns a vsafe status (nothing printed). */
+VSAFE_MUST_CHECK int vsafe_cli_lock_hostkey_ctrl(vsafe_host_t *host, int *was_open);
 
 /* ---- Output ---- */
 /* Reports a failure: JSON error object on stdout with --json, else one stderr line

@@ -2,14 +2,43 @@
  * Key material lives in DIR/da/ unless told otherwise: root.pem, leaf.pem (PEM, OpenSSL) and
  * chain.bin (root certificate then leaf certificate, 168 bytes each). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cmd_mcu.h"
+#include "common/secure.h"
+
+/* The longest DA password (the device takes 4 to 16 characters) plus room to detect a longer one. */
+#define PASSWORD_CAP 64u
+
+/* mkdir -p with mode 0700 for what it creates (the DA keys are private). */
+static int make_dirs(const char *dir)
+{
+    char buf[1024];
+    size_t n = strlen(dir);
+    if (n == 0u || n >= sizeof buf) {
+        return -1;
+    }
+    memcpy(buf, dir, n + 1u);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+                return -1;
+            }
+            buf[i] = c;
+        }
+    }
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
 
 static char *da_path(vsafe_cli_t *cli, const char *dir, const char *name)
 {
@@ -48,12 +77,16 @@ static int parse_mask(vsafe_cli_t *cli, const char *s, uint8_t mask[16])
 static int keygen(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *dir = NULL, *mask_s = NULL;
-    int bind = 0, done = 0;
+    int bind = 0, done = 0, force = 0;
     vsafe_cli_opt_t opts[] = {{"out-dir", 1, &dir, NULL}, {"mask", 1, &mask_s, NULL}, {"bind", 0, NULL, &bind},
-                              {NULL, 0, NULL, NULL}};
+                              {"force", 0, NULL, &force}, {NULL, 0, NULL, NULL}};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
+    }
+    if (cli->cut_after > 0 && !bind) {
+        return vsafe_cli_usage_error(cli, "--cut-after: da keygen writes no state file (only key files), so there is "
+                                          "nothing to cut");
     }
     uint8_t mask[16], soc_id[16] = {0};
     uint32_t soc_class = 0;
@@ -63,7 +96,7 @@ static int keygen(vsafe_cli_t *cli, int argc, char **argv)
     if (bind) { /* bind the leaf to this board's MCU */
         vsafe_mcu_t *m;
         vsafe_mcu_info_t info;
-        if ((rc = vsafe_cli_open_mcu(cli, &m)) != 0) {
+        if ((rc = vsafe_cli_open_mcu(cli, &m, 1)) != 0) {
             return rc;
         }
         int s = vsafe_mcu_info(m, &info);
@@ -74,13 +107,16 @@ static int keygen(vsafe_cli_t *cli, int argc, char **argv)
         memcpy(soc_id, info.soc_id, 16);
         soc_class = info.soc_class;
     }
-    if (dir == NULL) {
-        (void)mkdir(cli->device_dir, 0700);
-        char *d = da_path(cli, NULL, "");
-        d[strlen(d) - 1] = '\0';
-        if (mkdir(d, 0700) != 0 && errno != EEXIST) {
-            return vsafe_cli_fail(cli, VSAFE_ERR_IO, "creating %s", d);
-        }
+    char *d = da_path(cli, dir, "");
+    d[strlen(d) - 1] = '\0';
+    if (make_dirs(d) != 0) {
+        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "creating the directory %s", d);
+    }
+    struct stat st;
+    if (!force && lstat(da_path(cli, dir, "root.pem"), &st) == 0) {
+        /* A root key may be the only way back into a closed device: never replaced silently. */
+        return vsafe_cli_fail(cli, VSAFE_ERR_EXISTS, "%s exists: give --force to replace the DA keys",
+                              da_path(cli, dir, "root.pem"));
     }
     vsafe_da_key_t *root = NULL, *leaf = NULL;
     uint8_t chain[2][VSAFE_DA_CERT_LEN];
@@ -103,9 +139,10 @@ static int keygen(vsafe_cli_t *cli, int argc, char **argv)
     vsafe_da_key_free(root);
     vsafe_da_key_free(leaf);
     if (s == VSAFE_OK) {
-        FILE *f = fopen(da_path(cli, dir, "chain.bin"), "wb");
-        s = (f != NULL && fwrite(chain, 1, sizeof chain, f) == sizeof chain) ? VSAFE_OK : VSAFE_ERR_IO;
-        if (f != NULL && fclose(f) != 0) {
+        int fd = open(da_path(cli, dir, "chain.bin"), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        s = (fd >= 0 && write(fd, chain, sizeof chain) == (ssize_t)sizeof chain && fsync(fd) == 0) ? VSAFE_OK
+                                                                                                  : VSAFE_ERR_IO;
+        if (fd >= 0 && close(fd) != 0) {
             s = VSAFE_ERR_IO;
         }
     }
@@ -131,10 +168,12 @@ static int keygen(vsafe_cli_t *cli, int argc, char **argv)
 
 static int provision(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *root_s = NULL, *pw = NULL, *mask_s = NULL;
+    const char *root_s = NULL, *mask_s = NULL;
+    vsafe_cli_secret_t pw_s = {0};
     int force = 0, done = 0;
-    vsafe_cli_opt_t opts[] = {{"root-key", 1, &root_s, NULL}, {"password", 1, &pw, NULL}, {"mask", 1, &mask_s, NULL},
-                              {"force", 0, NULL, &force}, {NULL, 0, NULL, NULL}};
+    vsafe_cli_opt_t opts[] = {{"root-key", 1, &root_s, NULL}, VSAFE_CLI_SECRET_OPTS("password", pw_s),
+                              {"mask", 1, &mask_s, NULL},     {"force", 0, NULL, &force},
+                              {NULL, 0, NULL, NULL}};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -143,27 +182,47 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
     if (parse_mask(cli, mask_s, mask) != 0) {
         return VSAFE_CLI_EXIT_USAGE;
     }
-    if (pw != NULL && root_s != NULL) {
+    bool use_pw = vsafe_cli_secret_given(&pw_s);
+    if (use_pw && root_s != NULL) {
         return vsafe_cli_usage_error(cli, "give either --password or --root-key");
     }
+    char pw[PASSWORD_CAP];
+    size_t pw_len = 0;
+    if (use_pw && (rc = vsafe_cli_secret_read(cli, "password", &pw_s, pw, sizeof pw, &pw_len)) != 0) {
+        return rc;
+    }
     vsafe_mcu_t *m;
-    if ((rc = vsafe_cli_open_mcu(cli, &m)) != 0) {
+    if ((rc = vsafe_cli_open_mcu(cli, &m, 0)) != 0) {
+        vsafe_wipe(pw, sizeof pw);
         return rc;
     }
     vsafe_mcu_info_t info;
     int s = vsafe_mcu_info(m, &info);
-    bool use_pw = pw != NULL;
-    if (s == VSAFE_OK && use_pw == info.trustzone && !force) {
-        if (!cli->json) {
-            fprintf(stderr, "vsafe da provision: refused without --force:\n  - TrustZone is %s: the device only accepts "
-                            "the %s method, so this configuration could never be used\n",
+    bool wrong_method = s == VSAFE_OK && use_pw == info.trustzone;
+    bool closed = s == VSAFE_OK && (info.state == VSAFE_MCU_STATE_TZ_CLOSED || info.state == VSAFE_MCU_STATE_CLOSED);
+    bool replacing = closed && info.da_provisioned;
+    if ((wrong_method || replacing) && !cli->json) {
+        fprintf(stderr, "vsafe da provision: %s\n", force ? "warning (--force):" : "refused without --force:");
+        if (wrong_method) {
+            fprintf(stderr, "  - TrustZone is %s: the device only accepts the %s method, so this configuration could "
+                            "never be used\n",
                     info.trustzone ? "on" : "off", info.trustzone ? "certificate" : "password");
         }
+        if (replacing) {
+            fprintf(stderr, "  - the device is %s and already has a debug-authentication configuration: this replaces\n"
+                            "    its root of trust; if the new key or password is lost or wrong, nothing can regress\n"
+                            "    this device or reopen its debug port\n",
+                    vsafe_mcu_state_name(info.state));
+        }
+    }
+    if ((wrong_method || replacing) && !force) {
         vsafe_mcu_close(m);
+        vsafe_wipe(pw, sizeof pw);
         return vsafe_cli_fail(cli, VSAFE_ERR_MCU_NEEDS_FORCE, "da provision");
     }
     if (s == VSAFE_OK && use_pw) {
         s = vsafe_da_config_password(pw, cfg);
+        vsafe_wipe(pw, sizeof pw);
         if (s != VSAFE_OK) {
             vsafe_mcu_close(m);
             return vsafe_cli_usage_error(cli, "the password must have 4 to 16 characters");
@@ -256,12 +315,13 @@ static double now_ms(void)
 /* regress --full|--partial, open-debug: one authentication with the chain/leaf key or password. */
 static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv)
 {
-    const char *chain_s = NULL, *key_s = NULL, *pw = NULL, *dom_s = NULL, *hdpl_s = NULL;
+    const char *chain_s = NULL, *key_s = NULL, *dom_s = NULL, *hdpl_s = NULL;
+    vsafe_cli_secret_t pw_s = {0};
     int full = 0, partial = 0, done = 0;
-    vsafe_cli_opt_t opts[] = {{"full", 0, NULL, &full},           {"partial", 0, NULL, &partial},
-                              {"chain", 1, &chain_s, NULL},       {"key", 1, &key_s, NULL},
-                              {"password", 1, &pw, NULL},         {"domain", 1, &dom_s, NULL},
-                              {"hdpl", 1, &hdpl_s, NULL},         {NULL, 0, NULL, NULL}};
+    vsafe_cli_opt_t opts[] = {{"full", 0, NULL, &full},        {"partial", 0, NULL, &partial},
+                              {"chain", 1, &chain_s, NULL},    {"key", 1, &key_s, NULL},
+                              VSAFE_CLI_SECRET_OPTS("password", pw_s), {"domain", 1, &dom_s, NULL},
+                              {"hdpl", 1, &hdpl_s, NULL},      {NULL, 0, NULL, NULL}};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -284,15 +344,38 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
         }
         bit = (secure ? VSAFE_DA_PERM_DEBUG_S_HDPL1 : VSAFE_DA_PERM_DEBUG_NS_HDPL1) + h - 1u;
     }
+    char pw[PASSWORD_CAP];
+    size_t pw_len = 0;
+    bool use_pw = vsafe_cli_secret_given(&pw_s);
+    if (use_pw && (rc = vsafe_cli_secret_read(cli, "password", &pw_s, pw, sizeof pw, &pw_len)) != 0) {
+        return rc;
+    }
     vsafe_mcu_t *m;
-    if ((rc = vsafe_cli_open_mcu(cli, &m)) != 0) {
+    if ((rc = vsafe_cli_open_mcu(cli, &m, 0)) != 0) {
+        vsafe_wipe(pw, sizeof pw);
         return rc;
     }
     vsafe_mcu_state_t before = vsafe_mcu_state(m);
+    if (before == VSAFE_MCU_STATE_OPEN) {
+        /* Nothing to gain in OPEN (debug is open, there is nothing to regress), and each try
+         * would cost one of the device's lifetime attempts. */
+        vsafe_mcu_close(m);
+        vsafe_wipe(pw, sizeof pw);
+        if (!regress) {
+            if (cli->json) {
+                return vsafe_cli_json_out(cli, json_pack("{s:s, s:s, s:b}", "from", "OPEN", "state", "OPEN", "no_op", 1));
+            }
+            printf("debug is already open in OPEN: nothing to authenticate (no attempt used)\n");
+            return 0;
+        }
+        return vsafe_cli_fail(cli, VSAFE_ERR_MCU_TRANSITION,
+                              "da regress: the MCU is OPEN, there is nothing to regress (no attempt used)");
+    }
     double t0 = now_ms();
     int s;
-    if (pw != NULL) {
+    if (use_pw) {
         s = vsafe_da_authenticate_password(m, pw);
+        vsafe_wipe(pw, sizeof pw);
     } else {
         uint8_t chain[4][VSAFE_DA_CERT_LEN];
         const uint8_t *ptr[4];
@@ -352,6 +435,7 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
 
 int vsafe_cmd_da(vsafe_cli_t *cli, int argc, char **argv)
 {
+    cli->cut_mcu = 1;
     if (argc < 2) {
         return vsafe_cli_usage_error(cli, "missing subcommand");
     }
@@ -374,7 +458,7 @@ int vsafe_cmd_da(vsafe_cli_t *cli, int argc, char **argv)
             return rc;
         }
         vsafe_mcu_t *m;
-        if ((rc = vsafe_cli_open_mcu(cli, &m)) != 0) {
+        if ((rc = vsafe_cli_open_mcu(cli, &m, 1)) != 0) {
             return rc;
         }
         rc = discover(cli, m);

@@ -120,21 +120,6 @@ static const char *refusal(const vsafe_host_key_slot_t *s, const uint8_t ctrl[2]
     return NULL;
 }
 
-/* H3: clears the change right and re-provisioning; the rest of the fields stay. *was_open is
- * set when a Put was needed. */
-static int lock_ctrl(vsafe_host_t *host, int *was_open)
-{
-    uint8_t ctrl[2];
-    int rc = vsafe_host_query_key_ctrl(host, ctrl);
-    *was_open = 0;
-    if (rc != VSAFE_OK || (ctrl[0] & HK_CHANGE_RIGHT) == 0u) {
-        return rc;
-    }
-    *was_open = 1;
-    const uint8_t locked[2] = {(uint8_t)(ctrl[0] & ~(HK_CHANGE_RIGHT | HK_REPROV)), ctrl[1]};
-    return vsafe_host_put_key_ctrl(host, VSAFE_HOST_PROT_TABLE, locked);
-}
-
 typedef struct {
     vsafe_cli_t *cli;
     const char *out;
@@ -225,7 +210,7 @@ static int hostkey_lock(vsafe_cli_t *cli, int argc, char **argv)
     if (rc != 0 || done) {
         return rc;
     }
-    if ((rc = lock_ctrl(cli->host, &was_open)) != VSAFE_OK) {
+    if ((rc = vsafe_cli_lock_hostkey_ctrl(cli->host, &was_open)) != VSAFE_OK) {
         return vsafe_cli_fail(cli, rc, "lock the host-key provisioning control fields");
     }
     if (cli->json) {
@@ -370,7 +355,7 @@ static int hostkey_provision(vsafe_cli_t *cli, int argc, char **argv)
     }
     int was_open = 0, lrc = VSAFE_OK;
     if (!keep_open) {
-        lrc = lock_ctrl(cli->host, &was_open);
+        lrc = vsafe_cli_lock_hostkey_ctrl(cli->host, &was_open);
     }
     if ((rc = vsafe_host_query_key_slot(cli->host, &after)) != 0) {
         return vsafe_cli_fail(cli, rc, "query host key slot");

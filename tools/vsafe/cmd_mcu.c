@@ -6,13 +6,33 @@
 
 #include "cli.h"
 #include "cmd_mcu.h"
+#include "common/secure.h"
 
-int vsafe_cli_open_mcu(vsafe_cli_t *cli, vsafe_mcu_t **mcu)
+int vsafe_cli_open_mcu(vsafe_cli_t *cli, vsafe_mcu_t **mcu, int read_only)
 {
     vsafe_mcu_options_t o = {.state_path = vsafe_cli_device_file(cli, "mcu.nvm")};
+    int present = vsafe_cli_state_file_present(cli, "mcu.nvm");
+    if (present < 0) {
+        return VSAFE_CLI_EXIT_FAIL;
+    }
+    if (present == 0 && read_only) {
+        /* A query must not create the MCU: its SoC ID and secrets are drawn at creation. */
+        return vsafe_cli_fail_named(cli, "NO_MCU", "no MCU in '%s' yet (the first command that changes it creates "
+                                                   "it, e.g. vsafe mcu trustzone on)",
+                                    cli->device_dir);
+    }
     const char *seed = getenv("VSAFE_MCU_SEED");
     if (seed != NULL && seed[0] != '\0') {
         o.rng_seed = strtoull(seed, NULL, 0);
+    }
+    if (cli->cut_after > 0) {
+        if (present == 0) {
+            return vsafe_cli_usage_error(cli, "--cut-after: there is no MCU state file to cut yet (%s)", o.state_path);
+        }
+        int frc = vsafe_cli_cut_attach(cli, o.state_path, 1, &o.nvm);
+        if (frc != 0) {
+            return frc;
+        }
     }
     int rc = vsafe_mcu_open(mcu, &o);
     if (rc != VSAFE_OK) {
@@ -101,6 +121,15 @@ static void explain(unsigned w, vsafe_mcu_state_t to)
     if (w & VSAFE_MCU_WARN_LOCKING) {
         fprintf(stderr, "  - LOCKED is final: no debug authentication, no regression, ever\n");
     }
+    if (w & VSAFE_MCU_WARN_DA_EXHAUSTED) {
+        fprintf(stderr, "  - every debug-authentication attempt is already spent: once %s, nothing can regress\n"
+                        "    this device or reopen its debug port\n",
+                vsafe_mcu_state_name(to));
+    }
+    if (w & VSAFE_MCU_WARN_HOST_KEYS_MISMATCH) {
+        fprintf(stderr, "  - the secure element does not hold the host keys of OBK HDPL3-S: the product will\n"
+                        "    not be able to open the secure channel (provision both: vsafe mcu hostkeys)\n");
+    }
     if (w & VSAFE_MCU_WARN_NO_HOST_KEYS) {
         fprintf(stderr, "  - no host keys in OBK HDPL3-S: the product will not be able to open the secure\n"
                         "    channel to its secure element (provision them first: vsafe mcu hostkeys)\n");
@@ -122,7 +151,39 @@ static int cmd_state(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
         return vsafe_cli_usage_error(cli, "unknown state '%s' (OPEN, PROVISIONING, iROT_PROVISIONED, TZ_CLOSED, CLOSED, "
                                           "LOCKED)", pos[0]);
     }
-    unsigned w = vsafe_mcu_transition_allowed(m, to) ? vsafe_mcu_footguns(m, to) : 0u;
+    bool allowed = vsafe_mcu_transition_allowed(m, to);
+    unsigned w = allowed ? vsafe_mcu_footguns(m, to) : 0u;
+    bool closing = to == VSAFE_MCU_STATE_TZ_CLOSED || to == VSAFE_MCU_STATE_CLOSED || to == VSAFE_MCU_STATE_LOCKED;
+    int why = VSAFE_OK;
+    if (allowed && closing && (w & VSAFE_MCU_WARN_NO_HOST_KEYS) == 0u) {
+        /* The keys in OBK must be the ones the secure element holds (asked to the SE itself). */
+        int have_se = vsafe_cli_state_file_present(cli, "se.nvm");
+        if (have_se < 0) {
+            return VSAFE_CLI_EXIT_FAIL;
+        }
+        why = have_se == 0 ? VSAFE_ERR_NOT_FOUND : vsafe_cli_open_host(cli);
+        if (why == VSAFE_OK) {
+            why = vsafe_board_hostkeys_verify(m, cli->host);
+        } else if (have_se) {
+            why = VSAFE_ERR_IO; /* the open error is already printed */
+        }
+        if (why != VSAFE_OK) {
+            w |= VSAFE_MCU_WARN_HOST_KEYS_MISMATCH;
+        }
+    }
+    vsafe_mcu_info_t info;
+    if (allowed && closing && vsafe_mcu_info(m, &info) == VSAFE_OK && info.da_attempts > 0u &&
+        info.da_attempts < info.da_attempt_limit && !cli->json) {
+        fprintf(stderr, "vsafe mcu state %s: warning: %u of the %u debug-authentication attempts are already spent; "
+                        "the closed device keeps only %u\n",
+                vsafe_mcu_state_name(to), info.da_attempts, info.da_attempt_limit,
+                info.da_attempt_limit - info.da_attempts);
+    }
+    if ((w & VSAFE_MCU_WARN_HOST_KEYS_MISMATCH) && !cli->json) {
+        fprintf(stderr, "vsafe mcu state %s: checking the secure element's host keys: %s (%s)\n",
+                vsafe_mcu_state_name(to), vsafe_status_name(why),
+                why == VSAFE_ERR_NOT_FOUND ? "no secure element state file, or nothing to read" : vsafe_status_message(why));
+    }
     if (w != 0u && !force) {
         if (!cli->json) {
             fprintf(stderr, "vsafe mcu state %s: refused without --force:\n", vsafe_mcu_state_name(to));
@@ -284,6 +345,7 @@ static int cmd_hostkeys(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
 
 int vsafe_cmd_mcu(vsafe_cli_t *cli, int argc, char **argv)
 {
+    cli->cut_mcu = 1;
     if (argc < 2) {
         return vsafe_cli_usage_error(cli, "missing subcommand");
     }
@@ -301,7 +363,8 @@ int vsafe_cmd_mcu(vsafe_cli_t *cli, int argc, char **argv)
         if (rc != 0 || done) {
             return rc;
         }
-        if ((rc = vsafe_cli_open_mcu(cli, &m)) != 0) {
+        int read_only = strcmp(sub, "show") == 0 || strcmp(sub, "graph") == 0;
+        if ((rc = vsafe_cli_open_mcu(cli, &m, read_only)) != 0) {
             return rc;
         }
         if (strcmp(sub, "show") == 0) {
@@ -334,7 +397,8 @@ int vsafe_cmd_mcu(vsafe_cli_t *cli, int argc, char **argv)
         vsafe_mcu_close(m);
         return rc;
     }
-    if ((rc = vsafe_cli_open_mcu(cli, &m)) != 0) {
+    int read_only = strcmp(sub, "obk") == 0 && argc >= 2 && strcmp(argv[1], "read") == 0;
+    if ((rc = vsafe_cli_open_mcu(cli, &m, read_only)) != 0) {
         return rc;
     }
     if (strcmp(sub, "state") == 0) {
@@ -348,33 +412,39 @@ int vsafe_cmd_mcu(vsafe_cli_t *cli, int argc, char **argv)
     return rc;
 }
 
-/* `vsafe mcu hostkeys`: draws fresh host keys, stores them in OBK HDPL3-S and provisions the same
- * keys into the secure element (plaintext host-key write). */
+/* `vsafe mcu hostkeys`: fresh host keys into OBK HDPL3-S and the same keys into the secure element,
+ * all or nothing (vsafe_board_install_hostkeys); then the secure element's provisioning control
+ * fields are locked unless --keep-open. */
 static int cmd_hostkeys(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
 {
-    int aes256 = 0, done = 0;
-    vsafe_cli_opt_t opts[] = {{"aes256", 0, NULL, &aes256}, {NULL, 0, NULL, NULL}};
+    int aes256 = 0, done = 0, keep_open = 0;
+    vsafe_cli_opt_t opts[] = {{"aes256", 0, NULL, &aes256}, {"keep-open", 0, NULL, &keep_open}, {NULL, 0, NULL, NULL}};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
+        return rc;
+    }
+    if ((rc = vsafe_cli_open_host(cli)) != 0) {
         return rc;
     }
     uint8_t rec[VSAFE_MCU_HOSTKEY_LEN];
     int s = vsafe_board_hostkeys_generate(aes256 != 0, rec);
     if (s == VSAFE_OK) {
-        s = vsafe_mcu_obk_write(m, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL3_S, 0, rec, sizeof rec);
+        s = vsafe_board_install_hostkeys(m, cli->host, rec);
     }
+    vsafe_wipe(rec, sizeof rec);
     if (s != VSAFE_OK) {
-        memset(rec, 0, sizeof rec);
-        return vsafe_cli_fail(cli, s, "storing host keys in OBK HDPL3-S");
+        vsafe_mcu_info_t info;
+        bool in_obk = vsafe_mcu_info(m, &info) == VSAFE_OK && info.host_keys;
+        return vsafe_cli_fail(cli, s, "provisioning host keys into OBK HDPL3-S and the secure element (%s)",
+                              in_obk ? "OBK HDPL3-S keeps host keys: check with vsafe mcu state" : "nothing changed");
     }
-    rc = vsafe_cli_open_host(cli);
-    if (rc == 0) {
-        s = vsafe_board_hostkeys_to_se(cli->host, rec);
-        rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "provisioning the host keys into the secure element") : 0;
+    int was_open = 0;
+    if (!keep_open && (s = vsafe_cli_lock_hostkey_ctrl(cli->host, &was_open)) != VSAFE_OK) {
+        return vsafe_cli_fail(cli, s, "host keys provisioned, but the control fields could not be locked "
+                                      "(run: vsafe hostkey lock)");
     }
-    memset(rec, 0, sizeof rec);
-    if (rc != 0) {
-        return rc;
+    if (!cli->json && was_open) {
+        printf("secure element's provisioning control fields locked (no re-provisioning, no further change)\n");
     }
     return simple_ok(cli, m, aes256 ? "AES-256 host keys in OBK HDPL3-S and in the secure element"
                                     : "AES-128 host keys in OBK HDPL3-S and in the secure element");

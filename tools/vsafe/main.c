@@ -124,6 +124,15 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], commands[c].name) == 0) {
             cli.command = commands[c].name;
             cli.usage = commands[c].usage;
+            static const char *const uncut[] = {"init", "check", "status"};
+            for (size_t u = 0; cli.cut_after > 0 && u < sizeof uncut / sizeof uncut[0]; u++) {
+                if (strcmp(argv[i], uncut[u]) == 0) {
+                    /* Refused, never ignored: these commands do not run on an existing state file. */
+                    fprintf(stderr, "vsafe: --cut-after does not apply to '%s' (it %s)\n", argv[i],
+                            u == 0 ? "creates the state files" : u == 1 ? "only reads the state files" : "opens no device");
+                    return VSAFE_CLI_EXIT_USAGE;
+                }
+            }
             return vsafe_cli_finish(&cli, commands[c].fn(&cli, argc - i, argv + i));
         }
     }
