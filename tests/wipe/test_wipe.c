@@ -30,6 +30,7 @@
 #include "vsafe/mcu.h"
 #include "vsafe/se.h"
 #include "vsafe/se_wire.h"
+#include "vsafe/sim.h"
 
 /* ---- The recording allocator ---- */
 
@@ -358,6 +359,36 @@ static void regress_wipe_mcu_close(void **state)
     check_report("mcu", live);
 }
 
+/* The simulated NVM (the CLI's --cut-after runs a state file in it) holds the whole device image,
+ * host keys included, and with may_reorder a log of the bytes of unsynced operations. */
+static void regress_wipe_sim_nvm_free(void **state)
+{
+    (void)state;
+    start_recording();
+    add_secret("host MAC key", MAC_KEY, sizeof MAC_KEY);
+    add_secret("host cipher key", CIPHER_KEY, sizeof CIPHER_KEY);
+    vsafe_nvm_geometry_t g = {.prog_unit = 16, .page_size = 4096, .page_count = 64, .erased = 0xFF, .may_reorder = 1};
+    vsafe_sim_nvm_t *sim = NULL;
+    assert_int_equal(vsafe_sim_nvm_new(&sim, &g, 5), VSAFE_OK);
+    vsafe_se_t *se = NULL;
+    vsafe_host_t *h = NULL;
+    vsafe_se_options_t o = {.profile = "spl05", .state_path = NULL};
+    vsafe_se_open_ext_t ext = {.rng_seed = 3, .nvm = vsafe_sim_nvm_port(sim)};
+    assert_int_equal(vsafe_se_open_ex(&se, &o, &ext), VSAFE_OK);
+    assert_int_equal(vsafe_host_open_se(&h, se), VSAFE_OK);
+    assert_int_equal(vsafe_host_init(h), VSAFE_OK);
+    assert_int_equal(vsafe_host_provision_plaintext(h, VSAFE_HOST_KEY_AES128, MAC_KEY, CIPHER_KEY), VSAFE_OK);
+    unsigned live[MAX_SECRETS];
+    for (size_t i = 0; i < A.secrets; i++) {
+        live[i] = live_with_secret(i);
+    }
+    vsafe_host_close(h);
+    vsafe_se_close(se);
+    vsafe_sim_nvm_free(sim);
+    A.on = false;
+    check_report("sim nvm", live);
+}
+
 /* ---- The stack ----
  * The host library's temporaries live on the stack of the caller's thread. After a call returns,
  * the bytes its frames left lie below the caller's stack pointer until something else overwrites
@@ -537,6 +568,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(regress_wipe_se_close),
         cmocka_unit_test(regress_wipe_mcu_close),
+        cmocka_unit_test(regress_wipe_sim_nvm_free),
         cmocka_unit_test(regress_host_plaintext_on_stack),
         cmocka_unit_test(regress_board_keys_on_stack),
     };

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/secure.h"
+
 typedef struct {
     int is_erase;
     uint32_t addr;
@@ -62,7 +64,10 @@ static void garbage(vsafe_sim_nvm_t *s, uint8_t *p, size_t n)
 
 static void log_clear(vsafe_sim_nvm_t *s)
 {
+    /* The logged bytes are device state (host keys included): wiped before they are freed. */
     for (size_t i = 0; i < s->log_len; i++) {
+        vsafe_wipe(s->log[i].old_bytes, s->log[i].old_bytes != NULL ? s->log[i].len : 0u);
+        vsafe_wipe(s->log[i].new_bytes, s->log[i].new_bytes != NULL ? s->log[i].len : 0u);
         free(s->log[i].old_bytes);
         free(s->log[i].new_bytes);
     }
@@ -333,6 +338,9 @@ void vsafe_sim_nvm_free(vsafe_sim_nvm_t *sim)
     }
     log_clear(sim);
     free(sim->log);
+    if (sim->mem != NULL) {
+        vsafe_wipe(sim->mem, sim->size); /* the whole device image, host keys included */
+    }
     free(sim->mem);
     free(sim->page_programs);
     free(sim->page_erases);
