@@ -1,5 +1,7 @@
 /* Runs the fuzz target over every file of a corpus directory: the committed corpus is replayed in
- * every normal build, without libFuzzer. */
+ * every normal build, without libFuzzer. With --seeds DIR, a target that can generate its seed
+ * corpus (vsafe_fuzz_write_seeds) writes it there; that is how tests/fuzz/corpus-state and
+ * corpus-da were made. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,11 +9,20 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Weak: only the targets with generated seeds define it. */
+int vsafe_fuzz_write_seeds(const char *dir) __attribute__((weak));
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--seeds") == 0) {
+        if (vsafe_fuzz_write_seeds == NULL) {
+            fprintf(stderr, "%s: this target has hand-written seeds only\n", argv[0]);
+            return 2;
+        }
+        return vsafe_fuzz_write_seeds(argv[2]) == 0 ? 0 : 1;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+        fprintf(stderr, "usage: %s CORPUS_DIR | --seeds DIR\n", argv[0]);
         return 2;
     }
     DIR *d = opendir(argv[1]);
