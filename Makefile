@@ -47,11 +47,11 @@ fuzz: deps
 # and stack report and budgets; test firmware under QEMU mps2-an505.
 cross:
 	@./scripts/deps-cross.sh
-	@$(MAKE) --no-print-directory -f firmware/firmware.mk report
+	@$(MAKE) --no-print-directory -j $(JOBS) -f firmware/firmware.mk report
 
 test-cross:
 	@./scripts/deps-cross.sh
-	@$(MAKE) --no-print-directory -f firmware/firmware.mk run
+	@$(MAKE) --no-print-directory -j $(JOBS) -f firmware/firmware.mk run
 
 # Part of make test where the toolchain can be installed; a clear skip where it cannot.
 test-cross-if-possible:
