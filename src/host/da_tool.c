@@ -3,13 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "common/secure.h"
 #include "vsafe/mcu.h"
 
 struct vsafe_da_key {
@@ -87,13 +90,21 @@ int vsafe_da_key_save(const vsafe_da_key_t *key, const char *pem_path)
     if (key == NULL || pem_path == NULL) {
         return VSAFE_ERR_ARGUMENT;
     }
-    mode_t old = umask(077);
-    FILE *f = fopen(pem_path, "w");
-    umask(old);
+    /* Private key: 0600 whatever the umask, and never written through a planted symlink. */
+    int fd = open(pem_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return VSAFE_ERR_IO;
+    }
+    FILE *f = fdopen(fd, "w");
     if (f == NULL) {
+        close(fd);
         return VSAFE_ERR_IO;
     }
     int ok = PEM_write_PrivateKey(f, key->pkey, NULL, NULL, 0, NULL, NULL) == 1;
+    ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
     ok = (fclose(f) == 0) && ok;
     return ok ? VSAFE_OK : VSAFE_ERR_IO;
 }
@@ -328,5 +339,9 @@ int vsafe_da_authenticate_password(vsafe_mcu_t *mcu, const char *password)
     if (rc == VSAFE_OK) {
         rc = vsafe_da_frame_tlv(VSAFE_DA_TLV_PASSWORD, (const uint8_t *)password, n, req, sizeof req, &req_len);
     }
-    return rc == VSAFE_OK ? vsafe_mcu_da_request(mcu, req, req_len, rsp, sizeof rsp, &rsp_len) : rc;
+    if (rc == VSAFE_OK) {
+        rc = vsafe_mcu_da_request(mcu, req, req_len, rsp, sizeof rsp, &rsp_len);
+    }
+    vsafe_wipe(req, sizeof req); /* it carried the password */
+    return rc;
 }

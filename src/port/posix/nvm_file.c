@@ -160,7 +160,8 @@ int vsafe_file_nvm_open(vsafe_file_nvm_t **out, const char *path, int flags, uin
     if (path == NULL || (create && ro) || (create && (size == 0u || size % VSAFE_FILE_NVM_PAGE != 0u))) {
         return VSAFE_ERR_ARGUMENT;
     }
-    int oflags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (create ? O_CREAT : 0);
+    /* O_NOFOLLOW: a symlink planted in place of a state file must not redirect its writes. */
+    int oflags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0);
     int fd = open(path, oflags, 0600);
     if (fd < 0) {
         return errno == ENOENT ? VSAFE_ERR_NOT_FOUND : VSAFE_ERR_IO;
