@@ -1,7 +1,10 @@
 /* What anyone on the bus can still change (exposure.h). */
 #include "exposure.h"
 
-#include "vsafe/se_wire.h"
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "vsafe/se.h"
 
 #define HK_ANON 0x01u
 #define HK_PLAIN 0x02u
@@ -46,6 +49,32 @@ int vsafe_cli_exposure_query(vsafe_host_t *host, unsigned *bits)
     if (rc == VSAFE_OK) {
         *bits = vsafe_cli_exposure(ctrl, slot.present, t.change_rights);
     }
+    return rc;
+}
+
+int vsafe_cli_exposure_of_device(const struct vsafe_cli *cli, unsigned *bits)
+{
+    const char *path = vsafe_cli_device_file(cli, "se.nvm");
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return VSAFE_ERR_NOT_FOUND;
+    }
+    vsafe_se_options_t opt = {.profile = NULL, .state_path = path};
+    vsafe_se_open_ext_t ext = {.read_only = 1};
+    vsafe_se_t *se = NULL;
+    vsafe_host_t *h = NULL;
+    int rc = vsafe_se_open_ex(&se, &opt, &ext);
+    if (rc == VSAFE_OK) {
+        rc = vsafe_host_open_se(&h, se);
+    }
+    if (rc == VSAFE_OK) {
+        rc = vsafe_host_init(h);
+    }
+    if (rc == VSAFE_OK) {
+        rc = vsafe_cli_exposure_query(h, bits);
+    }
+    vsafe_host_close(h);
+    vsafe_se_close(se);
     return rc;
 }
 

@@ -32,6 +32,11 @@ enum {
 unsigned vsafe_cli_exposure(const uint8_t hk_ctrl[2], int key_present, uint8_t cmd_change_rights);
 /* The same by asking the device (Query 0x47, 0x4A; the command table cached by vsafe_host_init). */
 VSAFE_MUST_CHECK int vsafe_cli_exposure_query(vsafe_host_t *host, unsigned *bits);
+/* For `vsafe check`: opens DIR/se.nvm read-only (no lock, no writes: vsafe_se_open_ex read_only),
+ * asks it as vsafe_cli_exposure_query does, and closes it again. VSAFE_ERR_NOT_FOUND when there
+ * is no se.nvm; open and query errors. Prints nothing. */
+struct vsafe_cli;
+VSAFE_MUST_CHECK int vsafe_cli_exposure_of_device(const struct vsafe_cli *cli, unsigned *bits);
 /* One sentence (no newline) for one bit, with the command that removes the exposure. */
 const char *vsafe_cli_exposure_text(unsigned bit);
 /* A short stable name for one bit ("hostkey_control", ...), for JSON. */

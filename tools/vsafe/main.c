@@ -35,11 +35,13 @@
       "show or set the command access table")                                                                 \
     X("mcu", vsafe_cmd_mcu,                                                                                    \
       "mcu show | state STATE [--force] | trustzone on|off | reset | hdpl N | graph | "                         \
-      "obk write|read AREA [--data HEX] [--offset N] [--length N] [--domain s|ns] | hostkeys [--aes256]",      \
+      "obk write|read AREA [--data HEX] [--offset N] [--length N] [--domain s|ns] | hostkeys [--aes256] "     \
+      "[--keep-open]",                                                                                         \
       "the board's MCU: product state, TrustZone, HDPL, option-byte keys")                                    \
     X("da", vsafe_cmd_da,                                                                                      \
-      "da keygen [--bind] [--mask HEX] | provision --root-key F|--password PW [--mask HEX] [--force] | "       \
-      "discover | regress --full|--partial [--password PW] | open-debug [--domain s|ns] [--hdpl N]",            \
+      "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--force] | provision --root-key F|--password PW "      \
+      "[--mask HEX] [--force] | discover | regress --full|--partial [--password PW] | "                         \
+      "open-debug [--domain s|ns] [--hdpl N]  (--password also as --password-file F, -fd N, -env VAR)",         \
       "debug authentication of the MCU (ADAC)")
 
 #define DECLARE(name, fn, use, summary) int fn(vsafe_cli_t *cli, int argc, char **argv);
