@@ -178,6 +178,9 @@ finding4() {
     "$V" --device "$D" hostkey show >"$T/out"
     grep -q "warning: the host-key provisioning control fields can still be changed by anyone on the bus" "$T/out" \
         && ok || bad "no warning with the fields open: $(cat "$T/out")"
+    "$V" --device "$D" check >"$T/out"
+    grep -q "warning: the host-key provisioning control fields can still be changed" "$T/out" && ok \
+        || bad "check does not warn about open control fields: $(cat "$T/out")"
     "$V" --device "$D" hostkey lock >/dev/null && ok || bad "hostkey lock"
     "$ATTACKER" "$D" 6 >/dev/null 2>&1 && ok || bad "attacker succeeded after hostkey lock"
     # the command table warnings, and cmdac lock
@@ -186,6 +189,8 @@ finding4() {
     "$V" --device "$D" cmdac lock >/dev/null && ok || bad "cmdac lock"
     "$V" --device "$D" --json hostkey show >"$T/out"
     grep -q '"warnings":\[\]' "$T/out" && ok || bad "warnings left after locking: $(cat "$T/out")"
+    "$V" --device "$D" --json check >"$T/out"
+    grep -q '"warnings":\[\]' "$T/out" && ok || bad "check warns after locking: $(cat "$T/out")"
 }
 
 case "$WHAT" in

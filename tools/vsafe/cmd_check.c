@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "exposure.h"
 #include "port/posix/nvm_file.h"
 #include "store/store.h"
 
@@ -101,14 +102,21 @@ int vsafe_cmd_check(vsafe_cli_t *cli, int argc, char **argv)
                                     cli->device_dir, cli->device_dir);
     }
     int ok = (!se.present || se.status == VSAFE_OK) && (!mcu.present || mcu.status == VSAFE_OK);
+    /* What anyone on the bus could still change (exposure.h): asked read-only to a valid SE. */
+    unsigned exposed = 0;
+    if (se.present && se.status == VSAFE_OK && vsafe_cli_exposure_of_device(cli, &exposed) != VSAFE_OK) {
+        exposed = 0;
+    }
     if (cli->json) {
         json_t *o = json_pack("{s:s, s:b, s:o, s:o}", "device", cli->device_dir, "valid", ok, "se", check_json(&se),
                               "mcu", check_json(&mcu));
+        json_object_set_new(o, "warnings", vsafe_cli_exposure_json(exposed));
         (void)vsafe_cli_json_out(cli, o);
     } else {
         printf("device %s\n", cli->device_dir);
         check_print(&se);
         check_print(&mcu);
+        vsafe_cli_exposure_print(stdout, exposed);
     }
     return ok ? VSAFE_CLI_EXIT_OK : VSAFE_CLI_EXIT_FAIL;
 }
