@@ -17,6 +17,7 @@
  *  5. The ephemeral P-256 key is built from the port's own randomness, so a seeded port gives
  *     reproducible key pairs too. */
 #include "port/posix/crypto_openssl.h"
+#include "port/posix/crypto_openssl_keys.h"
 
 #include "common/secure.h"
 
@@ -57,6 +58,7 @@ struct vsafe_openssl_crypto {
     EVP_PKEY *eph; /* ephemeral P-256 key, NULL when none */
     bool seeded;
     EVP_CIPHER_CTX *rng;
+    vsafe_openssl_keys_t *keys; /* key services (crypto_openssl_keys.c, crypto_openssl_sym.c) */
 };
 
 static const char p256_name[] = "prime256v1";
@@ -601,6 +603,7 @@ void vsafe_openssl_crypto_free(vsafe_openssl_crypto_t *c)
         key_clear(c, i);
     }
     ecdh_clear(c);
+    vsafe_openssl_keys_free(c->keys);
     EVP_CIPHER_CTX_free(c->rng);
     EVP_MD_CTX_free(c->md);
     EVP_MAC_free(c->mac_cmac);
@@ -682,8 +685,18 @@ int vsafe_openssl_crypto_new(vsafe_openssl_crypto_t **out, uint64_t seed)
         .aes_kw_unwrap = aes_kw_unwrap,
         .now_us = now_us,
     };
+    int rc = vsafe_openssl_keys_new(&c->keys, &c->port);
+    if (rc != VSAFE_OK) {
+        vsafe_openssl_crypto_free(c);
+        return rc;
+    }
     *out = c;
     return VSAFE_OK;
+}
+
+vsafe_openssl_keys_t *vsafe_openssl_crypto_keys(void *port_ctx)
+{
+    return ((vsafe_openssl_crypto_t *)port_ctx)->keys;
 }
 
 const vsafe_crypto_t *vsafe_openssl_crypto_port(vsafe_openssl_crypto_t *c)
@@ -697,7 +710,7 @@ size_t vsafe_openssl_crypto_memory(const vsafe_openssl_crypto_t *c)
         return 0;
     }
     /* Our own struct plus an estimate of OpenSSL's per-slot contexts (key schedules, CMAC state). */
-    size_t n = sizeof *c;
+    size_t n = sizeof *c + vsafe_openssl_keys_memory(c->keys);
     for (unsigned i = 0; i < VSAFE_KEY_SLOTS; i++) {
         if (c->slot[i].set) {
             n += 4u * 1024u;
