@@ -169,7 +169,8 @@ static int aes_ecb(void *ctx, const uint8_t *key, size_t key_len, int encrypt, c
     vsafe_openssl_keys_t *k = vsafe_openssl_crypto_keys(ctx);
     int rc = VSAFE_ERR_ARGUMENT, outl = 0;
     EVP_CIPHER_CTX *c;
-    if (!aes_key_len_ok(key, key_len) || len % 16u != 0u || len > SYM_MAX_LEN || (len != 0u && (in == NULL || out == NULL))) {
+    if (!aes_key_len_ok(key, key_len) || len % 16u != 0u || len > SYM_MAX_LEN ||
+        (len != 0u && (in == NULL || out == NULL))) {
         goto done;
     }
     rc = VSAFE_OK;
@@ -637,8 +638,8 @@ done:
 /* ---- MAC ---- */
 
 /* A MAC context with its cipher or digest set once; keyed per call without parameters. */
-static EVP_MAC_CTX *mac_ctx(vsafe_openssl_keys_t *k, EVP_MAC_CTX **slot, EVP_MAC **alg, const char *alg_name,
-                            const char *param, const char *value)
+static EVP_MAC_CTX *mac_ctx(EVP_MAC_CTX **slot, EVP_MAC **alg, const char *alg_name, const char *param,
+                            const char *value)
 {
     if (*slot != NULL) {
         return *slot;
@@ -652,7 +653,6 @@ static EVP_MAC_CTX *mac_ctx(vsafe_openssl_keys_t *k, EVP_MAC_CTX **slot, EVP_MAC
         EVP_MAC_CTX_free(*slot);
         *slot = NULL;
     }
-    (void)k;
     return *slot;
 }
 
@@ -677,8 +677,9 @@ static int cmac_raw(void *ctx, const uint8_t *key, size_t key_len, const uint8_t
         vsafe_wipe(mac, 16);
         return VSAFE_ERR_ARGUMENT;
     }
-    EVP_MAC_CTX *m = key_len == 16u ? mac_ctx(k, &k->cmac128, &k->cmac_alg, "CMAC", OSSL_MAC_PARAM_CIPHER, "AES-128-CBC")
-                                    : mac_ctx(k, &k->cmac256, &k->cmac_alg, "CMAC", OSSL_MAC_PARAM_CIPHER, "AES-256-CBC");
+    EVP_MAC_CTX *m = key_len == 16u
+                         ? mac_ctx(&k->cmac128, &k->cmac_alg, "CMAC", OSSL_MAC_PARAM_CIPHER, "AES-128-CBC")
+                         : mac_ctx(&k->cmac256, &k->cmac_alg, "CMAC", OSSL_MAC_PARAM_CIPHER, "AES-256-CBC");
     return mac_run(m, key, key_len, msg, len, mac, 16);
 }
 
@@ -689,7 +690,7 @@ static int hmac_sha256(void *ctx, const uint8_t *key, size_t key_len, const uint
         vsafe_wipe(mac, 32);
         return VSAFE_ERR_ARGUMENT;
     }
-    return mac_run(mac_ctx(k, &k->hmac, &k->hmac_alg, "HMAC", OSSL_MAC_PARAM_DIGEST, "SHA256"), key, key_len, msg, len,
+    return mac_run(mac_ctx(&k->hmac, &k->hmac_alg, "HMAC", OSSL_MAC_PARAM_DIGEST, "SHA256"), key, key_len, msg, len,
                    mac, 32);
 }
 
