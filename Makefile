@@ -65,6 +65,7 @@ bench: deps
 	@test -f build-bench/CMakeCache.txt || cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build build-bench -j $(JOBS)
 	./build-bench/bench/vsafe_bench
+	./build-bench/bench/vsafe_bench_keys
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

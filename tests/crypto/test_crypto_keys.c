@@ -717,6 +717,15 @@ static void test_cmac_rfc4493(void **state)
         assert_int_equal(c->cmac_raw(c->ctx, k256, 32, lens[i] ? m : NULL, lens[i], mac), VSAFE_OK);
         assert_memory_equal(mac, exp, 16);
     }
+    /* the port keeps the last key's context: another key of the same size must not reuse it */
+    uint8_t other[16];
+    memcpy(other, k128, 16);
+    other[15] ^= 0x01;
+    unhex(t128[3], exp, 16);
+    assert_int_equal(c->cmac_raw(c->ctx, other, 16, m, 64, mac), VSAFE_OK);
+    assert_memory_not_equal(mac, exp, 16);
+    assert_int_equal(c->cmac_raw(c->ctx, k128, 16, m, 64, mac), VSAFE_OK);
+    assert_memory_equal(mac, exp, 16);
     assert_int_equal(c->cmac_raw(c->ctx, k256, 24, m, 16, mac), VSAFE_ERR_ARGUMENT);
 }
 

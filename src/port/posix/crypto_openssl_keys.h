@@ -64,6 +64,15 @@ enum {
     VSAFE_OSSL_CIPHERS
 };
 
+/* The key a reusable context is keyed with, so that a call with the same key (compared with
+ * vsafe_ct_equal) skips the key schedule. valid false: the context must be keyed afresh. */
+typedef struct {
+    bool valid;
+    size_t len;
+    size_t iv_len; /* GCM: the IV length the context is set to */
+    uint8_t key[64];
+} vsafe_openssl_keyed_t;
+
 typedef struct vsafe_openssl_keys {
     const vsafe_crypto_t *port; /* the owning port: randomness for key generation */
     vsafe_openssl_ec_entry_t ec[VSAFE_OPENSSL_EC_CACHE];
@@ -76,9 +85,12 @@ typedef struct vsafe_openssl_keys {
     EVP_MD *md[7];   /* by enum vsafe_hash */
     /* symmetric */
     EVP_CIPHER *cipher[VSAFE_OSSL_CIPHERS];
-    EVP_CIPHER_CTX *ecb, *aead1; /* one-shot work contexts */
+    EVP_CIPHER_CTX *ecb, *aead1; /* one-shot work contexts, keyed per call */
+    EVP_CIPHER_CTX *gcm1;        /* one-shot GCM, kept keyed with gcm1_key */
+    vsafe_openssl_keyed_t gcm1_key;
     EVP_MAC *cmac_alg, *hmac_alg;
-    EVP_MAC_CTX *cmac128, *cmac256, *hmac; /* cipher/digest set once; keyed per call */
+    EVP_MAC_CTX *cmac128, *cmac256, *hmac; /* cipher/digest set once; kept keyed with *_key */
+    vsafe_openssl_keyed_t cmac128_key, cmac256_key, hmac_key;
     EVP_KDF *hkdf;
     vsafe_openssl_aead_t aead;
 } vsafe_openssl_keys_t;

@@ -3,8 +3,11 @@
  *
  * Invariants:
  *  1. Algorithms are fetched once, on first use (k->md, k->cipher, k->*_alg); work contexts are
- *     kept and re-keyed per call. A work context may hold the last call's key schedule until the
- *     next call, vsafe_openssl_keys_forget or free, which free (and so cleanse) it.
+ *     kept. The one-shot GCM context and the CMAC/HMAC contexts stay keyed and remember their key
+ *     (vsafe_openssl_keyed_t): a call with the same key bytes (vsafe_ct_equal) only sets the IV or
+ *     restarts the MAC, which is what OpenSSL's own callers do with a fixed key; another key, or
+ *     any failure, keys afresh. So the port holds the last key of each until another call,
+ *     vsafe_openssl_keys_forget or free, which wipe the copy and free (cleanse) the context.
  *  2. One-shot CCM with a tag is OpenSSL's AES-CCM. CCM* with tag length 0 (encryption only, no
  *     authentication, the AAD unused) is AES-CTR started at the CCM counter block
  *     A_1 = [L-1] || nonce || 0...01, which is the keystream CCM itself uses for the message.
@@ -79,6 +82,21 @@ static EVP_CIPHER_CTX *work_ctx(EVP_CIPHER_CTX **slot)
         *slot = EVP_CIPHER_CTX_new();
     }
     return *slot;
+}
+
+static bool keyed_same(const vsafe_openssl_keyed_t *kd, const uint8_t *key, size_t len)
+{
+    return kd->valid && kd->len == len && vsafe_ct_equal(kd->key, key, len);
+}
+
+static void keyed_set(vsafe_openssl_keyed_t *kd, const uint8_t *key, size_t len)
+{
+    vsafe_wipe(kd, sizeof *kd);
+    if (len <= sizeof kd->key) {
+        memcpy(kd->key, key, len);
+        kd->len = len;
+        kd->valid = true;
+    }
 }
 
 /* ---- hash ---- */
@@ -267,7 +285,7 @@ static int aead_oneshot(vsafe_openssl_keys_t *k, unsigned mode, int encrypt, con
         goto done;
     }
     rc = VSAFE_ERR_CRYPTO;
-    c = work_ctx(&k->aead1);
+    c = work_ctx(mode == VSAFE_AEAD_GCM ? &k->gcm1 : &k->aead1);
     if (c == NULL) {
         goto done;
     }
@@ -299,8 +317,19 @@ static int aead_oneshot(vsafe_openssl_keys_t *k, unsigned mode, int encrypt, con
             }
         }
     } else {
-        if (!gcm_init(k, c, encrypt, key, key_len, nonce, nonce_len) ||
-            (aad_len != 0u && EVP_CipherUpdate(c, NULL, &outl, aad, (int)aad_len) != 1) ||
+        bool same = keyed_same(&k->gcm1_key, key, key_len) && k->gcm1_key.iv_len == nonce_len;
+        if (!same) {
+            vsafe_wipe(&k->gcm1_key, sizeof k->gcm1_key);
+        }
+        if (!(same ? EVP_CipherInit_ex2(c, NULL, NULL, nonce, encrypt, NULL) == 1
+                   : gcm_init(k, c, encrypt, key, key_len, nonce, nonce_len))) {
+            goto done;
+        }
+        if (!same) {
+            keyed_set(&k->gcm1_key, key, key_len);
+            k->gcm1_key.iv_len = nonce_len;
+        }
+        if ((aad_len != 0u && EVP_CipherUpdate(c, NULL, &outl, aad, (int)aad_len) != 1) ||
             (len != 0u && (EVP_CipherUpdate(c, out, &outl, in, (int)len) != 1 || (size_t)outl != len))) {
             goto done;
         }
@@ -327,8 +356,13 @@ static int aead_oneshot(vsafe_openssl_keys_t *k, unsigned mode, int encrypt, con
     }
     rc = encrypt && !ok ? VSAFE_ERR_CRYPTO : VSAFE_OK;
 done:
-    if (c != NULL) {
-        EVP_CIPHER_CTX_reset(c); /* a failed CCM/GCM call leaves state behind: start afresh */
+    if (c != NULL && (c != k->gcm1 || rc != VSAFE_OK || !ok)) {
+        /* CCM contexts are keyed per call; a failed GCM call (or a tag mismatch) leaves state
+         * behind: start afresh */
+        EVP_CIPHER_CTX_reset(c);
+        if (c == k->gcm1) {
+            vsafe_wipe(&k->gcm1_key, sizeof k->gcm1_key);
+        }
     }
     vsafe_wipe(a1, sizeof a1);
     vsafe_wipe(fin, sizeof fin);
@@ -656,18 +690,32 @@ static EVP_MAC_CTX *mac_ctx(EVP_MAC_CTX **slot, EVP_MAC **alg, const char *alg_n
     return *slot;
 }
 
-/* key non-NULL and key_len >= 1 always: EVP_MAC_init with no key would reuse the previous one. */
-static int mac_run(EVP_MAC_CTX *m, const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len, uint8_t *mac,
-                   size_t mac_len)
+/* key non-NULL and key_len >= 1 always. EVP_MAC_init without a key restarts with the key the
+ * context holds: only when kd says that key is this one. */
+static int mac_run(EVP_MAC_CTX *m, vsafe_openssl_keyed_t *kd, const uint8_t *key, size_t key_len, const uint8_t *msg,
+                   size_t len, uint8_t *mac, size_t mac_len)
 {
     size_t outl = 0;
-    if (m == NULL || EVP_MAC_init(m, key, key_len, NULL) != 1 || (len != 0u && EVP_MAC_update(m, msg, len) != 1) ||
-        EVP_MAC_final(m, mac, &outl, mac_len) != 1 || outl != mac_len) {
-        ERR_clear_error();
-        vsafe_wipe(mac, mac_len);
-        return VSAFE_ERR_CRYPTO;
+    bool same = keyed_same(kd, key, key_len);
+    if (!same) {
+        vsafe_wipe(kd, sizeof *kd);
+    }
+    if (m == NULL || EVP_MAC_init(m, same ? NULL : key, same ? 0 : key_len, NULL) != 1) {
+        goto fail;
+    }
+    if (!same) {
+        keyed_set(kd, key, key_len);
+    }
+    if ((len != 0u && EVP_MAC_update(m, msg, len) != 1) || EVP_MAC_final(m, mac, &outl, mac_len) != 1 ||
+        outl != mac_len) {
+        goto fail;
     }
     return VSAFE_OK;
+fail:
+    vsafe_wipe(kd, sizeof *kd);
+    ERR_clear_error();
+    vsafe_wipe(mac, mac_len);
+    return VSAFE_ERR_CRYPTO;
 }
 
 static int cmac_raw(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len, uint8_t mac[16])
@@ -677,10 +725,12 @@ static int cmac_raw(void *ctx, const uint8_t *key, size_t key_len, const uint8_t
         vsafe_wipe(mac, 16);
         return VSAFE_ERR_ARGUMENT;
     }
-    EVP_MAC_CTX *m = key_len == 16u
-                         ? mac_ctx(&k->cmac128, &k->cmac_alg, "CMAC", OSSL_MAC_PARAM_CIPHER, "AES-128-CBC")
-                         : mac_ctx(&k->cmac256, &k->cmac_alg, "CMAC", OSSL_MAC_PARAM_CIPHER, "AES-256-CBC");
-    return mac_run(m, key, key_len, msg, len, mac, 16);
+    if (key_len == 16u) {
+        return mac_run(mac_ctx(&k->cmac128, &k->cmac_alg, "CMAC", OSSL_MAC_PARAM_CIPHER, "AES-128-CBC"),
+                       &k->cmac128_key, key, key_len, msg, len, mac, 16);
+    }
+    return mac_run(mac_ctx(&k->cmac256, &k->cmac_alg, "CMAC", OSSL_MAC_PARAM_CIPHER, "AES-256-CBC"), &k->cmac256_key,
+                   key, key_len, msg, len, mac, 16);
 }
 
 static int hmac_sha256(void *ctx, const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len, uint8_t mac[32])
@@ -690,8 +740,8 @@ static int hmac_sha256(void *ctx, const uint8_t *key, size_t key_len, const uint
         vsafe_wipe(mac, 32);
         return VSAFE_ERR_ARGUMENT;
     }
-    return mac_run(mac_ctx(&k->hmac, &k->hmac_alg, "HMAC", OSSL_MAC_PARAM_DIGEST, "SHA256"), key, key_len, msg, len,
-                   mac, 32);
+    return mac_run(mac_ctx(&k->hmac, &k->hmac_alg, "HMAC", OSSL_MAC_PARAM_DIGEST, "SHA256"), &k->hmac_key, key,
+                   key_len, msg, len, mac, 32);
 }
 
 /* ---- HKDF ---- */
@@ -809,10 +859,15 @@ void vsafe_openssl_keys_forget_sym(vsafe_openssl_keys_t *k)
     vsafe_wipe(&k->aead, sizeof k->aead);
     EVP_CIPHER_CTX_free(k->ecb);
     EVP_CIPHER_CTX_free(k->aead1);
+    EVP_CIPHER_CTX_free(k->gcm1);
     EVP_MAC_CTX_free(k->cmac128);
     EVP_MAC_CTX_free(k->cmac256);
     EVP_MAC_CTX_free(k->hmac);
-    k->ecb = k->aead1 = NULL;
+    vsafe_wipe(&k->gcm1_key, sizeof k->gcm1_key);
+    vsafe_wipe(&k->cmac128_key, sizeof k->cmac128_key);
+    vsafe_wipe(&k->cmac256_key, sizeof k->cmac256_key);
+    vsafe_wipe(&k->hmac_key, sizeof k->hmac_key);
+    k->ecb = k->aead1 = k->gcm1 = NULL;
     k->cmac128 = k->cmac256 = k->hmac = NULL;
 }
 
