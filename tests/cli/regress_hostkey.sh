@@ -10,6 +10,7 @@ set -u
 V="$1"
 WHAT="$2"
 ATTACKER="${3:-}"
+PROFILES="$(cd "$(dirname "$0")/../../profiles" && pwd)"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 n=0
@@ -71,6 +72,26 @@ finding2() {
          "key lost $lost times, partial key file $partial times"
     [ "$lost" -eq 0 ] && ok || bad "SIGKILL left a key on the device without its key file ($lost of $tries)"
     [ "$partial" -eq 0 ] && ok || bad "SIGKILL left a partial key file under its name ($partial of $tries)"
+
+    # regress_finding2_sigkill_ecdh: the same when the keys are derived on both sides (ECDH)
+    sed 's/"wrapped": false/"wrapped": true/' "$PROFILES/spl05.json" >"$T/anon.json"
+    span_e=$((span * 3 / 2))
+    tries=20 on_device=0 lost=0
+    for i in $(seq 1 $tries); do
+        rm -rf "$D" "$T/k.key" "$T"/.k.key.*
+        "$V" --device "$D" init --profile "$T/anon.json" >/dev/null || { bad "init anon profile"; return; }
+        delay_us=$(((RANDOM * 32768 + RANDOM) % span_e))
+        { timeout -s KILL "$(printf '0.%06d' "$delay_us")" "$V" --device "$D" hostkey provision --method ecdh \
+            --out "$T/k.key" >/dev/null 2>&1; } 2>/dev/null
+        if [ "$(present "$D")" = true ]; then
+            on_device=$((on_device + 1))
+            if [ ! -f "$T/k.key" ] || ! key_works "$D" "$T/k.key"; then
+                lost=$((lost + 1))
+            fi
+        fi
+    done
+    echo "finding2 sigkill ecdh: $tries kills (0..${span_e} us): key on device $on_device times, key lost $lost times"
+    [ "$lost" -eq 0 ] && ok || bad "SIGKILL during ECDH provisioning lost the key ($lost of $tries)"
 }
 
 finding3() {

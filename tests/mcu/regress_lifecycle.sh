@@ -50,6 +50,27 @@ finding5() {
     [ $? -eq 1 ] && ok || bad "closing with different keys in OBK and SE must be refused without --force"
     grep -q "does not hold the host keys of OBK HDPL3-S" "$T/err" && ok || bad "no explanation: $(cat "$T/err")"
     "$V" --device "$D" mcu state CLOSED --force >/dev/null 2>&1 && ok || bad "--force must still close"
+    # regress_finding5_hostkeys_power_cut: a cut at any NVM operation of mcu.nvm during `mcu hostkeys`
+    # never leaves keys in the secure element that OBK does not hold (checked with the OBK bytes)
+    cuts=0 se_keys=0
+    for k in 1 2 3 4 5 6 7 8; do
+        D="$T/b5c$k"
+        provisioning_board "$D" || { bad "board setup"; return; }
+        "$V" --device "$D" --cut-after $k mcu hostkeys >/dev/null 2>"$T/err"
+        grep -q "power cut at NVM operation $k" "$T/err" && cuts=$((cuts + 1))
+        se_has=$("$V" --device "$D" --json hostkey show | sed -n 's/.*"present":\([a-z]*\).*/\1/p')
+        if [ "$se_has" = true ]; then
+            se_keys=$((se_keys + 1))
+            rec=$("$V" --device "$D" --json mcu obk read HDPL3-S --length 72 | sed -n 's/.*"data":"\([0-9a-f]*\)".*/\1/p')
+            printf 'type aes128\nmac %s\ncipher %s\n' "${rec:16:32}" "${rec:80:32}" >"$T/obk.key"
+            "$V" --device "$D" read 1 --length 1 --host-key "$T/obk.key" >/dev/null 2>&1 && ok \
+                || bad "cut $k: the secure element holds host keys that OBK does not"
+        else
+            ok
+        fi
+    done
+    echo "finding5 power cuts: $cuts of 8 runs of mcu hostkeys cut, secure element provisioned in $se_keys"
+    [ $cuts -ge 1 ] && ok || bad "no cut happened during mcu hostkeys"
     # the good path: provisioned together, closing is allowed
     D="$T/b5g"
     provisioning_board "$D" || { bad "board setup"; return; }

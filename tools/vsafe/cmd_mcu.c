@@ -233,10 +233,11 @@ static int parse_domain(vsafe_cli_t *cli, const char *s, vsafe_mcu_domain_t *d)
 
 static int cmd_obk(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
 {
-    const char *pos[2], *data = NULL, *off_s = NULL, *len_s = NULL, *dom_s = NULL;
+    const char *pos[2], *off_s = NULL, *len_s = NULL, *dom_s = NULL;
+    vsafe_cli_secret_t data_s = {0}; /* OBK holds keys: --data is a secret option */
     int done = 0;
-    vsafe_cli_opt_t opts[] = {{"data", 1, &data, NULL}, {"offset", 1, &off_s, NULL}, {"length", 1, &len_s, NULL},
-                              {"domain", 1, &dom_s, NULL}, {NULL, 0, NULL, NULL}};
+    vsafe_cli_opt_t opts[] = {VSAFE_CLI_SECRET_OPTS("data", data_s), {"offset", 1, &off_s, NULL},
+                              {"length", 1, &len_s, NULL}, {"domain", 1, &dom_s, NULL}, {NULL, 0, NULL, NULL}};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 2, 2, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -255,14 +256,21 @@ static int cmd_obk(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
     }
     if (strcmp(pos[0], "write") == 0) {
         uint8_t *buf;
-        size_t n;
-        if (data == NULL) {
-            return vsafe_cli_usage_error(cli, "obk write needs --data HEX");
+        size_t n, text_len = 0;
+        if (!vsafe_cli_secret_given(&data_s)) {
+            return vsafe_cli_usage_error(cli, "obk write needs --data HEX (or --data-file, --data-fd, --data-env)");
         }
-        if (vsafe_cli_parse_hex(cli, "--data", data, &buf, &n) != 0) {
+        static char text[4 * VSAFE_MCU_OBK_WRITE_MAX + 64];
+        if ((rc = vsafe_cli_secret_read(cli, "data", &data_s, text, sizeof text, &text_len)) != 0) {
+            return rc;
+        }
+        rc = vsafe_cli_parse_hex(cli, "--data", text, &buf, &n);
+        vsafe_wipe(text, sizeof text);
+        if (rc != 0) {
             return VSAFE_CLI_EXIT_USAGE;
         }
         rc = vsafe_mcu_obk_write(m, dom, area, off, buf, n);
+        vsafe_wipe(buf, n);
         free(buf);
         if (rc != VSAFE_OK) {
             return vsafe_cli_fail(cli, rc, "obk write %s", vsafe_mcu_obk_name(area));
