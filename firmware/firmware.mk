@@ -26,7 +26,7 @@ CORE_FLAGS := -ffreestanding -fno-builtin-malloc -fno-builtin-printf
 CORE_SRC  := $(sort $(wildcard src/common/*.c src/se/*.c src/store/*.c src/mcu/*.c))
 PORT_SRC  := $(sort $(wildcard firmware/port/*.c))
 BOARD_SRC := $(sort $(wildcard firmware/mps2-an505/*.c))
-TEST_SRC  := $(sort $(wildcard firmware/test/*.c))
+TEST_SRC  := $(sort $(wildcard firmware/test/*.c)) tests/model/model.c
 obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 CORE_OBJ  := $(call obj,$(CORE_SRC))
 PORT_OBJ  := $(call obj,$(PORT_SRC))
@@ -55,10 +55,16 @@ $(OUT)/obj/firmware/port/%.o: firmware/port/%.c
 	@mkdir -p $(@D)
 	@$(CC) $(CFLAGS) $(CORE_FLAGS) $(INC) -MMD -MP -c $< -o $@
 
+TEST_INC := -Ifirmware/port -Ifirmware/mps2-an505 -Itests/protocol -Itests/powerloss -Itests/common -Itests/model
+
 $(OUT)/obj/firmware/%.o: firmware/%.c
 	@mkdir -p $(@D)
-	@$(CC) $(CFLAGS) $(INC) -Ifirmware/port -Ifirmware/mps2-an505 -Itests/protocol -Itests/powerloss -Itests/common \
-	  -MMD -MP -c $< -o $@
+	@$(CC) $(CFLAGS) $(INC) $(TEST_INC) -MMD -MP -c $< -o $@
+
+# The reference model of the host tests, the power-cut oracle on the target too.
+$(OUT)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	@$(CC) $(CFLAGS) $(INC) $(TEST_INC) -MMD -MP -c $< -o $@
 
 $(LIBCORE): $(CORE_OBJ)
 	@rm -f $@ && $(AR) rcs $@ $^

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model.h"
 #include "nvm_ram.h"
 #include "se/core.h"
 
@@ -44,6 +45,14 @@ bool fw_exchange(fw_dev_t *d, const uint8_t *frame, size_t len, uint8_t *status,
 
 /* The committed state as a fresh mount of the NVM sees it (not the device's RAM image). */
 int fw_nvm_image(const fw_dev_t *d, uint8_t *img, uint32_t cap, uint32_t *len);
+
+/* The device's state as a host sees it (tests/model's observation, in frames): the partition
+ * table, the host key slot, the command table and the data of every zone readable Always.
+ * *data_mask: the zones whose data was read. VSAFE_OK or VSAFE_ERR_HOST_FRAME. */
+int fw_observe(fw_dev_t *d, model_t *obs, uint32_t *data_mask);
+/* Whether obs equals the model e in every field (zone data where data_mask has the zone's bit);
+ * if not, *why names the first field that differs. */
+bool fw_model_equal(const model_t *e, const model_t *obs, uint32_t data_mask, const char **why);
 
 void fw_suite_protocol(fw_dev_t *d);
 void fw_suite_powercut(fw_dev_t *d);

@@ -273,8 +273,8 @@ int model_matches(const model_t *e, const model_t *o, uint32_t data_mask, char *
             a->ucr != b->ucr || a->ctr != b->ctr) {
             DIFF("zone %zu: model type %u len %u rac %u/cr%u uac %u/cr%u ctr %u; device type %u len %u rac %u/cr%u "
                  "uac %u/cr%u ctr %u",
-                 i, a->type, a->len, a->rac, a->rcr, a->uac, a->ucr, a->ctr, b->type, b->len, b->rac, b->rcr, b->uac,
-                 b->ucr, b->ctr);
+                 i, a->type, a->len, a->rac, a->rcr, a->uac, a->ucr, (unsigned)a->ctr, b->type, b->len, b->rac,
+                 b->rcr, b->uac, b->ucr, (unsigned)b->ctr);
         }
         if ((data_mask & (1u << i)) && memcmp(a->data, b->data, a->len) != 0) {
             size_t k = 0;
@@ -286,7 +286,7 @@ int model_matches(const model_t *e, const model_t *o, uint32_t data_mask, char *
     }
     if (e->key_present != o->key_present || e->key_type != o->key_type || e->mac_ctr != o->mac_ctr) {
         DIFF("key slot: model present %d type %u C-MAC counter %u; device present %d type %u counter %u",
-             e->key_present, e->key_type, e->mac_ctr, o->key_present, o->key_type, o->mac_ctr);
+             e->key_present, e->key_type, (unsigned)e->mac_ctr, o->key_present, o->key_type, (unsigned)o->mac_ctr);
     }
     if (e->table_cr != o->table_cr) {
         DIFF("command table change rights: model %02x, device %02x", e->table_cr, o->table_cr);

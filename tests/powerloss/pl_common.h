@@ -76,44 +76,6 @@ static inline void pl_close(pl_dev_t *d)
     d->se = NULL;
 }
 
-/* The command as the model sees it. The SPL05 device commits a non-atomic Update of one frame
- * in one commit like any other command, and the test holds it to that. */
-static inline model_op_t pl_model_op(const pl_cmd_t *c)
-{
-    model_op_t op;
-    memset(&op, 0, sizeof op);
-    op.macd = c->mac;
-    op.zone = c->zone;
-    op.off = c->offset;
-    op.len = c->len;
-    op.data = c->data;
-    op.amount = c->amount;
-    op.ac = c->ac;
-    op.cr = c->cr;
-    switch (c->kind) {
-    case PL_UPDATE_ATOMIC:
-    case PL_UPDATE_PLAIN:
-        op.kind = MODEL_OP_UPDATE;
-        break;
-    case PL_DECREMENT:
-        op.kind = MODEL_OP_DECREMENT;
-        break;
-    case PL_READ_AC:
-        op.kind = MODEL_OP_CHANGE_READ_AC;
-        op.len = 0;
-        break;
-    case PL_UPDATE_AC:
-        op.kind = MODEL_OP_UPDATE;
-        op.change = 1;
-        break;
-    case PL_DECREMENT_AC:
-        op.kind = MODEL_OP_DECREMENT;
-        op.change = 1;
-        break;
-    }
-    return op;
-}
-
 /* Runs c through the host library. Returns the host status; *counter gets a decrement's result. */
 static inline int pl_run(pl_dev_t *d, const pl_cmd_t *c, uint32_t *counter)
 {

@@ -1,13 +1,15 @@
 /* The scripted mixed workload of the device power-loss proofs (atomic and non-atomic updates,
  * decrements with data, access-condition changes, optionally one command in n C-MAC'd), drawn from
- * a seeded generator. Shared by the host tests (pl_common.h) and the Cortex-M33 test firmware,
- * which encodes the commands as frames itself. Header-only and freestanding. */
+ * a seeded generator, and its description for the reference model (tests/model). Shared by the
+ * host tests (pl_common.h) and the Cortex-M33 test firmware, which encodes the commands as frames
+ * itself. Header-only and freestanding. */
 #ifndef VSAFE_PL_WORKLOAD_H
 #define VSAFE_PL_WORKLOAD_H
 
 #include <stdint.h>
 #include <string.h>
 
+#include "model.h"
 #include "vsafe/se_wire.h"
 
 static inline uint64_t pl_rand(uint64_t *s)
@@ -83,6 +85,44 @@ static inline void pl_make_cmd(pl_cmd_t *c, uint64_t *rng, unsigned mac_share)
         c->data[k] = (uint8_t)pl_rand(rng);
     }
     c->mac = mac_share > 0 && pl_rand(rng) % mac_share == 0u;
+}
+
+/* The command as the model sees it. The SPL05 device commits a non-atomic Update of one frame
+ * in one commit like any other command, and the test holds it to that. */
+static inline model_op_t pl_model_op(const pl_cmd_t *c)
+{
+    model_op_t op;
+    memset(&op, 0, sizeof op);
+    op.macd = c->mac;
+    op.zone = c->zone;
+    op.off = c->offset;
+    op.len = c->len;
+    op.data = c->data;
+    op.amount = c->amount;
+    op.ac = c->ac;
+    op.cr = c->cr;
+    switch (c->kind) {
+    case PL_UPDATE_ATOMIC:
+    case PL_UPDATE_PLAIN:
+        op.kind = MODEL_OP_UPDATE;
+        break;
+    case PL_DECREMENT:
+        op.kind = MODEL_OP_DECREMENT;
+        break;
+    case PL_READ_AC:
+        op.kind = MODEL_OP_CHANGE_READ_AC;
+        op.len = 0;
+        break;
+    case PL_UPDATE_AC:
+        op.kind = MODEL_OP_UPDATE;
+        op.change = 1;
+        break;
+    case PL_DECREMENT_AC:
+        op.kind = MODEL_OP_DECREMENT;
+        op.change = 1;
+        break;
+    }
+    return op;
 }
 
 #endif
