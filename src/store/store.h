@@ -40,6 +40,40 @@ typedef struct {
     uint64_t compactions;
 } vsafe_store_counters_t;
 
+/* What a mount found besides the state itself (docs/NVM-FORMAT.md §6). Offsets are NVM byte
+ * addresses (for the file backend: file offsets). */
+#define VSAFE_STORE_FIX_MAX 8u
+typedef struct {
+    uint32_t half;   /* 0 = A, 1 = B */
+    uint32_t seq;    /* sequence number of the record the bit belongs to */
+    uint32_t offset; /* NVM byte address of the corrected byte */
+    uint8_t bit;     /* bit 0..7 of that byte */
+} vsafe_store_fix_t;
+
+typedef enum {
+    VSAFE_STORE_DAMAGE_NONE = 0,
+    VSAFE_STORE_DAMAGE_RECORD,       /* a record fails its checks and newer records follow it */
+    VSAFE_STORE_DAMAGE_NEWEST,       /* the newest record fails in a way no power cut can leave */
+    VSAFE_STORE_DAMAGE_SNAPSHOT,     /* a snapshot newer than the state found fails its checks */
+    VSAFE_STORE_DAMAGE_NO_SNAPSHOT   /* no snapshot passes its checks */
+} vsafe_store_damage_t;
+
+typedef struct {
+    uint32_t corrected_bits;            /* single-bit errors corrected (the state is exact) */
+    uint32_t fixes;                     /* entries of fix[] filled (at most VSAFE_STORE_FIX_MAX) */
+    vsafe_store_fix_t fix[VSAFE_STORE_FIX_MAX];
+    bool torn;                          /* a torn newest record was discarded: a power cut during a
+                                           commit that was never acknowledged; nothing lost */
+    uint32_t torn_half, torn_offset;    /* where it starts */
+    bool stale_damage;                  /* the superseded snapshot of the other half fails its checks
+                                           (inspect only; the state does not depend on it) */
+    vsafe_store_damage_t damage;        /* why a mount was refused (VSAFE_ERR_STORE_DAMAGED) */
+    uint32_t damage_half, damage_offset, damage_seq; /* the damaged record: half, NVM address, seq
+                                           (damage_seq_known false when its header is unreadable) */
+    bool damage_seq_known;
+    uint32_t newest_seen_seq;           /* highest sequence number in any readable header */
+} vsafe_store_recovery_t;
+
 typedef struct vsafe_store {
     const vsafe_nvm_t *nvm; /* NULL: volatile (RAM only, commits just apply) */
     uint8_t *image;
@@ -54,6 +88,7 @@ typedef struct vsafe_store {
     int failed;             /* sticky error after an NVM failure mid-commit */
     bool one_sync;          /* one sync per record even if the NVM may reorder (vsafe_store_set_one_sync) */
     vsafe_store_counters_t counters;
+    vsafe_store_recovery_t recovery; /* what the last mount found (filled on failure too) */
 } vsafe_store_t;
 
 #define VSAFE_STORE_TAG_SE 0x56534531u  /* "VSE1" */
@@ -77,8 +112,12 @@ VSAFE_MUST_CHECK int vsafe_store_probe(const vsafe_nvm_t *nvm, uint32_t *image_l
 VSAFE_MUST_CHECK int vsafe_store_format(vsafe_store_t *st, const vsafe_nvm_t *nvm, uint8_t *image,
                                         uint32_t image_len, uint32_t layout_tag);
 
-/* Recovers the newest committed state into image (image_len must match the stored one).
- * Returns VSAFE_ERR_STORE_EMPTY, _CORRUPT, _VERSION, _MISMATCH, or an NVM error. */
+/* Recovers the newest committed state into image (image_len must match the stored one), never an
+ * older one: a single flipped bit in any record is corrected (st->recovery says where; the next
+ * commit then writes a fresh snapshot), a torn newest record left by a power cut is discarded,
+ * and anything else is refused with VSAFE_ERR_STORE_DAMAGED (st->recovery says what and where).
+ * Returns VSAFE_ERR_STORE_EMPTY, _CORRUPT (no snapshot passes), _DAMAGED, _VERSION, _MISMATCH,
+ * _TRUNCATED, or the NVM's read error (a read error is never taken for an invalid record). */
 VSAFE_MUST_CHECK int vsafe_store_mount(vsafe_store_t *st, const vsafe_nvm_t *nvm, uint8_t *image,
                                        uint32_t image_len, uint32_t layout_tag);
 
@@ -108,10 +147,32 @@ typedef struct {
     uint32_t journal_used;    /* bytes used in the active half */
     uint32_t journal_size;    /* bytes in one half */
     bool tail_clean;          /* no partial record after the last valid one */
-    uint32_t other_half_seq;  /* 0 if the other half holds no valid snapshot */
+    uint32_t other_half_seq;  /* its snapshot's seq when other_half_valid */
+    bool other_half_valid;    /* the other half holds a snapshot (older, superseded) */
+    vsafe_store_recovery_t recovery; /* corrections, torn record, damage: where */
+    /* salvage only: the commits given up (sequence numbers lost_first..lost_last, lost_count of
+     * them), and the sequence number of the snapshot salvage wrote */
+    uint32_t lost_first, lost_last, lost_count;
+    uint32_t salvage_seq;
 } vsafe_store_report_t;
 
-/* Fills report (always, as far as the NVM could be read) and returns report->status. */
+/* Fills report (always, as far as the NVM could be read) and returns report->status. Reads
+ * only: never programs, erases or syncs. */
 VSAFE_MUST_CHECK int vsafe_store_inspect(const vsafe_nvm_t *nvm, vsafe_store_report_t *report);
+
+/* The explicit way out of VSAFE_ERR_STORE_DAMAGED, for a user who asks for it: recovers the longest
+ * intact prefix (the newest valid snapshot and the journal records after it up to the first that
+ * is damaged), then writes it as a fresh snapshot with a sequence number above every readable one
+ * into the other half, so that it mounts normally afterwards. image (image_cap bytes, at least the
+ * stored image length) receives the salvaged state. report says what was lost (lost_* fields).
+ * On NVM that mounts cleanly it writes nothing and returns VSAFE_OK with lost_count 0.
+ * VSAFE_ERR_STORE_CORRUPT/_EMPTY when no snapshot is intact; NVM errors. Power may fail anywhere:
+ * until the new snapshot's commit unit lands, the NVM still holds what it held. */
+VSAFE_MUST_CHECK int vsafe_store_salvage(const vsafe_nvm_t *nvm, uint8_t *image, uint32_t image_cap,
+                                         vsafe_store_report_t *report);
+
+/* One line (NUL-terminated, truncated to cap) saying what recovery found: the damage and where,
+ * the corrections, or the torn record. Returns the length written. */
+size_t vsafe_store_describe(const vsafe_store_recovery_t *r, char *out, size_t cap);
 
 #endif

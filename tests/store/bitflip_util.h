@@ -71,10 +71,6 @@ static inline void bf_run(vsafe_sim_nvm_t *sim, const uint8_t *clean_img, uint32
                 if (rc != VSAFE_OK) {
                     c->refused++;
                 } else if (memcmp(img, clean_img, image_len) == 0) {
-#ifndef VSAFE_STORE_RECOVERY_REPORT
-                    (void)st;
-                    c->unaffected++;
-#else
                     if (st.recovery.corrected_bits != 0u) {
                         c->corrected++;
                     } else if (st.recovery.torn) {
@@ -82,7 +78,6 @@ static inline void bf_run(vsafe_sim_nvm_t *sim, const uint8_t *clean_img, uint32
                     } else {
                         c->unaffected++;
                     }
-#endif
                 } else {
                     c->wrong++;
                     if (c->wrong <= 8u) {

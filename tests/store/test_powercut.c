@@ -188,7 +188,9 @@ static void test_randomized_cuts(void **state)
             vsafe_store_set_one_sync(&st, c->one_sync);
             if (rc != 0) {
                 violations++;
-                print_message("randomized: mount failed %d at txn %d\n", rc, i);
+                char why[256];
+                (void)vsafe_store_describe(&st.recovery, why, sizeof why);
+                print_message("randomized: mount failed %d at txn %d: %s\n", rc, i, why);
                 break;
             }
             if (memcmp(img, prev, IMG) == 0) {
