@@ -14,6 +14,8 @@
  *   se/core.h, se/layout.h     the device core (process a frame, the state image and its offsets);
  *                              core.h also brings se/profile.h (compiled profile) and
  *                              store/store.h (the journaled store: open, commit, read back)
+ *   store/store_int.h          the store's CRC-32C, single-bit locator and record format, for
+ *                              the tests that check them against first principles
  *   mcu/mcu_core.h             the MCU model's core and its persistent record
  *   profile/profile_file.h     the profile-file loader (JSON text -> compiled profile)
  *   host/keyfile.h             the host key-file parser, writer and durable staged write
@@ -32,5 +34,6 @@
 #include "se/layout.h"
 #include "se/profile.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 #endif

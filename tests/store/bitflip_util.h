@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "hooks.h"
 #include "vsafe/sim.h"
 
 typedef struct {

@@ -9,7 +9,6 @@
 
 #include <cmocka.h>
 
-#include "store/store_int.h"
 #include "store_testutil.h"
 
 #define IMG 300u
