@@ -75,7 +75,7 @@ int vsafe_keyfile_parse(const char *text, size_t len, vsafe_keyfile_t *out)
     unsigned line = 0;
     int have_type = 0;
     size_t mac_len = 0, cipher_len = 0;
-    if (len > VSAFE_KEYFILE_TEXT_MAX || memchr(text, '\0', len) != NULL) {
+    if (len > VSAFE_KEYFILE_TEXT_MAX || (len > 0u && memchr(text, '\0', len) != NULL)) {
         goto fail;
     }
     for (size_t pos = 0; pos < len;) {
