@@ -96,7 +96,11 @@ static int start_on_nvm(vsafe_se_t *se, const vsafe_nvm_t *nvm, const char *prof
         return VSAFE_ERR_NO_MEMORY;
     }
     rc = vsafe_se_core_mount(&se->core, nvm, vsafe_openssl_crypto_port(se->crypto), se->image, len);
-    if (rc != VSAFE_OK) {
+    if (rc == VSAFE_ERR_STORE_DAMAGED || rc == VSAFE_ERR_STORE_CORRUPT) {
+        char where[400];
+        (void)vsafe_store_describe(&se->core.store.recovery, where, sizeof where);
+        set_error(ext, "%s: %s: %s", what, vsafe_status_message(rc), where);
+    } else if (rc != VSAFE_OK) {
         set_error(ext, "%s: %s", what, vsafe_status_message(rc));
     }
     return rc;

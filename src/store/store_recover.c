@@ -525,20 +525,19 @@ static int recover(const vsafe_nvm_t *nvm, scan_t *s, vsafe_store_recovery_t *re
         note_fix(&c, s->half, s->snap.seq, s->half * c.hb + head[chosen].fix_off, head[chosen].fix_bit);
     }
     rc = replay(&c, s);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = judge_other(&c, s, &head[chosen ^ 1], failed[chosen ^ 1]);
-    if (rc != 0 || !s->full) {
-        return rc;
-    }
-    /* every readable sequence number, so that salvage can say what it gives up */
-    uint32_t at;
-    rc = scan_later(&c, 0, c.g->prog_unit, c.hb, 0, NULL, &at);
     if (rc == 0) {
-        rc = scan_later(&c, c.hb, c.g->prog_unit, c.hb, 0, NULL, &at);
+        rc = judge_other(&c, s, &head[chosen ^ 1], failed[chosen ^ 1]);
     }
-    return rc;
+    if (!s->full || (rc != 0 && rc != VSAFE_ERR_STORE_DAMAGED)) {
+        return rc;
+    }
+    /* every readable sequence number, so that inspect and salvage can say what is given up */
+    uint32_t at;
+    int rc2 = scan_later(&c, 0, c.g->prog_unit, c.hb, 0, NULL, &at);
+    if (rc2 == 0) {
+        rc2 = scan_later(&c, c.hb, c.g->prog_unit, c.hb, 0, NULL, &at);
+    }
+    return rc2 != 0 ? rc2 : rc;
 }
 
 /* ---- Public API ---- */
