@@ -83,7 +83,8 @@ report: build
 	  --budgets firmware/budgets.txt --indirect firmware/stack-indirect.txt \
 	  --module src/se $(call obj,$(wildcard src/se/*.c)) --module src/store $(call obj,$(wildcard src/store/*.c)) \
 	  --module src/common $(call obj,$(wildcard src/common/*.c)) --module src/mcu $(call obj,$(wildcard src/mcu/*.c)) \
-	  --module firmware/port $(PORT_OBJ) --map $(OUT)/vsafe-test.map --cc $(CC) --nm $(NM) --cpu "$(CPU)"
+	  --module firmware/port $(PORT_OBJ) --map $(OUT)/vsafe-test.map --cc $(CC) --nm $(NM) --cpu "$(CPU)" \
+	  --bound-out $(OUT)/stack-command-bound.txt
 
 run: report
 	@echo "test-cross: $(QEMU) -machine mps2-an505 -kernel $(ELF) (semihosting)"
@@ -97,6 +98,11 @@ run: report
 	if [ -z "$$n" ]; then echo "test-cross: FAILED: the firmware did not end with 'N passed, M failed'"; exit 1; fi; \
 	if [ $$rc -ne 0 ]; then echo "test-cross: FAILED"; exit 1; fi; \
 	if [ $$n -lt $(MIN_CHECKS) ]; then echo "test-cross: FAILED: only $$n checks (at least $(MIN_CHECKS))"; exit 1; fi; \
+	used=$$(sed -n 's/^memory: deepest command stack bytes \([0-9][0-9]*\)$$/\1/p' $(OUT)/test-cross.log); \
+	bound=$$(cat $(OUT)/stack-command-bound.txt); \
+	if [ -z "$$used" ] || [ $$used -gt $$bound ]; then \
+	  echo "test-cross: FAILED: a command used $$used B of stack on the target, above the static bound of $$bound B"; exit 1; fi; \
+	echo "test-cross: deepest command stack measured on the target $$used B, static bound $$bound B"; \
 	echo "$$last"
 
 -include $(CORE_OBJ:.o=.d) $(PORT_OBJ:.o=.d) $(BOARD_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

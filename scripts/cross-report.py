@@ -27,7 +27,8 @@ FAIL = []
 
 
 def fail(msg):
-    FAIL.append(msg)
+    if msg not in FAIL:
+        FAIL.append(msg)
 
 
 def run(cmd):
@@ -392,6 +393,7 @@ def stack_report(args, budgets):
     if entry not in g.frame or not handlers:
         fail(f"command paths: no {entry} or no dispatch table {args.dispatch} in the core's objects")
     else:
+        worst_cmd = 0
         proc = "vsafe_se_core_process"
         handler_titles = set(t for t in (resolve_name(g, x) for x in handlers) if t)
         print(f"  command paths: {entry} > {proc} > (channel, handler, seal, store commit) for each handler"
@@ -408,9 +410,13 @@ def stack_report(args, budgets):
                 if r[0] > best[0]:
                     best = r
             n = g.frame[entry] + g.frame[proc] + best[0]
+            worst_cmd = max(worst_cmd, n)
             h = g.frame[entry] + g.frame[proc] + st.worst(ht)[0]
             path = " > ".join(plain(p) for p in [entry, proc] + best[1])
             print(f"    {plain(ht):24} handler {h:5}  path {n:5}{check(budgets, 'stack', 'command', n)}   {path}")
+        if args.bound_out:
+            with open(args.bound_out, "w") as f:
+                f.write(f"{worst_cmd}\n")
     roots = sorted(t for t in g.frame if ":" not in t and t not in called)
     print("  entry points (every external function of the core and port no other one calls):")
     worst_entry = 0
@@ -433,6 +439,7 @@ def main():
     ap.add_argument("--budgets", required=True)
     ap.add_argument("--indirect", required=True)
     ap.add_argument("--dispatch", default="dispatch_table")
+    ap.add_argument("--bound-out", help="file to write the worst command path's bound to")
     ap.add_argument("--module", nargs="+", action="append", required=True, metavar=("NAME", "OBJ"))
     args = ap.parse_args()
     args.module = [(m[0], m[1:]) for m in args.module]

@@ -14,15 +14,27 @@ int main(void);
 void vsafe_fw_reset_handler(void);
 
 #define STACK_PAINT 0xA5A5A5A5u
+const uint32_t vsafe_fw_stack_paint = STACK_PAINT;
 
-/* Bytes of the stack region that were ever written (the paint is gone). */
+static uint32_t stack_seen; /* deepest use recorded before a region was repainted */
+
+void vsafe_fw_stack_seen(const uint32_t *p)
+{
+    uint32_t d = (uint32_t)((const uint8_t *)&__stack_top - (const uint8_t *)p);
+    if (p >= &__stack_bottom && p <= &__stack_top && d > stack_seen) {
+        stack_seen = d;
+    }
+}
+
+/* Bytes of the stack region that were ever written (the paint is gone), or recorded as used. */
 uint32_t vsafe_fw_stack_high_water(void)
 {
     const uint32_t *p = &__stack_bottom;
     while (p < &__stack_top && *p == STACK_PAINT) {
         p++;
     }
-    return (uint32_t)((const uint8_t *)&__stack_top - (const uint8_t *)p);
+    uint32_t d = (uint32_t)((const uint8_t *)&__stack_top - (const uint8_t *)p);
+    return d > stack_seen ? d : stack_seen;
 }
 
 static const char *const fault_names[] = {"HardFault", "MemManage", "BusFault", "UsageFault", "SecureFault",

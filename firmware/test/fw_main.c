@@ -9,6 +9,10 @@
 #include "semihost.h"
 
 static uint32_t passed, failed;
+static uint32_t command_stack_max; /* deepest stack any vsafe_se_core_i2c_write used */
+
+#define PAINT_WORDS 512u /* 2 KiB below the caller: past the static bound of a command (a deeper
+                            use shows as 2 KiB, still above the bound, and fails the run) */
 
 bool fw_check(bool ok, const char *suite, const char *name, const char *detail)
 {
@@ -95,8 +99,28 @@ bool fw_exchange(fw_dev_t *d, const uint8_t *frame, size_t len, uint8_t *status,
     uint16_t crc = vsafe_crc16(cmd, len);
     cmd[len] = (uint8_t)(crc >> 8);
     cmd[len + 1] = (uint8_t)crc;
-    if (vsafe_se_core_i2c_write(&d->core, addr, cmd, len + 2u) != 0 ||
-        vsafe_se_core_i2c_read(&d->core, addr, raw, 5) != 0) {
+    /* Measure the command's stack: paint below the current stack pointer (inline, no call, so no
+     * frame of ours is down there; the firmware takes no interrupts), run, see how deep it wrote.
+     * What earlier, deeper calls left there is recorded first for the high-water mark. */
+    volatile uint32_t *sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    uint32_t dirty = PAINT_WORDS;
+    while (dirty > 0u && sp[-(int32_t)dirty] == vsafe_fw_stack_paint) {
+        dirty--;
+    }
+    vsafe_fw_stack_seen((const uint32_t *)(sp - dirty));
+    for (uint32_t i = 1; i <= PAINT_WORDS; i++) {
+        sp[-(int32_t)i] = vsafe_fw_stack_paint;
+    }
+    int wrc = vsafe_se_core_i2c_write(&d->core, addr, cmd, len + 2u);
+    uint32_t w = PAINT_WORDS;
+    while (w > 0u && sp[-(int32_t)w] == vsafe_fw_stack_paint) {
+        w--;
+    }
+    if (4u * w > command_stack_max) {
+        command_stack_max = 4u * w;
+    }
+    if (wrc != 0 || vsafe_se_core_i2c_read(&d->core, addr, raw, 5) != 0) {
         return false;
     }
     size_t total = ((size_t)raw[1] << 8 | raw[2]) + 3u;
@@ -139,6 +163,7 @@ int main(void)
     fw_suite_protocol(&dev);
     fw_suite_powercut(&dev);
     fw_note("memory", "stack high-water bytes ", vsafe_fw_stack_high_water());
+    fw_note("memory", "deepest command stack bytes ", command_stack_max);
     vsafe_fw_put_u32(passed);
     vsafe_fw_puts(" passed, ");
     vsafe_fw_put_u32(failed);

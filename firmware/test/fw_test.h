@@ -57,6 +57,11 @@ bool fw_model_equal(const model_t *e, const model_t *obs, uint32_t data_mask, co
 void fw_suite_protocol(fw_dev_t *d);
 void fw_suite_powercut(fw_dev_t *d);
 
+/* Stack use (firmware/mps2-an505/startup.c): the region is painted with vsafe_fw_stack_paint at
+ * reset; the high-water mark is how much of it was ever overwritten. */
+extern const uint32_t vsafe_fw_stack_paint;
 uint32_t vsafe_fw_stack_high_water(void);
+/* Records that the stack was used down to p (before a test repaints a region). */
+void vsafe_fw_stack_seen(const uint32_t *p);
 
 #endif
