@@ -17,8 +17,8 @@
  * the same rule, the model following whichever of the two states the device holds.
  *
  * Sizes: VSAFE_PL_COMMANDS (exhaustive, default 220 commands per write-model family) and
- * VSAFE_PL_RANDOM (randomized, default 10000). The sanitizer build runs smaller sizes (set by
- * tests/powerloss/CMakeLists.txt). */
+ * VSAFE_PL_RANDOM (randomized, default 10000), for longer or quicker runs by hand; CTest runs the
+ * defaults in every build, the sanitizer build included. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
