@@ -36,8 +36,8 @@ typedef struct {
     char text[ITEM_MAX];
 } item_t;
 
-/* The item lines of a key-file text: comment and empty lines dropped, a "\r" before "\n" dropped,
- * lower-cased. Returns their number (at most MAX_ITEMS are kept). */
+/* The item lines of a key-file text: comment and empty lines dropped, a line's final "\r" dropped
+ * (CRLF endings; the last line may lack its "\n", so its "\r" goes too), lower-cased. Returns their number (at most MAX_ITEMS are kept). */
 static size_t item_lines(const uint8_t *t, size_t n, item_t items[MAX_ITEMS])
 {
     size_t count = 0, i = 0;
@@ -46,7 +46,7 @@ static size_t item_lines(const uint8_t *t, size_t n, item_t items[MAX_ITEMS])
         while (e < n && t[e] != '\n') {
             e++;
         }
-        size_t end = e > i && e < n && t[e - 1] == '\r' ? e - 1 : e;
+        size_t end = e > i && t[e - 1] == '\r' ? e - 1 : e; /* also on a last line without "\n" */
         if (end > i && t[i] != '#') {
             if (count < MAX_ITEMS) {
                 item_t *it = &items[count];
