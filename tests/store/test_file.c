@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "hooks.h"
+#include "vsafe/se.h"
 #include "store_testutil.h"
 
 #define IMG 300u
@@ -159,12 +160,100 @@ static void test_missing_and_truncated(void **state)
     vsafe_file_nvm_close(f);
 }
 
+/* Opening reads the file in one go (it used to take ~444 reads of 256 bytes per CLI command), and
+ * the RAM copy stays equal to the file through commits and compactions. */
+static void test_one_read_and_coherent(void **state)
+{
+    (void)state;
+    uint8_t ref[IMG], back[IMG];
+    make_device(ref, 50);
+    vsafe_file_nvm_t *f;
+    assert_int_equal(vsafe_file_nvm_open(&f, path, 0, 0), VSAFE_OK);
+    vsafe_nvm_t *nvm = vsafe_file_nvm_port(f);
+    vsafe_store_t st;
+    assert_int_equal(vsafe_store_mount(&st, nvm, back, IMG, TAG), VSAFE_OK);
+    assert_memory_equal(back, ref, IMG);
+    assert_int_equal(vsafe_file_nvm_reads(f), 1);
+    uint64_t rng = 77;
+    vsafe_txn_t t;
+    for (int i = 0; i < 300; i++) { /* several compactions with an 8 KiB journal */
+        tu_random_txn(&t, &rng, IMG);
+        assert_int_equal(vsafe_store_commit(&st, &t), VSAFE_OK);
+        tu_ref_apply(ref, &t);
+    }
+    assert_true(st.counters.compactions > 2u);
+    assert_int_equal(vsafe_file_nvm_reads(f), 1);
+    /* what the handle reads is what the file holds */
+    uint32_t size = nvm->geo.page_count * nvm->geo.page_size;
+    uint8_t *via = malloc(size), *disk = malloc(size);
+    assert_int_equal(nvm->read(nvm->ctx, 0, via, size), VSAFE_OK);
+    FILE *raw = fopen(path, "rb");
+    assert_non_null(raw);
+    assert_int_equal(fread(disk, 1, size, raw), size);
+    fclose(raw);
+    assert_memory_equal(via, disk, size);
+    free(via);
+    free(disk);
+    assert_int_equal(vsafe_store_mount(&st, nvm, back, IMG, TAG), VSAFE_OK);
+    assert_memory_equal(back, ref, IMG);
+    vsafe_file_nvm_close(f);
+    vsafe_file_nvm_t *ro;
+    assert_int_equal(vsafe_file_nvm_open(&ro, path, VSAFE_FILE_NVM_READ_ONLY, 0), VSAFE_OK);
+    assert_int_equal(vsafe_store_mount(&st, vsafe_file_nvm_port(ro), back, IMG, TAG), VSAFE_OK);
+    assert_memory_equal(back, ref, IMG);
+    assert_int_equal(vsafe_file_nvm_reads(ro), 1);
+    vsafe_file_nvm_close(ro);
+}
+
+/* regress_state_symlink_followed (issue 8, finding 3): a symlink in place of a state file is
+ * refused with VSAFE_ERR_SYMLINK, for reading, writing and creating, and the file it points to is
+ * left as it was; the device open says so. */
+static void regress_state_symlink_followed(void **state)
+{
+    (void)state;
+    uint8_t ref[IMG];
+    make_device(ref, 4);
+    char link[320], target_copy[320];
+    snprintf(link, sizeof link, "%s/se.nvm", dir);
+    snprintf(target_copy, sizeof target_copy, "%s/copy", dir);
+    assert_int_equal(symlink(path, link), 0);
+    vsafe_file_nvm_t *f = NULL;
+    assert_int_equal(vsafe_file_nvm_open(&f, link, 0, 0), VSAFE_ERR_SYMLINK);
+    assert_int_equal(vsafe_file_nvm_open(&f, link, VSAFE_FILE_NVM_READ_ONLY, 0), VSAFE_ERR_SYMLINK);
+    assert_int_equal(vsafe_file_nvm_open(&f, link, VSAFE_FILE_NVM_CREATE, nvm_size()), VSAFE_ERR_SYMLINK);
+    assert_null(f);
+    vsafe_se_t *se = NULL;
+    char msg[512] = "";
+    vsafe_se_options_t o = {.profile = "spl05", .state_path = link};
+    vsafe_se_open_ext_t ext;
+    memset(&ext, 0, sizeof ext);
+    ext.error_message = msg;
+    ext.error_message_cap = sizeof msg;
+    assert_int_equal(vsafe_se_open_ex(&se, &o, &ext), VSAFE_ERR_SYMLINK);
+    assert_non_null(strstr(msg, "symbolic link"));
+    /* a dangling link is not created through either */
+    unlink(link);
+    assert_int_equal(symlink(target_copy, link), 0);
+    assert_int_equal(vsafe_se_open_ex(&se, &o, &ext), VSAFE_ERR_SYMLINK);
+    assert_int_equal(access(target_copy, F_OK), -1);
+    unlink(link);
+    /* the target still mounts as it was */
+    vsafe_store_t st;
+    uint8_t back[IMG];
+    assert_int_equal(vsafe_file_nvm_open(&f, path, VSAFE_FILE_NVM_READ_ONLY, 0), VSAFE_OK);
+    assert_int_equal(vsafe_store_mount(&st, vsafe_file_nvm_port(f), back, IMG, TAG), VSAFE_OK);
+    assert_memory_equal(back, ref, IMG);
+    vsafe_file_nvm_close(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reopen_after_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_open_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_and_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_read_and_coherent, setup, teardown),
+        cmocka_unit_test_setup_teardown(regress_state_symlink_followed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,17 @@
  *    refuses prog and erase.
  *  - A created file is all erased bytes (0xFF), made durable together with its directory entry
  *    before open returns.
+ *  - The file is read once, whole, at open into a RAM copy (cache); read is then a memcpy, so a
+ *    mount costs one read of the file instead of hundreds of small ones. The copy stays equal
+ *    to what the file holds as seen through this handle: prog and erase update it after their
+ *    pwrite succeeded; if a pwrite fails the copy is no longer trusted and reads go to the file.
+ *    (A read-only handle sees the file as it was at open, a consistent snapshot for vsafe check.)
+ *    The copy holds the state, host keys included: it is wiped before it is freed.
+ *  - A symlink is never followed (O_NOFOLLOW): VSAFE_ERR_SYMLINK.
  */
 #include "port/posix/nvm_file.h"
+
+#include "common/secure.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +35,10 @@ struct vsafe_file_nvm {
     vsafe_nvm_t port;
     int fd;
     bool read_only;
+    bool cache_stale; /* a pwrite failed: the file may differ from cache, read the file */
     uint64_t size;
+    uint8_t *cache;   /* size bytes: the file's contents */
+    uint64_t file_reads;
 };
 
 static int io_status(void) { return VSAFE_ERR_IO; }
@@ -71,6 +83,11 @@ static int file_read(void *ctx, uint32_t addr, uint8_t *buf, size_t len)
     if ((uint64_t)addr + len > f->size) {
         return VSAFE_ERR_NVM_READ;
     }
+    if (!f->cache_stale) {
+        memcpy(buf, f->cache + addr, len);
+        return 0;
+    }
+    f->file_reads++;
     return pread_all(f->fd, buf, len, (off_t)addr) == 0 ? 0 : VSAFE_ERR_NVM_READ;
 }
 
@@ -81,7 +98,12 @@ static int file_prog(void *ctx, uint32_t addr, const uint8_t *buf, size_t len)
         (uint64_t)addr + len > f->size) {
         return VSAFE_ERR_NVM_PROGRAM;
     }
-    return pwrite_all(f->fd, buf, len, (off_t)addr) == 0 ? 0 : VSAFE_ERR_NVM_PROGRAM;
+    if (pwrite_all(f->fd, buf, len, (off_t)addr) != 0) {
+        f->cache_stale = true;
+        return VSAFE_ERR_NVM_PROGRAM;
+    }
+    memcpy(f->cache + addr, buf, len);
+    return 0;
 }
 
 static int file_erase(void *ctx, uint32_t page)
@@ -92,7 +114,12 @@ static int file_erase(void *ctx, uint32_t page)
         return VSAFE_ERR_NVM_ERASE;
     }
     memset(ff, 0xFF, sizeof ff);
-    return pwrite_all(f->fd, ff, sizeof ff, (off_t)page * VSAFE_FILE_NVM_PAGE) == 0 ? 0 : VSAFE_ERR_NVM_ERASE;
+    if (pwrite_all(f->fd, ff, sizeof ff, (off_t)page * VSAFE_FILE_NVM_PAGE) != 0) {
+        f->cache_stale = true;
+        return VSAFE_ERR_NVM_ERASE;
+    }
+    memset(f->cache + (size_t)page * VSAFE_FILE_NVM_PAGE, 0xFF, VSAFE_FILE_NVM_PAGE);
+    return 0;
 }
 
 static int file_sync(void *ctx)
@@ -164,7 +191,7 @@ int vsafe_file_nvm_open(vsafe_file_nvm_t **out, const char *path, int flags, uin
     int oflags = (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0);
     int fd = open(path, oflags, 0600);
     if (fd < 0) {
-        return errno == ENOENT ? VSAFE_ERR_NOT_FOUND : VSAFE_ERR_IO;
+        return errno == ENOENT ? VSAFE_ERR_NOT_FOUND : errno == ELOOP ? VSAFE_ERR_SYMLINK : VSAFE_ERR_IO;
     }
     if (!ro && flock(fd, LOCK_EX | LOCK_NB) != 0) {
         rc = (errno == EWOULDBLOCK || errno == EAGAIN) ? VSAFE_ERR_LOCKED : VSAFE_ERR_IO;
@@ -199,6 +226,15 @@ int vsafe_file_nvm_open(vsafe_file_nvm_t **out, const char *path, int flags, uin
     f->fd = fd;
     f->read_only = ro;
     f->size = (uint64_t)sb.st_size;
+    f->cache = malloc((size_t)f->size);
+    f->file_reads = 1;
+    if (f->cache == NULL || pread_all(fd, f->cache, (size_t)f->size, 0) != 0) {
+        rc = f->cache == NULL ? VSAFE_ERR_NO_MEMORY : VSAFE_ERR_NVM_READ;
+        free(f->cache);
+        free(f);
+        close(fd);
+        return rc;
+    }
     f->port.ctx = f;
     f->port.geo.prog_unit = VSAFE_FILE_NVM_PROG_UNIT;
     f->port.geo.page_size = VSAFE_FILE_NVM_PAGE;
@@ -221,5 +257,9 @@ void vsafe_file_nvm_close(vsafe_file_nvm_t *f)
         return;
     }
     close(f->fd); /* releases the lock */
+    vsafe_wipe(f->cache, (size_t)f->size);
+    free(f->cache);
     free(f);
 }
+
+uint64_t vsafe_file_nvm_reads(const vsafe_file_nvm_t *f) { return f->file_reads; }
