@@ -103,7 +103,8 @@ static bool weier_mul_base(vsafe_openssl_keys_t *k, unsigned curve, const BIGNUM
     return ok;
 }
 
-/* EVP_PKEY from an uncompressed point and, if d is not NULL, the private scalar. */
+/* EVP_PKEY from an uncompressed point (or none: point NULL) and, if d is not NULL, the private
+ * scalar. */
 static EVP_PKEY *weier_fromdata(const curve_t *cv, const uint8_t *point, const BIGNUM *d)
 {
     EVP_PKEY *pkey = NULL;
@@ -112,7 +113,8 @@ static EVP_PKEY *weier_fromdata(const curve_t *cv, const uint8_t *point, const B
     EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
     if (bld == NULL || pctx == NULL ||
         OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, cv->group, 0) != 1 ||
-        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1u + 2u * cv->key_len) != 1 ||
+        (point != NULL &&
+         OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1u + 2u * cv->key_len) != 1) ||
         (d != NULL && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) != 1)) {
         goto done;
     }
@@ -150,7 +152,11 @@ static EVP_PKEY *import_priv(vsafe_openssl_keys_t *k, unsigned curve, const uint
         *rc = VSAFE_ERR_ARGUMENT;
         goto done;
     }
-    if (weier_mul_base(k, curve, d, point)) {
+    /* ECDSA signing and ECDH need only the scalar: importing it alone saves a scalar
+     * multiplication on every cache miss (an ephemeral key is always one). Should an OpenSSL
+     * refuse a private key without its public point, the point is computed and given too. */
+    pkey = weier_fromdata(cv, NULL, d);
+    if (pkey == NULL && weier_mul_base(k, curve, d, point)) {
         pkey = weier_fromdata(cv, point, d);
     }
 done:
