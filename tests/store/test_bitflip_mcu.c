@@ -26,6 +26,7 @@ typedef struct {
     uint32_t attempts;
     uint8_t obk2[64];
     uint8_t flash_ns[32];
+    uint8_t obk3[1000];
 } model_t;
 
 /* 0: the MCU on nvm shows exactly want; 1: an older state (not CLOSED, or fewer attempts spent);
@@ -53,6 +54,9 @@ static int compare_mcu(vsafe_nvm_t *nvm, const model_t *want)
     }
     if (rc == 0) {
         rc = vsafe_mcu_mem_read(m, VSAFE_MCU_FLASH_NS, 0, got.flash_ns, sizeof got.flash_ns);
+    }
+    if (rc == 0) {
+        rc = vsafe_mcu_obk_read(m, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL3_S, 0, got.obk3, sizeof got.obk3);
     }
     vsafe_mcu_close(m);
     if (rc != 0) {
@@ -100,6 +104,16 @@ static void regress_bitflip_rollback_mcu(void **state)
     }
     assert_int_equal(vsafe_mcu_obk_write(m, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL2, 0, want.obk2, sizeof want.obk2),
                      VSAFE_OK);
+    /* enough 1000-byte OBK writes that the store compacts: the other half then holds a
+     * superseded snapshot and journal, whose flips must not matter either */
+    for (unsigned k = 0; k < 24u; k++) {
+        for (unsigned i = 0; i < sizeof want.obk3; i++) {
+            want.obk3[i] = (uint8_t)(i ^ (k * 37u));
+        }
+        assert_int_equal(vsafe_mcu_obk_write(m, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL3_S, 0, want.obk3,
+                                             sizeof want.obk3),
+                         VSAFE_OK);
+    }
     step(m, VSAFE_MCU_STATE_CLOSED);
     want.state = VSAFE_MCU_STATE_CLOSED;
     for (unsigned i = 0; i < WRONG_TRIES; i++) {
@@ -121,8 +135,11 @@ static void regress_bitflip_rollback_mcu(void **state)
     uint8_t *clean = malloc(len);
     vsafe_store_t st;
     assert_int_equal(vsafe_store_mount(&st, vsafe_sim_nvm_port(sim), clean, len, tag), VSAFE_OK);
-    printf("MCU history: CLOSED, %u attempts spent, newest record seq %u, image %u bytes\n", want.attempts, st.seq,
-           len);
+    vsafe_store_report_t rep;
+    assert_int_equal(vsafe_store_inspect(vsafe_sim_nvm_port(sim), &rep), VSAFE_OK);
+    assert_true(rep.other_half_valid); /* it compacted: both halves are used */
+    printf("MCU history: CLOSED, %u attempts spent, newest record seq %u (snapshot %u, other half %u), image %u bytes\n",
+           want.attempts, st.seq, rep.snapshot_seq, rep.other_half_seq, len);
 
     bf_counts_t c;
     older_model = &want;
@@ -134,8 +151,9 @@ static void regress_bitflip_rollback_mcu(void **state)
     vsafe_sim_nvm_free(sim);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    bf_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(regress_bitflip_rollback_mcu),
     };

@@ -180,8 +180,9 @@ static void regress_bitflip_rollback_se(void **state)
     vsafe_sim_nvm_free(sim);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    bf_args(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(regress_bitflip_rollback_se),
     };
