@@ -12,6 +12,7 @@
  *
  * What each part gives the tests:
  *   se/core.h, se/layout.h     the device core (process a frame, the state image and its offsets);
+ *   se/core_hooks.h            test-only views of the core (command-table lookup, working memory)
  *                              core.h also brings se/profile.h (compiled profile) and
  *                              store/store.h (the journaled store: open, commit, read back)
  *   store/store_int.h          the store's CRC-32C, single-bit locator and record format, for
@@ -31,6 +32,7 @@
 #include "port/posix/nvm_file.h"
 #include "profile/profile_file.h"
 #include "se/core.h"
+#include "se/core_hooks.h"
 #include "se/layout.h"
 #include "se/profile.h"
 #include "store/store.h"

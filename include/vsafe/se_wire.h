@@ -1,5 +1,5 @@
 /* STSAFE-A120 wire constants shared by the device core and the host library
- * (shared/spec/stsafe-a120-protocol.md). Frozen: these are bytes on the wire. */
+ * (the STSAFE-A120 command/response protocol over I2C). Frozen: these are bytes on the wire. */
 #ifndef VSAFE_SE_WIRE_H
 #define VSAFE_SE_WIRE_H
 
@@ -10,21 +10,21 @@
 extern "C" {
 #endif
 
-/* Header + payload + C-MAC, CRC excluded (spec §1.2). */
+/* Largest command frame: header + payload + C-MAC, CRC excluded. */
 #define VSAFE_SE_FRAME_MAX 752u
 /* Largest complete response on the wire: status, LEN, 752 bytes, CRC. */
 #define VSAFE_SE_RSP_WIRE_MAX (VSAFE_SE_FRAME_MAX + 4u)
 #define VSAFE_SE_MAC_LEN 4u
 #define VSAFE_SE_CRC_LEN 2u
 
-/* Header bits (spec §2.1). */
+/* Command header bits: protection in bits 7..5, command code in 4..0. */
 #define VSAFE_SE_HDR_CMAC 0x80u
 #define VSAFE_SE_HDR_RMAC 0x40u
 #define VSAFE_SE_HDR_HOST 0x20u
 #define VSAFE_SE_HDR_CODE 0x1Fu
 #define VSAFE_SE_HDR_PROT 0xE0u
 
-/* Command codes (spec §2.2). */
+/* Command codes. */
 enum {
     VSAFE_SE_CMD_ECHO = 0x00,
     VSAFE_SE_CMD_RESET = 0x01,
@@ -48,7 +48,7 @@ enum {
     VSAFE_SE_EXT_ESTABLISH_HOST_KEY = 0x18
 };
 
-/* Query / Put attribute tags (spec §4.1). */
+/* Query / Put attribute tags. */
 enum {
     VSAFE_SE_TAG_LIFE_CYCLE = 0x08,
     VSAFE_SE_TAG_I2C_PARAMS = 0x0A,
@@ -96,7 +96,7 @@ enum {
     VSAFE_SE_ST_OLD_MESSAGE = 0x1F
 };
 
-/* Zone access conditions (spec §4.3) and command access conditions (§4.4). */
+/* Zone access conditions and command access conditions. */
 enum { VSAFE_SE_AC_ALWAYS = 0, VSAFE_SE_AC_HOST = 1, VSAFE_SE_AC_NEVER = 7 };
 enum { VSAFE_SE_ZONE_DATA = 0, VSAFE_SE_ZONE_COUNTER = 1 };
 enum {
@@ -108,13 +108,13 @@ enum {
 #define VSAFE_SE_ENC_CMD 0x02u
 #define VSAFE_SE_ENC_RSP 0x01u
 
-/* Option byte (spec §5.2). */
+/* Option byte of Read / Update / Decrement. */
 #define VSAFE_SE_OPT_AC_MASK 0x07u
 #define VSAFE_SE_OPT_CR 0x08u
 #define VSAFE_SE_OPT_CHANGE_AC 0x10u
 #define VSAFE_SE_OPT_ATOMIC 0x80u
 
-/* CRC-16/X-25 (spec §1.6). The value goes on the wire high byte first. */
+/* CRC-16/X-25 over the frame. The value goes on the wire high byte first. */
 uint16_t vsafe_crc16(const uint8_t *data, size_t len);
 /* Continues from a previous *final* value, as the STSELib PAL's Accumulate does. */
 uint16_t vsafe_crc16_continue(uint16_t crc_final, const uint8_t *data, size_t len);

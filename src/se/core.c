@@ -2,22 +2,35 @@
  *
  * Invariants:
  *  1. Every command runs as: check CRC -> secure channel (C-MAC, command table, decryption) ->
- *     handler -> seal (encryption, R-MAC) -> one store commit -> response. Nothing reaches the
- *     image except through core->txn and vsafe_store_commit.
+ *     dispatcher (descriptor: known command, payload bounds) -> handler -> seal (encryption,
+ *     R-MAC) -> one store commit -> response. Nothing reaches the image except through core->txn
+ *     and vsafe_store_commit. This file calls only below itself (se/core.h lists the layers).
  *  2. A handler that fails leaves no trace: its staged patches are dropped; only the host C-MAC
  *     counter advance (already earned by a valid C-MAC) is committed, so host and device stay in
- *     sync (spec §6.5).
+ *     sync: the host advances its counter on every answer to a C-MAC'd frame but 0x16 / 0x01.
  *  3. The response is built only after the commit returned: a response that can be read describes
  *     a durable state. If the commit fails, the answer is UNEXPECTED_ERROR and nothing changed.
- *  4. The I2C view never consumes the response: every read starts at its byte 0 (spec §1.4).
+ *  4. The I2C view never consumes the response: every read starts at its byte 0, as
+ *     the part restarts a response read from its first byte.
  *  5. No heap, no I/O: the world is reached through core->crypto and the store's NVM.
+ *  6. Secrets leave no trace: at the end of every command that got past the CRC check (success,
+ *     refusal, failed commit, power loss) the decrypted payload core->plain[0..plain_len), the
+ *     staged transaction core->txn.buf[0..txn.len) and the response working buffer
+ *     core->out[0..high-water mark) are wiped, sized to what the command used. Patches a refused
+ *     command staged are wiped when they are dropped. core->rsp keeps the response frame (what
+ *     the bus may read; an encrypted response is ciphertext there). Frames refused before the
+ *     channel (short, long, bad CRC) touch none of these buffers.
  */
 #include "se/core.h"
 
 #include <string.h>
 
+#include "common/bytes.h"
+#include "common/secure.h"
+#include "se/channel.h"
 #include "se/layout.h"
 #include "se/se_cmd.h"
+#include "se/state.h"
 
 /* ---- Image construction ---- */
 
@@ -46,15 +59,15 @@ int vsafe_se_core_build_image(const vsafe_profile_t *p, uint8_t *image, uint32_t
         return VSAFE_ERR_BAD_PROFILE;
     }
     memset(image, 0, image_len);
-    se_put32(image + SE_OFF_MAGIC, VSAFE_SE_IMG_MAGIC);
-    se_put16(image + SE_OFF_VERSION, VSAFE_SE_IMG_VERSION);
+    vsafe_put_be32(image + SE_OFF_MAGIC, VSAFE_SE_IMG_MAGIC);
+    vsafe_put_be16(image + SE_OFF_VERSION, VSAFE_SE_IMG_VERSION);
     image[SE_OFF_ZONE_COUNT] = p->zone_count;
     image[SE_OFF_LCS] = p->life_cycle_state;
     image[SE_OFF_I2C_ADDR] = p->i2c_addr;
     image[SE_OFF_PD_LEN] = p->product_data_len;
     image[SE_OFF_CMD_CR] = p->cmd_change_rights;
     image[SE_OFF_CMD_COUNT] = p->cmd_count;
-    se_put32(image + SE_OFF_USER_NVM_LEN, need - SE_OFF_DATA);
+    vsafe_put_be32(image + SE_OFF_USER_NVM_LEN, need - SE_OFF_DATA);
     for (size_t i = 0; i < sizeof p->name && p->name[i] != '\0'; i++) {
         image[SE_OFF_PROFILE_NAME + i] = (uint8_t)p->name[i];
     }
@@ -90,60 +103,15 @@ int vsafe_se_core_build_image(const vsafe_profile_t *p, uint8_t *image, uint32_t
         rec[SE_ZREC_TYPE] = z->type;
         rec[SE_ZREC_AC] = (uint8_t)((z->read_ac_cr ? 0x80u : 0u) | (uint8_t)(z->read_ac << 4) |
                                     (z->update_ac_cr ? 0x08u : 0u) | z->update_ac);
-        se_put16(rec + SE_ZREC_LENGTH, z->length);
-        se_put32(rec + SE_ZREC_DATA, data_off);
-        se_put32(rec + SE_ZREC_COUNTER, z->type == VSAFE_SE_ZONE_COUNTER ? z->counter : 0u);
+        vsafe_put_be16(rec + SE_ZREC_LENGTH, z->length);
+        vsafe_put_be32(rec + SE_ZREC_DATA, data_off);
+        vsafe_put_be32(rec + SE_ZREC_COUNTER, z->type == VSAFE_SE_ZONE_COUNTER ? z->counter : 0u);
         if (z->content != NULL && z->content_len > 0) {
             memcpy(image + data_off, z->content, z->content_len);
         }
         data_off += z->length;
     }
     return VSAFE_OK;
-}
-
-/* ---- Derived lookups ---- */
-
-int vsafe_se_core_index(vsafe_se_core_t *core)
-{
-    const uint8_t *img = core->image;
-    if (core->image_len < SE_OFF_DATA || se_get32(img + SE_OFF_MAGIC) != VSAFE_SE_IMG_MAGIC ||
-        se_get16(img + SE_OFF_VERSION) != VSAFE_SE_IMG_VERSION || img[SE_OFF_ZONE_COUNT] > SE_ZONE_MAX ||
-        img[SE_OFF_CMD_COUNT] > SE_CMD_MAX || img[SE_OFF_PD_LEN] > VSAFE_PROFILE_MAX_PRODUCT_DATA) {
-        return VSAFE_ERR_STORE_MISMATCH;
-    }
-    memset(core->zone_slot, 0xFF, sizeof core->zone_slot);
-    memset(core->cmd_slot, 0xFF, sizeof core->cmd_slot);
-    for (unsigned slot = 0; slot < img[SE_OFF_ZONE_COUNT]; slot++) {
-        const uint8_t *rec = img + se_zone_rec(slot);
-        uint32_t off = se_get32(rec + SE_ZREC_DATA);
-        uint32_t len = se_get16(rec + SE_ZREC_LENGTH);
-        if (off < SE_OFF_DATA || off > core->image_len || len > core->image_len - off ||
-            core->zone_slot[rec[SE_ZREC_INDEX]] != 0xFF || rec[SE_ZREC_TYPE] > VSAFE_SE_ZONE_COUNTER) {
-            return VSAFE_ERR_STORE_MISMATCH;
-        }
-        core->zone_slot[rec[SE_ZREC_INDEX]] = (uint8_t)slot;
-    }
-    for (unsigned i = 0; i < img[SE_OFF_CMD_COUNT]; i++) {
-        const uint8_t *rec = img + SE_OFF_CMD_TABLE + i * SE_CMD_REC_SIZE;
-        uint8_t code = rec[0] & VSAFE_SE_HDR_CODE;
-        unsigned key = code == VSAFE_SE_CMD_EXTENDED ? 32u + (rec[1] & 31u) : code;
-        if (code == VSAFE_SE_CMD_EXTENDED && rec[1] > 31u) {
-            return VSAFE_ERR_STORE_MISMATCH;
-        }
-        core->cmd_slot[key] = (uint8_t)i;
-    }
-    core->addr7 = img[SE_OFF_I2C_ADDR];
-    return VSAFE_OK;
-}
-
-const uint8_t *vsafe_se_cmd_record(const vsafe_se_core_t *core, uint8_t code, uint8_t ext)
-{
-    code &= VSAFE_SE_HDR_CODE;
-    unsigned key = code == VSAFE_SE_CMD_EXTENDED ? 32u + ext : code;
-    if (key >= 64u || core->cmd_slot[key] == 0xFF) {
-        return NULL;
-    }
-    return core->image + SE_OFF_CMD_TABLE + core->cmd_slot[key] * SE_CMD_REC_SIZE;
 }
 
 /* ---- Lifecycle ---- */
@@ -159,7 +127,7 @@ static int core_start(vsafe_se_core_t *core, const vsafe_crypto_t *crypto, uint8
     core->busy_until_us = 0;
     core->read_only = false;
     vsafe_se_core_reset(core);
-    return vsafe_se_core_index(core);
+    return vsafe_se_state_index(core);
 }
 
 int vsafe_se_core_create(vsafe_se_core_t *core, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
@@ -184,104 +152,45 @@ int vsafe_se_core_mount(vsafe_se_core_t *core, const vsafe_nvm_t *nvm, const vsa
     return core_start(core, crypto, image, image_len);
 }
 
+/* Invariant 6: the per-command working memory, wiped over the bytes this command used. */
+static void wipe_working(vsafe_se_core_t *core, size_t out_used)
+{
+    if (core->plain_len > 0u) { /* only encrypted commands use it: skip the call otherwise */
+        vsafe_wipe(core->plain, core->plain_len);
+        core->plain_len = 0;
+    }
+    if (!vsafe_txn_empty(&core->txn) || core->txn.error != VSAFE_OK) { /* a Read stages nothing */
+        vsafe_wipe(core->txn.buf, core->txn.len);
+        vsafe_txn_begin(&core->txn);
+    }
+    vsafe_wipe(core->out, out_used);
+}
+
 void vsafe_se_core_reset(vsafe_se_core_t *core)
 {
-    core->host_keys_loaded = false;
-    core->ecdhe_ready = false;
-    core->kek_active = false;
-    memset(core->kek_base, 0, sizeof core->kek_base);
-    core->kek_counter = 0;
-    if (core->image != NULL) {
-        core->addr7 = core->image[SE_OFF_I2C_ADDR]; /* a new I2C address takes effect at reset */
-    }
-    if (core->crypto != NULL) {
-        if (core->crypto->key_clear != NULL) {
-            for (unsigned s = 0; s < VSAFE_KEY_SLOTS; s++) {
-                core->crypto->key_clear(core->crypto->ctx, s);
-            }
-        }
-        if (core->crypto->ecdh_clear != NULL) {
-            core->crypto->ecdh_clear(core->crypto->ctx);
-        }
-    }
+    vsafe_se_state_drop_sessions(core);
+    /* Outside a command these are clean already; wiped whole so that a reset is a clean slate
+     * whatever happened before it. */
+    vsafe_wipe(core->plain, sizeof core->plain);
+    core->plain_len = 0;
+    vsafe_wipe(&core->txn, sizeof core->txn);
+    vsafe_txn_begin(&core->txn);
+    vsafe_wipe(core->out, sizeof core->out);
+    core->out_len = 0;
 }
 
-/* ---- Dispatch ---- */
-
-typedef uint8_t (*se_handler_t)(vsafe_se_core_t *core, const vsafe_se_req_t *req);
-
-static uint8_t cmd_echo(vsafe_se_core_t *core, const vsafe_se_req_t *req)
-{
-    memcpy(core->out, req->payload, req->payload_len);
-    core->out_len = req->payload_len;
-    return VSAFE_SE_ST_OK;
-}
-
-static uint8_t cmd_reset(vsafe_se_core_t *core, const vsafe_se_req_t *req)
-{
-    if (req->payload_len != 0) {
-        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
-    }
-    vsafe_se_core_reset(core);
-    return VSAFE_SE_ST_OK;
-}
-
-static uint8_t cmd_random(vsafe_se_core_t *core, const vsafe_se_req_t *req)
-{
-    /* OPT(1) LENGTH(1) */
-    if (req->payload_len != 2) {
-        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
-    }
-    uint8_t n = req->payload[1];
-    if (n == 0) {
-        return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
-    }
-    if (core->crypto == NULL || core->crypto->random == NULL ||
-        core->crypto->random(core->crypto->ctx, core->out, n) != VSAFE_OK) {
-        return VSAFE_SE_ST_UNEXPECTED_ERROR;
-    }
-    core->out_len = n;
-    return VSAFE_SE_ST_OK;
-}
-
-typedef struct {
-    uint8_t code;
-    se_handler_t fn;
-} se_dispatch_t;
-
-static const se_dispatch_t dispatch_table[] = {
-    {VSAFE_SE_CMD_ECHO, cmd_echo},
-    {VSAFE_SE_CMD_RESET, cmd_reset},
-    {VSAFE_SE_CMD_RANDOM, cmd_random},
-    {VSAFE_SE_CMD_DECREMENT, vsafe_se_cmd_decrement},
-    {VSAFE_SE_CMD_READ, vsafe_se_cmd_read},
-    {VSAFE_SE_CMD_UPDATE, vsafe_se_cmd_update},
-    {VSAFE_SE_CMD_PUT_ATTRIBUTE, vsafe_se_cmd_put},
-    {VSAFE_SE_CMD_QUERY, vsafe_se_cmd_query},
-    {VSAFE_SE_CMD_EXTENDED, vsafe_se_cmd_hostkey},
-};
-
-static se_handler_t dispatch_find(uint8_t code)
-{
-    for (size_t i = 0; i < sizeof dispatch_table / sizeof dispatch_table[0]; i++) {
-        if (dispatch_table[i].code == code) {
-            return dispatch_table[i].fn;
-        }
-    }
-    return NULL;
-}
+/* ---- Processing ---- */
 
 static void respond(vsafe_se_core_t *core, uint8_t status)
 {
     size_t n = status == VSAFE_SE_ST_OK ? core->out_len : 0;
     core->rsp[0] = status;
-    se_put16(core->rsp + 1, (uint16_t)(n + 2u));
+    vsafe_put_be16(core->rsp + 1, (uint16_t)(n + 2u));
     memcpy(core->rsp + 3, core->out, n);
-    /* The CRC covers STATUS and payload, not the LEN bytes (spec §1.3). */
+    /* The CRC covers STATUS and payload, not the LEN bytes. */
     uint16_t crc = vsafe_crc16(core->rsp, 1);
     crc = vsafe_crc16_continue(crc, core->rsp + 3, n);
-    core->rsp[3 + n] = (uint8_t)(crc >> 8);
-    core->rsp[4 + n] = (uint8_t)crc;
+    vsafe_put_be16(core->rsp + 3 + n, crc);
     core->rsp_len = (uint16_t)(n + 5u);
     core->have_response = true;
 }
@@ -293,9 +202,9 @@ void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t l
     uint8_t status;
     vsafe_se_req_t req;
     vsafe_se_chan_t chan;
+    size_t out_used = 0; /* high-water mark of core->out in this command (invariant 6) */
 
     core->out_len = 0;
-    memset(&chan, 0, sizeof chan);
     if (len < 3u) {
         respond(core, VSAFE_SE_ST_COMMUNICATION_ERROR);
         return;
@@ -305,17 +214,16 @@ void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t l
         return;
     }
     size_t body_len = len - VSAFE_SE_CRC_LEN;
-    uint16_t crc = (uint16_t)((frame[body_len] << 8) | frame[body_len + 1]);
-    if (vsafe_crc16(frame, body_len) != crc) {
+    if (vsafe_crc16(frame, body_len) != vsafe_get_be16(frame + body_len)) {
         respond(core, VSAFE_SE_ST_COMMUNICATION_ERROR);
         return;
     }
 
-    vsafe_txn_begin(&core->txn);
+    /* core->txn is empty here: every command ends in wipe_working. */
     status = vsafe_se_channel_open(core, frame, body_len, &req, &chan);
     if (status == VSAFE_SE_ST_OK) {
-        se_handler_t fn = dispatch_find(req.code);
-        status = fn != NULL ? fn(core, &req) : VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED;
+        status = vsafe_se_dispatch(core, &req);
+        out_used = core->out_len;
     }
     if (status == VSAFE_SE_ST_OK) {
         size_t wire = chan.enc_rsp && core->out_len > 0 ? padded_len(core->out_len) : core->out_len;
@@ -323,15 +231,18 @@ void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t l
             status = VSAFE_SE_ST_BUFFER_LENGTH_EXCEEDED;
         }
     }
+    if (status == VSAFE_SE_ST_OK && chan.cmac) {
+        status = vsafe_se_channel_seal(core, &req, frame, body_len, &chan);
+        out_used = core->out_len > out_used ? core->out_len : out_used;
+    }
     if (status != VSAFE_SE_ST_OK) {
         /* Invariant 2: drop the handler's changes, keep the earned counter advance. */
+        vsafe_wipe(core->txn.buf, core->txn.len);
         vsafe_txn_begin(&core->txn);
         if (chan.cmac) {
             vsafe_txn_put_u32(&core->txn, SE_OFF_HK_COUNTER, chan.counter);
         }
         core->out_len = 0;
-    } else if (chan.cmac || chan.rmac) {
-        status = vsafe_se_channel_seal(core, &req, frame, body_len, &chan, status);
     }
 
     if (!vsafe_txn_empty(&core->txn)) {
@@ -342,20 +253,21 @@ void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t l
         if (rc == VSAFE_ERR_POWER_LOSS) {
             /* Power failed mid-commit: a real part gives no answer at all. */
             core->have_response = false;
+            wipe_working(core, out_used);
             return;
         }
         if (rc != VSAFE_OK) {
-            respond(core, VSAFE_SE_ST_UNEXPECTED_ERROR);
-            return;
+            status = VSAFE_SE_ST_UNEXPECTED_ERROR;
         }
         /* No re-index: commands change table values, never the table shapes. */
     }
     respond(core, status);
+    wipe_working(core, out_used);
 }
 
 /* ---- I2C view ---- */
 
-/* Processing times of spec §8 in ms (A120), used by the timing model. */
+/* Processing time per command code in ms (the A120's datasheet figures), for the timing model. */
 static uint32_t command_time_ms(const uint8_t *frame, size_t len)
 {
     static const uint16_t ms[32] = {2,  2,   4,   22,  23, 23,  22, 26, 500, 23, 23,  500, 500, 500, 3, 3,

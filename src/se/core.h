@@ -1,6 +1,14 @@
 /* The device core: one complete command frame in, one complete response frame out.
  * No heap, no I/O: state lives in a caller-provided image kept by the store; the world is
- * reached only through the port (vsafe_nvm_t, vsafe_crypto_t). */
+ * reached only through the port (vsafe_nvm_t, vsafe_crypto_t).
+ *
+ * The core's layers; each calls only the layers below it (scripts/check-layers.sh checks it):
+ *   core.c      entry points: frame check, one store commit per command, response, I2C view
+ *   dispatch.c  the command descriptor table: code -> payload bounds -> handler
+ *   channel.c   secure channel: C-MAC, command table, decryption, encryption, R-MAC
+ *   partition.c, query.c, hostkey.c   command handlers (se_cmd.h); they do not call each other
+ *   state.c     lookups derived from the image and the volatile session state
+ *   src/store, src/common             journaled store, byte order, cursor, wipe, CRC */
 #ifndef VSAFE_SE_CORE_H
 #define VSAFE_SE_CORE_H
 
@@ -43,6 +51,7 @@ typedef struct vsafe_se_core {
     /* Per-command working state */
     vsafe_txn_t txn;
     uint8_t plain[VSAFE_SE_FRAME_MAX + 16]; /* decrypted command payload */
+    size_t plain_len;                       /* bytes of plain written by this command */
     uint8_t out[VSAFE_SE_FRAME_MAX + 16];   /* response payload being built */
     size_t out_len;
 
@@ -80,38 +89,5 @@ int vsafe_se_core_i2c_read(vsafe_se_core_t *core, uint8_t addr7, uint8_t *buf, s
 
 /* Volatile reset (command 0x01 and power cycle): drops sessions, keeps NVM. */
 void vsafe_se_core_reset(vsafe_se_core_t *core);
-
-/* ---- Secure channel hooks (src/se/channel.c) ---- */
-typedef struct {
-    bool cmac;          /* C-MAC present and verified */
-    bool rmac;          /* R-MAC requested */
-    bool enc_rsp;       /* response payload to be encrypted */
-    uint32_t counter;   /* counter after the increment (valid when cmac) */
-} vsafe_se_chan_t;
-
-/* Checks protection of the incoming frame (body = header..payload..C-MAC, CRC excluded) against
- * the host key slot and the command table; on success fills req (payload decrypted) and chan and
- * stages the counter advance. Returns a wire status (0 = proceed). */
-uint8_t vsafe_se_channel_open(vsafe_se_core_t *core, const uint8_t *body, size_t body_len,
-                              vsafe_se_req_t *req, vsafe_se_chan_t *chan);
-/* Protects a successful response payload in core->out in place (encryption, then R-MAC appended).
- * Returns a wire status. */
-uint8_t vsafe_se_channel_seal(vsafe_se_core_t *core, const vsafe_se_req_t *req, const uint8_t *body,
-                              size_t body_len, const vsafe_se_chan_t *chan, uint8_t status);
-/* Handlers for the host-key commands (extended 0x03, 0x06, 0x07, 0x08, 0x0B, 0x18). */
-uint8_t vsafe_se_cmd_hostkey(vsafe_se_core_t *core, const vsafe_se_req_t *req);
-
-/* Command-table lookup (src/se/core.c): the record {header, ext, ac, enc} in the image for
- * (code, ext), or NULL when the command is absent from the table (FREE, unencrypted). */
-const uint8_t *vsafe_se_cmd_record(const vsafe_se_core_t *core, uint8_t code, uint8_t ext);
-/* Rebuilds the derived lookups (zone_slot, cmd_slot) from the image; after mount and after a
- * commit that changed the tables. VSAFE_ERR_STORE_MISMATCH if the image is inconsistent. */
-VSAFE_MUST_CHECK int vsafe_se_core_index(vsafe_se_core_t *core);
-
-/* Put attribute handlers for the tables the secure channel owns (src/se/channel.c):
- * tag 0x29 (command AC), 0x2A (encryption flags), 0x4A (host-key provisioning control).
- * value/len: the bytes after the tag. Return a wire status; stage changes in core->txn. */
-uint8_t vsafe_se_put_cmd_table(vsafe_se_core_t *core, uint8_t tag, const uint8_t *value, size_t len);
-uint8_t vsafe_se_put_hostkey_ctrl(vsafe_se_core_t *core, const uint8_t *value, size_t len);
 
 #endif

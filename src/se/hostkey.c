@@ -1,4 +1,4 @@
-/* Host key provisioning (spec §6.1, §13): extended commands 0x07 (plaintext write), 0x0B (Generate
+/* Host key provisioning: extended commands 0x07 (plaintext write), 0x0B (Generate
  * ECDHE key), 0x03 / 0x06 (start / stop volatile KEK session), 0x08 (wrapped write) and 0x18
  * (establish host key by ECDH), all P-256 and anonymous.
  *
@@ -11,7 +11,11 @@
  *  3. The device ephemeral key is used by at most one Start KEK or Establish: it is dropped after
  *     the attempt, successful or not. KEK material is volatile (core->kek_*) and wiped at Stop KEK
  *     and reset.
- *  4. Shared secrets, KEKs, unwrapped envelopes and derived keys are wiped on every exit path.
+ *  4. Shared secrets, KEKs, unwrapped envelopes and derived keys are wiped (vsafe_wipe) on every
+ *     exit path after they were written.
+ *  5. Requests and unwrapped envelopes are parsed with a cursor (common/cursor.h). The
+ *     dispatcher checks the fixed lengths of 0x0B and 0x06 and the minimum of 0x03 and 0x18;
+ *     0x07 and 0x08 check their permission first and then their length here (se_cmd.h).
  *
  * Choices where the sources are silent (documented for the project):
  *  - Establish / Start KEK without a preceding Generate ECDHE: 0x17 CHALLENGE_MISSING.
@@ -24,30 +28,25 @@
  */
 #include <string.h>
 
-#include "se/core.h"
+#include "common/bytes.h"
+#include "common/cursor.h"
+#include "common/secure.h"
 #include "se/layout.h"
+#include "se/se_cmd.h"
 
 #define HK_CTRL_ANON 0x01u
 #define HK_CTRL_PLAIN 0x02u
 #define HK_CTRL_REPROV 0x04u
 
-#define HK_CURVE_ID_LEN 10u
-#define HK_PUB_LEN 69u /* 04 00 20 X 00 20 Y */
+#define HK_CURVE_ID_LEN VSAFE_SE_HK_CURVE_ID_LEN
+#define HK_PUB_LEN VSAFE_SE_HK_PUB_LEN /* 04 00 20 X 00 20 Y */
 
 static const uint8_t hk_curve_p256[HK_CURVE_ID_LEN] = {0x00, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
 
-/* STSAFEA_KEK_HKDF_SALT (spec §6.1) */
+/* The HKDF salt of the host-key KEK derivation (STSELib's STSAFEA_KEK_HKDF_SALT). */
 static const uint8_t hk_salt[32] = {0xE4, 0x5D, 0x4C, 0xFD, 0x20, 0x15, 0xDE, 0x9E, 0x0A, 0xA9, 0xA9,
                                     0xF6, 0xA4, 0x9F, 0x45, 0x10, 0x0F, 0x99, 0xD9, 0x63, 0x3F, 0xB1,
                                     0xB2, 0xDD, 0xDB, 0xEE, 0xE6, 0x75, 0xD5, 0x4D, 0xE2, 0x5B};
-
-static void hk_wipe(void *p, size_t n)
-{
-    volatile uint8_t *v = p;
-    while (n-- > 0u) {
-        *v++ = 0;
-    }
-}
 
 static uint8_t hk_may_write(const vsafe_se_core_t *core, uint8_t way)
 {
@@ -79,55 +78,73 @@ static void hk_stage_key(vsafe_se_core_t *core, uint8_t type, const uint8_t *mac
     memset(buf, 0, sizeof buf);
     memcpy(buf, cipher, klen);
     vsafe_txn_put(t, SE_OFF_HK_CIPHER_KEY, buf, sizeof buf);
-    hk_wipe(buf, sizeof buf);
+    vsafe_wipe(buf, sizeof buf);
     /* The crypto slots keep the old key until the next channel open reloads from the committed image. */
     core->host_keys_loaded = false;
 }
 
 /* 1F 07 · 00 00 00 · TYPE · MAC · CIPHER */
-static uint8_t hk_write_plain(vsafe_se_core_t *core, const uint8_t *p, size_t n)
+uint8_t vsafe_se_cmd_hk_write_plain(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
 {
+    const uint8_t *reserved, *mac, *cipher;
+    uint8_t type;
+    (void)req;
+    if (core->crypto == NULL) {
+        return VSAFE_SE_ST_UNEXPECTED_ERROR;
+    }
     uint8_t st = hk_may_write(core, HK_CTRL_PLAIN);
     if (st != VSAFE_SE_ST_OK) {
         return st;
     }
-    if ((n != 36u && n != 68u) || p[0] != 0u || p[1] != 0u || p[2] != 0u) {
+    size_t n = vsafe_cursor_left(in);
+    if ((n != 36u && n != 68u) || !vsafe_cursor_bytes(in, 3u, &reserved) || reserved[0] != 0u ||
+        reserved[1] != 0u || reserved[2] != 0u || !vsafe_cursor_u8(in, &type)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    if (p[3] > 1u) {
+    if (type > 1u) {
         return VSAFE_SE_ST_WRONG_KEY_TYPE;
     }
-    size_t klen = p[3] == 1u ? 32u : 16u;
-    if (n != 4u + 2u * klen) {
+    size_t klen = type == 1u ? 32u : 16u;
+    if (!vsafe_cursor_bytes(in, klen, &mac) || !vsafe_cursor_bytes(in, klen, &cipher) || !vsafe_cursor_at_end(in)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    hk_stage_key(core, p[3], p + 4, p + 4 + klen, klen);
+    hk_stage_key(core, type, mac, cipher, klen);
     return VSAFE_SE_ST_OK;
 }
 
-/* Checks CURVE_ID and parses a host public key 04 00 20 X 00 20 Y into pub (X||Y). */
-static uint8_t hk_parse_pub(const uint8_t *p, uint8_t pub[64])
+/* Checks CURVE_ID (0x03 if not P-256) and parses a host public key 04 00 20 X 00 20 Y (0x19 if
+ * malformed) into pub (X||Y). in holds exactly CURVE_ID || key. */
+static uint8_t hk_parse_pub(vsafe_cursor_t *in, uint8_t pub[64])
 {
-    if (memcmp(p, hk_curve_p256, HK_CURVE_ID_LEN) != 0) {
+    const uint8_t *curve, *x, *y;
+    uint8_t form;
+    uint16_t xlen, ylen;
+    if (!vsafe_cursor_bytes(in, HK_CURVE_ID_LEN, &curve) || memcmp(curve, hk_curve_p256, HK_CURVE_ID_LEN) != 0) {
         return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
     }
-    p += HK_CURVE_ID_LEN;
-    if (p[0] != 0x04u || p[1] != 0x00u || p[2] != 0x20u || p[35] != 0x00u || p[36] != 0x20u) {
+    if (!vsafe_cursor_u8(in, &form) || !vsafe_cursor_be16(in, &xlen) || !vsafe_cursor_bytes(in, 32u, &x) ||
+        !vsafe_cursor_be16(in, &ylen) || !vsafe_cursor_bytes(in, 32u, &y) || !vsafe_cursor_at_end(in) ||
+        form != 0x04u || xlen != 32u || ylen != 32u) {
         return VSAFE_SE_ST_INVALID_PUBLIC_KEY;
     }
-    memcpy(pub, p + 3, 32);
-    memcpy(pub + 32, p + 37, 32);
+    memcpy(pub, x, 32);
+    memcpy(pub + 32, y, 32);
     return VSAFE_SE_ST_OK;
 }
 
 /* 1F 0B · CURVE_ID  ->  CURVE_ID · 04 00 20 X 00 20 Y */
-static uint8_t hk_generate_ecdhe(vsafe_se_core_t *core, const uint8_t *p, size_t n)
+uint8_t vsafe_se_cmd_hk_generate_ecdhe(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
 {
     const vsafe_crypto_t *c = core->crypto;
-    if (n != HK_CURVE_ID_LEN) {
+    const uint8_t *curve;
+    (void)req;
+    if (c == NULL) {
+        return VSAFE_SE_ST_UNEXPECTED_ERROR;
+    }
+    if (!vsafe_cursor_bytes(in, HK_CURVE_ID_LEN, &curve) || !vsafe_cursor_at_end(in)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    if (memcmp(p, hk_curve_p256, HK_CURVE_ID_LEN) != 0) {
+    if (memcmp(curve, hk_curve_p256, HK_CURVE_ID_LEN) != 0) {
         return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
     }
     core->ecdhe_ready = false;
@@ -140,11 +157,9 @@ static uint8_t hk_generate_ecdhe(vsafe_se_core_t *core, const uint8_t *p, size_t
     memcpy(o, hk_curve_p256, HK_CURVE_ID_LEN);
     o += HK_CURVE_ID_LEN;
     o[0] = 0x04;
-    o[1] = 0x00;
-    o[2] = 0x20;
+    vsafe_put_be16(o + 1, 32u);
     memcpy(o + 3, core->ecdhe_pub, 32);
-    o[35] = 0x00;
-    o[36] = 0x20;
+    vsafe_put_be16(o + 35, 32u);
     memcpy(o + 37, core->ecdhe_pub + 32, 32);
     core->out_len = HK_CURVE_ID_LEN + HK_PUB_LEN;
     return VSAFE_SE_ST_OK;
@@ -163,20 +178,40 @@ static uint8_t hk_ecdh(vsafe_se_core_t *core, const uint8_t host_pub[64], uint8_
     return rc == VSAFE_OK ? VSAFE_SE_ST_OK : VSAFE_SE_ST_UNEXPECTED_ERROR;
 }
 
-/* 1F 03 · CURVE_ID · host pub · ALG_ID 01 */
-static uint8_t hk_start_kek(vsafe_se_core_t *core, const uint8_t *p, size_t n)
+/* The fixed part of 1F 03 / 1F 18 (base_len bytes) as a cursor of its own. A longer payload is the
+ * authenticated variant when its next byte is 0x00 (0x0A: this device has no generic public key
+ * slots), otherwise malformed (0x02). */
+static uint8_t hk_fixed_part(vsafe_cursor_t *in, size_t base_len, vsafe_cursor_t *fixed)
 {
-    const size_t base_len = HK_CURVE_ID_LEN + HK_PUB_LEN + 1u;
-    uint8_t host_pub[64], secret[32], info[128];
-    uint8_t st;
-    if (n > base_len && p[base_len] == 0x00u) {
-        return VSAFE_SE_ST_KEY_NOT_FOUND; /* authenticated variant: no generic public key slots */
-    }
-    if (n != base_len) {
+    uint8_t next;
+    if (!vsafe_cursor_sub(in, base_len, fixed)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    st = hk_parse_pub(p, host_pub);
-    if (st == VSAFE_SE_ST_OK && p[base_len - 1u] != 0x01u) {
+    if (vsafe_cursor_peek_u8(in, &next)) {
+        return next == 0x00u ? VSAFE_SE_ST_KEY_NOT_FOUND : VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    return VSAFE_SE_ST_OK;
+}
+
+/* 1F 03 · CURVE_ID · host pub · ALG_ID 01 */
+uint8_t vsafe_se_cmd_hk_start_kek(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
+{
+    vsafe_cursor_t fixed, key;
+    uint8_t host_pub[64], secret[32], info[128];
+    uint8_t alg;
+    (void)req;
+    if (core->crypto == NULL) {
+        return VSAFE_SE_ST_UNEXPECTED_ERROR;
+    }
+    uint8_t st = hk_fixed_part(in, VSAFE_SE_HK_START_KEK_LEN, &fixed);
+    if (st != VSAFE_SE_ST_OK) {
+        return st;
+    }
+    if (!vsafe_cursor_sub(&fixed, HK_CURVE_ID_LEN + HK_PUB_LEN, &key) || !vsafe_cursor_u8(&fixed, &alg)) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    st = hk_parse_pub(&key, host_pub);
+    if (st == VSAFE_SE_ST_OK && alg != 0x01u) {
         st = VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
     }
     if (st != VSAFE_SE_ST_OK) {
@@ -187,7 +222,7 @@ static uint8_t hk_start_kek(vsafe_se_core_t *core, const uint8_t *p, size_t n)
     }
     /* A new session replaces any open one. */
     core->kek_active = false;
-    hk_wipe(core->kek_base, sizeof core->kek_base);
+    vsafe_wipe(core->kek_base, sizeof core->kek_base);
     st = hk_ecdh(core, host_pub, secret);
     if (st == VSAFE_SE_ST_OK) {
         memcpy(info, core->ecdhe_pub, 64);
@@ -197,42 +232,74 @@ static uint8_t hk_start_kek(vsafe_se_core_t *core, const uint8_t *p, size_t n)
             core->kek_active = true;
             core->kek_counter = 0;
         } else {
-            hk_wipe(core->kek_base, sizeof core->kek_base);
+            vsafe_wipe(core->kek_base, sizeof core->kek_base);
             st = VSAFE_SE_ST_UNEXPECTED_ERROR;
         }
     }
-    hk_wipe(secret, sizeof secret);
+    vsafe_wipe(secret, sizeof secret);
     return st;
 }
 
 /* 1F 06 */
-static uint8_t hk_stop_kek(vsafe_se_core_t *core, size_t n)
+uint8_t vsafe_se_cmd_hk_stop_kek(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
 {
-    if (n != 0u) {
+    (void)req;
+    if (core->crypto == NULL) {
+        return VSAFE_SE_ST_UNEXPECTED_ERROR;
+    }
+    if (!vsafe_cursor_at_end(in)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
     core->kek_active = false;
     core->kek_counter = 0;
-    hk_wipe(core->kek_base, sizeof core->kek_base);
+    vsafe_wipe(core->kek_base, sizeof core->kek_base);
+    return VSAFE_SE_ST_OK;
+}
+
+/* The unwrapped envelope 00 00 00 · TYPE · MAC · CIPHER · 80 00 00 00; stages the key. */
+static uint8_t hk_stage_envelope(vsafe_se_core_t *core, vsafe_cursor_t *env)
+{
+    const uint8_t *reserved, *mac, *cipher, *pad;
+    uint8_t type;
+    if (!vsafe_cursor_bytes(env, 3u, &reserved) || reserved[0] != 0u || reserved[1] != 0u || reserved[2] != 0u ||
+        !vsafe_cursor_u8(env, &type)) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    if (type > 1u) {
+        return VSAFE_SE_ST_WRONG_KEY_TYPE;
+    }
+    size_t klen = type == 1u ? 32u : 16u;
+    if (vsafe_cursor_left(env) != 2u * klen + 4u || !vsafe_cursor_bytes(env, klen, &mac) ||
+        !vsafe_cursor_bytes(env, klen, &cipher) || !vsafe_cursor_bytes(env, 4u, &pad) || pad[0] != 0x80u ||
+        pad[1] != 0u || pad[2] != 0u || pad[3] != 0u) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    hk_stage_key(core, type, mac, cipher, klen);
     return VSAFE_SE_ST_OK;
 }
 
 /* 1F 08 · AES-256-KW(working KEK, 00 00 00 TYPE MAC CIPHER 80 00 00 00) */
-static uint8_t hk_write_wrapped(vsafe_se_core_t *core, const uint8_t *p, size_t n)
+uint8_t vsafe_se_cmd_hk_write_wrapped(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
 {
     uint8_t kek[32], plain[72];
     uint8_t info[3];
+    const uint8_t *wrapped;
+    size_t n;
+    (void)req;
+    if (core->crypto == NULL) {
+        return VSAFE_SE_ST_UNEXPECTED_ERROR;
+    }
     uint8_t st = hk_may_write(core, HK_CTRL_ANON);
     if (st != VSAFE_SE_ST_OK) {
         return st;
     }
+    vsafe_cursor_rest(in, &wrapped, &n);
     if (n != 48u && n != 80u) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
     if (!core->kek_active || core->kek_counter >= 0xFFu) {
         return VSAFE_SE_ST_SESSION_ERROR;
     }
-    size_t m = n - 8u;
     info[0] = 0x10;
     info[1] = 0x11;
     info[2] = (uint8_t)(core->kek_counter + 1u);
@@ -241,50 +308,44 @@ static uint8_t hk_write_wrapped(vsafe_se_core_t *core, const uint8_t *p, size_t 
         st = VSAFE_SE_ST_UNEXPECTED_ERROR;
         goto done;
     }
-    if (core->crypto->aes_kw_unwrap(core->crypto->ctx, kek, sizeof kek, p, n, plain) != VSAFE_OK) {
+    if (core->crypto->aes_kw_unwrap(core->crypto->ctx, kek, sizeof kek, wrapped, n, plain) != VSAFE_OK) {
         st = VSAFE_SE_ST_COMMAND_DECRYPTION_ERROR;
         goto done;
     }
-    if (plain[0] != 0u || plain[1] != 0u || plain[2] != 0u) {
-        st = VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
-        goto done;
+    vsafe_cursor_t env = vsafe_cursor(plain, n - 8u);
+    st = hk_stage_envelope(core, &env);
+    if (st == VSAFE_SE_ST_OK) {
+        core->kek_counter++;
     }
-    if (plain[3] > 1u) {
-        st = VSAFE_SE_ST_WRONG_KEY_TYPE;
-        goto done;
-    }
-    size_t klen = plain[3] == 1u ? 32u : 16u;
-    if (m != 4u + 2u * klen + 4u || plain[m - 4u] != 0x80u || plain[m - 3u] != 0u || plain[m - 2u] != 0u ||
-        plain[m - 1u] != 0u) {
-        st = VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
-        goto done;
-    }
-    hk_stage_key(core, plain[3], plain + 4, plain + 4 + klen, klen);
-    core->kek_counter++;
-    st = VSAFE_SE_ST_OK;
 done:
-    hk_wipe(kek, sizeof kek);
-    hk_wipe(plain, sizeof plain);
+    vsafe_wipe(kek, sizeof kek);
+    vsafe_wipe(plain, sizeof plain);
     return st;
 }
 
 /* 1F 18 · CURVE_ID · host pub · ALG_ID 03 · HOST_KEY_TYPE */
-static uint8_t hk_establish(vsafe_se_core_t *core, const uint8_t *p, size_t n)
+uint8_t vsafe_se_cmd_hk_establish(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
 {
-    const size_t base_len = HK_CURVE_ID_LEN + HK_PUB_LEN + 2u;
+    vsafe_cursor_t fixed, key;
     uint8_t host_pub[64], secret[32], info[128], okm[64];
-    uint8_t st;
-    if (n > base_len && p[base_len] == 0x00u) {
-        return VSAFE_SE_ST_KEY_NOT_FOUND; /* authenticated variant: no generic public key slots */
+    uint8_t alg, type;
+    (void)req;
+    if (core->crypto == NULL) {
+        return VSAFE_SE_ST_UNEXPECTED_ERROR;
     }
-    if (n != base_len) {
+    uint8_t st = hk_fixed_part(in, VSAFE_SE_HK_ESTABLISH_LEN, &fixed);
+    if (st != VSAFE_SE_ST_OK) {
+        return st;
+    }
+    if (!vsafe_cursor_sub(&fixed, HK_CURVE_ID_LEN + HK_PUB_LEN, &key) || !vsafe_cursor_u8(&fixed, &alg) ||
+        !vsafe_cursor_u8(&fixed, &type)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    st = hk_parse_pub(p, host_pub);
-    if (st == VSAFE_SE_ST_OK && p[base_len - 2u] != 0x03u) {
+    st = hk_parse_pub(&key, host_pub);
+    if (st == VSAFE_SE_ST_OK && alg != 0x03u) {
         st = VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
     }
-    if (st == VSAFE_SE_ST_OK && p[base_len - 1u] > 1u) {
+    if (st == VSAFE_SE_ST_OK && type > 1u) {
         st = VSAFE_SE_ST_WRONG_KEY_TYPE;
     }
     if (st == VSAFE_SE_ST_OK) {
@@ -296,7 +357,6 @@ static uint8_t hk_establish(vsafe_se_core_t *core, const uint8_t *p, size_t n)
     if (!core->ecdhe_ready) {
         return VSAFE_SE_ST_CHALLENGE_MISSING;
     }
-    uint8_t type = p[base_len - 1u];
     size_t klen = type == 1u ? 32u : 16u;
     st = hk_ecdh(core, host_pub, secret);
     if (st == VSAFE_SE_ST_OK) {
@@ -309,32 +369,7 @@ static uint8_t hk_establish(vsafe_se_core_t *core, const uint8_t *p, size_t n)
             st = VSAFE_SE_ST_UNEXPECTED_ERROR;
         }
     }
-    hk_wipe(secret, sizeof secret);
-    hk_wipe(okm, sizeof okm);
+    vsafe_wipe(secret, sizeof secret);
+    vsafe_wipe(okm, sizeof okm);
     return st;
-}
-
-uint8_t vsafe_se_cmd_hostkey(vsafe_se_core_t *core, const vsafe_se_req_t *req)
-{
-    const uint8_t *p = req->payload;
-    size_t n = req->payload_len;
-    if (core->crypto == NULL) {
-        return VSAFE_SE_ST_UNEXPECTED_ERROR;
-    }
-    switch (req->ext) {
-    case VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN:
-        return hk_write_plain(core, p, n);
-    case VSAFE_SE_EXT_GENERATE_ECDHE:
-        return hk_generate_ecdhe(core, p, n);
-    case VSAFE_SE_EXT_START_KEK:
-        return hk_start_kek(core, p, n);
-    case VSAFE_SE_EXT_STOP_KEK:
-        return hk_stop_kek(core, n);
-    case VSAFE_SE_EXT_WRITE_HOST_KEY_WRAPPED:
-        return hk_write_wrapped(core, p, n);
-    case VSAFE_SE_EXT_ESTABLISH_HOST_KEY:
-        return hk_establish(core, p, n);
-    default:
-        return VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED;
-    }
 }

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "common/bytes.h" /* every field is read and written with these */
+
 #define VSAFE_SE_IMG_MAGIC 0x56535345u /* "VSSE" */
 #define VSAFE_SE_IMG_VERSION 1u
 
@@ -52,23 +54,5 @@
 #define SE_OFF_DATA 0x5C0u
 
 static inline uint32_t se_zone_rec(uint32_t slot) { return SE_OFF_ZONE_TABLE + slot * SE_ZONE_REC_SIZE; }
-
-static inline uint16_t se_get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static inline uint32_t se_get32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-static inline void se_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-static inline void se_put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 #endif

@@ -1,5 +1,5 @@
 /* User-NVM partition: Read (0x05), Update (0x06), Decrement (0x04) with zone access conditions
- * and their one-way changes (spec §5, §13).
+ * and their one-way changes.
  *
  * Invariants:
  *  1. Check order: frame shape (0x02) -> zone exists (0x10) -> zone type (0x12) -> access
@@ -10,9 +10,12 @@
  *  3. An access condition only gets stricter (Always < Host < Never; 2..6 count as Never), and a
  *     change right once cleared stays cleared.
  *  4. Access and AC change are one command and so one commit.
+ *  5. Requests are parsed with a cursor (common/cursor.h); the dispatcher has checked the minimum
+ *     lengths (Read: exactly 6, Update: 4, Decrement: 8), the rest of the payload is the data.
  */
 #include <string.h>
 
+#include "common/bytes.h"
 #include "se/layout.h"
 #include "se/se_cmd.h"
 
@@ -40,7 +43,7 @@ typedef struct {
     uint32_t counter;
 } zone_t;
 
-static bool zone_get(const vsafe_se_core_t *core, uint8_t index, zone_t *z)
+static inline bool zone_get(const vsafe_se_core_t *core, uint8_t index, zone_t *z)
 {
     uint8_t slot = core->zone_slot[index];
     if (slot == 0xFF) {
@@ -50,9 +53,9 @@ static bool zone_get(const vsafe_se_core_t *core, uint8_t index, zone_t *z)
     z->rec = se_zone_rec(slot);
     z->type = rec[SE_ZREC_TYPE];
     z->zir = rec[SE_ZREC_AC];
-    z->length = se_get16(rec + SE_ZREC_LENGTH);
-    z->data = se_get32(rec + SE_ZREC_DATA);
-    z->counter = se_get32(rec + SE_ZREC_COUNTER);
+    z->length = vsafe_get_be16(rec + SE_ZREC_LENGTH);
+    z->data = vsafe_get_be32(rec + SE_ZREC_DATA);
+    z->counter = vsafe_get_be32(rec + SE_ZREC_COUNTER);
     return true;
 }
 
@@ -77,17 +80,17 @@ static uint8_t stage_ac_change(vsafe_se_core_t *core, const zone_t *z, uint8_t o
     return VSAFE_SE_ST_OK;
 }
 
-uint8_t vsafe_se_cmd_read(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+/* OPT(1) ZONE(1) OFFSET(2) LENGTH(2) -> [COUNTER(4)] DATA(LENGTH) */
+uint8_t vsafe_se_cmd_read(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
 {
     zone_t z;
-    const uint8_t *p = req->payload;
-    if (req->payload_len != 6u) {
+    uint8_t opt, index;
+    uint16_t offset, length;
+    if (!vsafe_cursor_u8(in, &opt) || !vsafe_cursor_u8(in, &index) || !vsafe_cursor_be16(in, &offset) ||
+        !vsafe_cursor_be16(in, &length) || !vsafe_cursor_at_end(in)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    uint8_t opt = p[0];
-    uint16_t offset = se_get16(p + 2);
-    uint16_t length = se_get16(p + 4);
-    if (!zone_get(core, p[1], &z)) {
+    if (!zone_get(core, index, &z)) {
         return VSAFE_SE_ST_ENTRY_NOT_FOUND;
     }
     if (!ac_allows((uint8_t)((z.zir >> 4) & 7u), req->authenticated)) {
@@ -100,13 +103,12 @@ uint8_t vsafe_se_cmd_read(vsafe_se_core_t *core, const vsafe_se_req_t *req)
     if ((uint32_t)offset + length > z.length) {
         return VSAFE_SE_ST_BOUNDARY_EXCEEDED;
     }
-    size_t n = 0;
-    if (z.type == VSAFE_SE_ZONE_COUNTER) {
-        se_put32(core->out, z.counter);
-        n = 4;
-    }
+    size_t n = z.type == VSAFE_SE_ZONE_COUNTER ? 4u : 0u;
     if (n + length > VSAFE_SE_FRAME_MAX) {
         return VSAFE_SE_ST_BUFFER_LENGTH_EXCEEDED;
+    }
+    if (n > 0) {
+        vsafe_put_be32(core->out, z.counter);
     }
     memcpy(core->out + n, core->image + z.data + offset, length);
     core->out_len = n + length;
@@ -115,9 +117,10 @@ uint8_t vsafe_se_cmd_read(vsafe_se_core_t *core, const vsafe_se_req_t *req)
 
 /* The checks Update and Decrement share (invariant 1 up to the AC change): the zone exists and
  * has the command's type, its update AC is met, and an AC change in opt is allowed (then staged). */
-static uint8_t write_access(vsafe_se_core_t *core, const vsafe_se_req_t *req, uint8_t type, zone_t *z)
+static uint8_t write_access(vsafe_se_core_t *core, const vsafe_se_req_t *req, uint8_t opt, uint8_t index,
+                            uint8_t type, zone_t *z)
 {
-    if (!zone_get(core, req->payload[1], z)) {
+    if (!zone_get(core, index, z)) {
         return VSAFE_SE_ST_ENTRY_NOT_FOUND;
     }
     if (z->type != type) {
@@ -126,23 +129,25 @@ static uint8_t write_access(vsafe_se_core_t *core, const vsafe_se_req_t *req, ui
     if (!ac_allows(z->zir & 7u, req->authenticated)) {
         return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
     }
-    return stage_ac_change(core, z, req->payload[0], 0);
+    return stage_ac_change(core, z, opt, 0);
 }
 
-uint8_t vsafe_se_cmd_update(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+/* OPT(1) ZONE(1) OFFSET(2) DATA(...) */
+uint8_t vsafe_se_cmd_update(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
 {
     zone_t z;
-    const uint8_t *p = req->payload;
-    if (req->payload_len < 4u) {
+    uint8_t opt, index;
+    uint16_t offset;
+    const uint8_t *data;
+    size_t n;
+    if (!vsafe_cursor_u8(in, &opt) || !vsafe_cursor_u8(in, &index) || !vsafe_cursor_be16(in, &offset)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    uint8_t opt = p[0];
-    uint16_t offset = se_get16(p + 2);
-    size_t n = req->payload_len - 4u;
+    vsafe_cursor_rest(in, &data, &n);
     if ((opt & 0x60u) != 0) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    uint8_t st = write_access(core, req, VSAFE_SE_ZONE_DATA, &z);
+    uint8_t st = write_access(core, req, opt, index, VSAFE_SE_ZONE_DATA, &z);
     if (st != VSAFE_SE_ST_OK) {
         return st;
     }
@@ -152,26 +157,29 @@ uint8_t vsafe_se_cmd_update(vsafe_se_core_t *core, const vsafe_se_req_t *req)
     /* Atomic (OPT bit 7) and non-atomic updates both commit as one record here: the store never
      * tears a record, which is within what the part promises for non-atomic updates. */
     if (n > 0) {
-        vsafe_txn_put(&core->txn, z.data + offset, p + 4, (uint32_t)n);
+        vsafe_txn_put(&core->txn, z.data + offset, data, (uint32_t)n);
     }
     return VSAFE_SE_ST_OK;
 }
 
-uint8_t vsafe_se_cmd_decrement(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+/* OPT(1) ZONE(1) OFFSET(2) AMOUNT(4) DATA(...) -> NEW_COUNTER(4) */
+uint8_t vsafe_se_cmd_decrement(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
 {
     zone_t z;
-    const uint8_t *p = req->payload;
-    if (req->payload_len < 8u) {
+    uint8_t opt, index;
+    uint16_t offset;
+    uint32_t amount;
+    const uint8_t *data;
+    size_t n;
+    if (!vsafe_cursor_u8(in, &opt) || !vsafe_cursor_u8(in, &index) || !vsafe_cursor_be16(in, &offset) ||
+        !vsafe_cursor_be32(in, &amount)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    uint8_t opt = p[0];
-    uint16_t offset = se_get16(p + 2);
-    uint32_t amount = se_get32(p + 4);
-    size_t n = req->payload_len - 8u;
+    vsafe_cursor_rest(in, &data, &n);
     if ((opt & 0xE0u) != 0) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    uint8_t st = write_access(core, req, VSAFE_SE_ZONE_COUNTER, &z);
+    uint8_t st = write_access(core, req, opt, index, VSAFE_SE_ZONE_COUNTER, &z);
     if (st != VSAFE_SE_ST_OK) {
         return st;
     }
@@ -187,9 +195,9 @@ uint8_t vsafe_se_cmd_decrement(vsafe_se_core_t *core, const vsafe_se_req_t *req)
     uint32_t value = z.counter - amount;
     vsafe_txn_put_u32(&core->txn, z.rec + SE_ZREC_COUNTER, value);
     if (n > 0) {
-        vsafe_txn_put(&core->txn, z.data + offset, p + 8, (uint32_t)n);
+        vsafe_txn_put(&core->txn, z.data + offset, data, (uint32_t)n);
     }
-    se_put32(core->out, value);
+    vsafe_put_be32(core->out, value);
     core->out_len = 4;
     return VSAFE_SE_ST_OK;
 }

@@ -50,7 +50,7 @@ typedef struct {
     vsafe_profile_zone_t zones[VSAFE_PROFILE_MAX_ZONES];
 } vsafe_profile_t;
 
-/* The built-in SPL05 profile (spec §10.1, §13). */
+/* The built-in SPL05 profile: the STSAFE-A120 SPL05 personalization with vsafe's factory choices. */
 extern const vsafe_profile_t vsafe_profile_spl05;
 
 /* Looks up a built-in profile by name ("spl05"); NULL if there is none. */

@@ -1,9 +1,10 @@
 /* The built-in personalization profiles: const data only (device core: no heap, no I/O).
  *
  * Invariants:
- *  - vsafe_profile_spl05 is exactly the SPL05 device of spec §10.1 with the factory decisions of
- *    §13: its partition query (tag 0x12) is the 77-byte payload of the §11 golden trace and its
- *    command authorization query (tag 0x24) the 164-byte payload starting 03 2D 00 01 00.
+ *  - vsafe_profile_spl05 is exactly the STSAFE-A120 SPL05 personalization with vsafe's factory
+ *    decisions (docs/PROFILE.md): its partition query (tag 0x12) is the 77-byte payload of the
+ *    golden trace in tests/protocol and its command authorization query (tag 0x24) the 164-byte
+ *    payload starting 03 2D 00 01 00.
  *  - Zones are listed in ascending index order, as the partition query reports them.
  *  - profiles/spl05.json compiles to a struct equal to this one (tests/profile checks it). */
 #include "se/profile.h"
@@ -19,10 +20,10 @@
 #define FREE_STD(code) { .header = (code), .ext = 0, .ac = VSAFE_SE_CMD_AC_FREE, .enc = 0 }
 #define FREE_EXT(e) { .header = VSAFE_SE_CMD_EXTENDED, .ext = (e), .ac = VSAFE_SE_CMD_AC_FREE, .enc = 0 }
 
-/* Zone 0 of SPL05 holds the device's leaf X.509 certificate (spec §10.1). This one was generated for
+/* Zone 0 of SPL05 holds the device's leaf X.509 certificate. This one was generated for
  * vsafe once (P-256, self-signed, "O=vsafe, CN=vsafe virtual STSAFE-A120 SPL05"): its DER length at
  * offset 2 gives STSELib's certificate size (value + 4) and its 11-byte serial at offset 15 is the
- * device ID STSELib reads there (spec §5.4). The device has no private-key commands; the
+ * device ID STSELib reads there. The device has no private-key commands; the
  * certificate is there so that hosts reading zone 0 find what the part would hold. */
 static const uint8_t spl05_zone0_certificate[452] = {
     0x30, 0x82, 0x01, 0xC0, 0x30, 0x82, 0x01, 0x66, 0xA0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x0B, 0x02,
@@ -76,7 +77,7 @@ const vsafe_profile_t vsafe_profile_spl05 = {
         FREE_EXT(0x14), FREE_EXT(0x15), FREE_EXT(0x16), FREE_EXT(0x17), FREE_EXT(0x18),
         FREE_EXT(0x19), FREE_EXT(0x1A),
     },
-    /* plaintext allowed + change right; no authentication key (spec §4.5, §13) */
+    /* plaintext allowed + change right; no authentication key */
     .hostkey_ctrl = { 0x0A, 0xFF },
     .zone_count = 12,
     .zones = {

@@ -1,16 +1,30 @@
-/* Query (0x14) and Put attribute (0x10): the device's self-description (spec §4).
+/* Query (0x14) and Put attribute (0x10): the device's self-description and the few attributes a
+ * host may change (the command table's ACs and encryption flags, the host-key provisioning
+ * control fields, the I2C address).
  *
  * Invariants:
  *  1. Query never changes state. Both 0x24 responses STSELib asks for in a row are identical,
  *     because they are built from the committed image only.
  *  2. Every response fits one frame: the partition table is bounded by the profile checks
  *     (64 zones x 9 bytes < 752), the command table by 64 records.
- *  3. Put stages its change; the table owners (src/se/channel.c) enforce the one-way rights.
+ *  3. Put stages its change in core->txn, and only after every check passed: a refused Put
+ *     changes nothing.
+ *  4. Put 0x29 / 0x2A are one-time programmable ("the table is one-time programmable", as ST's
+ *     SDK puts it): a successful Put clears its own change right (0x29: bit1, 0x2A: bit0), so the
+ *     next answers 0x11. A Put with a record count of 0 only locks. Commands absent from the table
+ *     cannot be added (0x10): the table's shape is fixed by the profile.
+ *  5. The host-key control change right is one-way: once written 0, no Put 0x4A is accepted.
+ *  6. Requests are parsed with a cursor (common/cursor.h); leftover bytes are 0x02.
  */
 #include <string.h>
 
+#include "common/bytes.h"
 #include "se/layout.h"
 #include "se/se_cmd.h"
+#include "se/state.h"
+
+/* Host key control fields (Query 0x4A byte 0): bit3 is the change right of the fields. */
+#define HK_CTRL_CHANGE_RIGHT 0x08u
 
 static size_t query_partitions(const vsafe_se_core_t *core, uint8_t *out)
 {
@@ -50,14 +64,17 @@ static size_t query_command_table(const vsafe_se_core_t *core, uint8_t *out)
     return n;
 }
 
-uint8_t vsafe_se_cmd_query(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+/* TAG(1) */
+uint8_t vsafe_se_cmd_query(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
 {
     const uint8_t *img = core->image;
     uint8_t *out = core->out;
-    if (req->payload_len != 1u) {
+    uint8_t tag;
+    (void)req;
+    if (!vsafe_cursor_u8(in, &tag) || !vsafe_cursor_at_end(in)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    switch (req->payload[0]) {
+    switch (tag) {
     case VSAFE_SE_TAG_LIFE_CYCLE:
         out[0] = img[SE_OFF_LCS];
         core->out_len = 1;
@@ -94,31 +111,108 @@ uint8_t vsafe_se_cmd_query(vsafe_se_core_t *core, const vsafe_se_req_t *req)
     return VSAFE_SE_ST_OK;
 }
 
-uint8_t vsafe_se_cmd_put(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+/* ---- Put attribute ---- */
+
+/* 0x29 / 0x2A: COUNT(1) then COUNT records HEADER(1) [EXT(1) when HEADER is 0x1F] VALUE(1)
+ * (invariant 4). Pass 1 validates everything, pass 2 stages: a refused Put changes nothing. */
+static uint8_t put_cmd_table(vsafe_se_core_t *core, uint8_t tag, vsafe_cursor_t *in)
 {
-    if (req->payload_len < 1u) {
+    const uint8_t right = tag == VSAFE_SE_TAG_CMD_AC ? 0x02u : 0x01u;
+    const uint32_t field = tag == VSAFE_SE_TAG_CMD_AC ? 2u : 3u;
+    uint8_t cr = core->image[SE_OFF_CMD_CR];
+    uint8_t count;
+    if ((cr & right) == 0u) {
+        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
+    }
+    if (!vsafe_cursor_u8(in, &count)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    const uint8_t *value = req->payload + 1;
-    size_t len = req->payload_len - 1u;
-    switch (req->payload[0]) {
-    case VSAFE_SE_TAG_CMD_AC:
-    case VSAFE_SE_TAG_CMD_ENC:
-        return vsafe_se_put_cmd_table(core, req->payload[0], value, len);
-    case VSAFE_SE_TAG_HOST_KEY_CTRL:
-        return vsafe_se_put_hostkey_ctrl(core, value, len);
-    case VSAFE_SE_TAG_I2C_PARAMS: {
-        if (len != 2u) {
+    for (int pass = 0; pass < 2; pass++) {
+        vsafe_cursor_t c = *in;
+        for (unsigned i = 0; i < count; i++) {
+            uint8_t hdr, ext = 0, v;
+            if (!vsafe_cursor_u8(&c, &hdr)) {
+                return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+            }
+            if (hdr > VSAFE_SE_CMD_EXTENDED) {
+                return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
+            }
+            if (hdr == VSAFE_SE_CMD_EXTENDED && !vsafe_cursor_u8(&c, &ext)) {
+                return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+            }
+            if (!vsafe_cursor_u8(&c, &v)) {
+                return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+            }
+            if (v > 3u) {
+                /* ACs: only 0..3 are reported by the command table query; flags: two bits. */
+                return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
+            }
+            const uint8_t *rec = vsafe_se_state_cmd_record(core, hdr, ext);
+            if (rec == NULL) {
+                return VSAFE_SE_ST_ENTRY_NOT_FOUND;
+            }
+            if (pass == 1) {
+                vsafe_txn_put_u8(&core->txn, (uint32_t)(rec - core->image) + field, v);
+            }
+        }
+        if (!vsafe_cursor_at_end(&c)) {
             return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
         }
-        uint8_t addr = (uint8_t)(value[0] >> 1);
-        if ((value[0] & 1u) != 0 || addr < 0x08u || addr > 0x77u) {
-            return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
-        }
-        /* Takes effect at the next reset, so the host can still read this response. */
-        vsafe_txn_put_u8(&core->txn, SE_OFF_I2C_ADDR, addr);
-        return VSAFE_SE_ST_OK;
     }
+    vsafe_txn_put_u8(&core->txn, SE_OFF_CMD_CR, (uint8_t)(cr & ~right));
+    return VSAFE_SE_ST_OK;
+}
+
+/* 0x4A: CONTROL(1) AUTH_SLOT(1) (invariant 5). */
+static uint8_t put_hostkey_ctrl(vsafe_se_core_t *core, vsafe_cursor_t *in)
+{
+    uint8_t ctrl, slot;
+    if ((core->image[SE_OFF_HK_CTRL0] & HK_CTRL_CHANGE_RIGHT) == 0u) {
+        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
+    }
+    if (vsafe_cursor_left(in) != 2u || !vsafe_cursor_u8(in, &ctrl) || !vsafe_cursor_u8(in, &slot)) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    if ((ctrl & 0xF0u) != 0u) {
+        return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
+    }
+    vsafe_txn_put_u8(&core->txn, SE_OFF_HK_CTRL0, ctrl);
+    vsafe_txn_put_u8(&core->txn, SE_OFF_HK_CTRL1, slot);
+    return VSAFE_SE_ST_OK;
+}
+
+/* 0x0A: ADDRESS << 1 (1) RESERVED(1). Takes effect at the next reset, so the host can still read
+ * this response at the old address. */
+static uint8_t put_i2c_params(vsafe_se_core_t *core, vsafe_cursor_t *in)
+{
+    uint8_t a, reserved;
+    if (vsafe_cursor_left(in) != 2u || !vsafe_cursor_u8(in, &a) || !vsafe_cursor_u8(in, &reserved)) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    uint8_t addr = (uint8_t)(a >> 1);
+    if ((a & 1u) != 0 || addr < 0x08u || addr > 0x77u) {
+        return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
+    }
+    vsafe_txn_put_u8(&core->txn, SE_OFF_I2C_ADDR, addr);
+    return VSAFE_SE_ST_OK;
+}
+
+/* TAG(1) VALUE(...) */
+uint8_t vsafe_se_cmd_put(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
+{
+    uint8_t tag;
+    (void)req;
+    if (!vsafe_cursor_u8(in, &tag)) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    switch (tag) {
+    case VSAFE_SE_TAG_CMD_AC:
+    case VSAFE_SE_TAG_CMD_ENC:
+        return put_cmd_table(core, tag, in);
+    case VSAFE_SE_TAG_HOST_KEY_CTRL:
+        return put_hostkey_ctrl(core, in);
+    case VSAFE_SE_TAG_I2C_PARAMS:
+        return put_i2c_params(core, in);
     case VSAFE_SE_TAG_LIFE_CYCLE:
         /* Changing the life-cycle state needs the password flow, which this device lacks. */
         return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;

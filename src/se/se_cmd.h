@@ -1,15 +1,60 @@
-/* Command handlers of the device core (internal). Each takes the parsed request, stages its NVM
- * changes in core->txn, writes its response payload to core->out/out_len and returns a wire
- * status. A handler never writes the image directly. */
+/* Command handlers of the device core and the descriptor table that dispatches to them.
+ *
+ * A handler takes the parsed request and a cursor over its plaintext payload (the dispatcher has
+ * already checked the payload length against the command's descriptor). It stages its NVM changes
+ * in core->txn, writes its response payload to core->out/out_len and returns a wire status. It
+ * never writes the image directly, never calls another handler, and on return (success or not)
+ * core->out_len covers every byte it wrote to core->out, so the core can wipe exactly that.
+ *
+ * Adding a command: one line in the descriptor table (dispatch.c) and its handler here. */
 #ifndef VSAFE_SE_CMD_H
 #define VSAFE_SE_CMD_H
 
+#include "common/cursor.h"
 #include "se/core.h"
 
-uint8_t vsafe_se_cmd_read(vsafe_se_core_t *core, const vsafe_se_req_t *req);
-uint8_t vsafe_se_cmd_update(vsafe_se_core_t *core, const vsafe_se_req_t *req);
-uint8_t vsafe_se_cmd_decrement(vsafe_se_core_t *core, const vsafe_se_req_t *req);
-uint8_t vsafe_se_cmd_query(vsafe_se_core_t *core, const vsafe_se_req_t *req);
-uint8_t vsafe_se_cmd_put(vsafe_se_core_t *core, const vsafe_se_req_t *req);
+typedef uint8_t (*vsafe_se_handler_t)(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+
+/* One command as the dispatcher knows it. The dispatcher answers 0x04 for a (code, ext) not in
+ * the table and 0x02 for a plaintext payload outside [min_len, max_len]; only then does it call
+ * the handler. A command whose refusals come in an order where some other check goes before the
+ * length (e.g. a permission check first) keeps wide bounds and checks the length itself, so the
+ * wire answer stays what the device has always given. */
+typedef struct {
+    uint8_t code;       /* header command code (bits 4..0) */
+    uint8_t ext;        /* extended code when code is 0x1F, else 0 */
+    uint16_t min_len;   /* payload bytes, after decryption, header and MAC excluded */
+    uint16_t max_len;   /* VSAFE_SE_PAYLOAD_ANY: bounded by the frame only */
+    vsafe_se_handler_t handler;
+} vsafe_se_cmd_desc_t;
+
+/* No bound beyond the frame's: a frame of at most 752 bytes cannot carry more. */
+#define VSAFE_SE_PAYLOAD_ANY VSAFE_SE_FRAME_MAX
+
+/* The descriptor of (code, ext), or NULL (code may carry protection bits). */
+const vsafe_se_cmd_desc_t *vsafe_se_dispatch_find(uint8_t code, uint8_t ext);
+/* Runs req through its descriptor: bounds, then handler. Returns a wire status. */
+uint8_t vsafe_se_dispatch(vsafe_se_core_t *core, const vsafe_se_req_t *req);
+
+/* partition.c */
+uint8_t vsafe_se_cmd_read(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_update(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_decrement(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+/* query.c */
+uint8_t vsafe_se_cmd_query(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_put(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+/* hostkey.c: extended 0x07, 0x0B, 0x03, 0x06, 0x08, 0x18 */
+uint8_t vsafe_se_cmd_hk_write_plain(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_hk_generate_ecdhe(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_hk_start_kek(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_hk_stop_kek(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_hk_write_wrapped(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_hk_establish(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+
+/* Payload sizes of the host-key commands that the descriptors and handlers share. */
+#define VSAFE_SE_HK_CURVE_ID_LEN 10u
+#define VSAFE_SE_HK_PUB_LEN 69u /* 04 00 20 X 00 20 Y */
+#define VSAFE_SE_HK_START_KEK_LEN (VSAFE_SE_HK_CURVE_ID_LEN + VSAFE_SE_HK_PUB_LEN + 1u)
+#define VSAFE_SE_HK_ESTABLISH_LEN (VSAFE_SE_HK_CURVE_ID_LEN + VSAFE_SE_HK_PUB_LEN + 2u)
 
 #endif

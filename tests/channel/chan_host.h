@@ -127,7 +127,7 @@ static inline void th_session(th_t *th, const char *mac_hex, const char *cipher_
 static inline void th_block(uint8_t b[16], uint32_t ctr, uint8_t subject)
 {
     memset(b, 0, 16);
-    se_put32(b, ctr);
+    vsafe_put_be32(b, ctr);
     b[4] = subject;
     b[5] = 0x80;
 }
@@ -177,7 +177,7 @@ static inline void th_build(th_t *th, uint8_t hdr, uint8_t ext, const uint8_t *p
         lead[ll++] = 0x00;
         memcpy(lead + ll, th->frame, hl);
         ll += hl;
-        se_put16(lead + ll, (uint16_t)(n - hl));
+        vsafe_put_be16(lead + ll, (uint16_t)(n - hl));
         ll += 2;
         vsafe_iov_t iov[3] = {{b0, 16}, {lead, ll}, {th->frame + hl, n - hl}};
         th_mac(th, iov, 3, th->frame + n);
@@ -230,10 +230,10 @@ static inline int th_send(th_t *th, bool enc_rsp)
         memcpy(lead + ll, th->frame, hl);
         ll += hl;
         size_t cmd_len = th->frame_len - 2 - 4 - hl;
-        se_put16(lead + ll, (uint16_t)cmd_len);
+        vsafe_put_be16(lead + ll, (uint16_t)cmd_len);
         ll += 2;
         mid[0] = th->rsp[0];
-        se_put16(mid + 1, (uint16_t)body);
+        vsafe_put_be16(mid + 1, (uint16_t)body);
         vsafe_iov_t iov[5] = {{b0, 16}, {lead, ll}, {th->frame + hl, cmd_len}, {mid, 3}, {th->rsp + 3, body}};
         th_mac(th, iov, 5, tag);
         if (memcmp(tag, th->rsp + 3 + body, 4) != 0) {
@@ -278,7 +278,7 @@ static inline int64_t th_query_counter(th_t *th)
     if (th_cmd_hex(th, 0x14, 0, "47", 0) != 0 || th->data_len != 6) {
         return -1;
     }
-    return se_get32(th->data + 2);
+    return vsafe_get_be32(th->data + 2);
 }
 
 /* A device core on a fresh SPL05 image (volatile unless nvm is given), for white-box tests. */

@@ -177,7 +177,7 @@ static void test_cut_every_op_of_protected_decrement(void **state)
         uint64_t ops = nvm_ops(fx) - before;
         assert_true(ops >= 1);
         assert_int_equal(th->data_len, 4);
-        assert_int_equal(se_get32(th->data), post.z[5].ctr);
+        assert_int_equal(vsafe_get_be32(th->data), post.z[5].ctr);
         assert_int_equal(th_dev_remount(&fx->dev, fx->nvm), VSAFE_OK); /* and it is what NVM holds */
         assert_int_equal(before_or_after(fx, "clean run"), 2);
 
@@ -205,7 +205,7 @@ static void test_cut_every_op_of_protected_decrement(void **state)
                 assert_int_equal(dc, (int64_t)now->mac_ctr);
                 th_session(th, TH_MAC_KEY, TH_CIPHER_KEY, (uint32_t)dc);
                 assert_int_equal(th_cmd_hex(th, 0xE5, 0, "00 05 0000 0004", 0), 0);
-                assert_int_equal(se_get32(th->data), now->z[5].ctr);
+                assert_int_equal(vsafe_get_be32(th->data), now->z[5].ctr);
                 trials++;
             }
         }

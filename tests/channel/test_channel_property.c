@@ -398,9 +398,9 @@ static void op_raw_dec(ctx_t *c, uint8_t z, uint32_t amount, uint16_t off, size_
     frame[n++] = VSAFE_SE_CMD_DECREMENT;
     frame[n++] = 0;
     frame[n++] = z;
-    se_put16(frame + n, off);
+    vsafe_put_be16(frame + n, off);
     n += 2;
-    se_put32(frame + n, amount);
+    vsafe_put_be32(frame + n, amount);
     n += 4;
     rbytes(frame + n, len);
     n += len;
@@ -418,7 +418,7 @@ static void op_raw_dec(ctx_t *c, uint8_t z, uint32_t amount, uint16_t off, size_
             if (rl != 4) {
                 FAILF("raw decrement: response payload of %zu bytes", rl);
             }
-            nc = se_get32(rsp);
+            nc = vsafe_get_be32(rsp);
         }
     } else {
         c->th.counter = c->m.mac_ctr;
@@ -432,7 +432,7 @@ static void op_raw_dec(ctx_t *c, uint8_t z, uint32_t amount, uint16_t off, size_
             if (c->th.data_len != 4) {
                 FAILF("protected decrement: response payload of %zu bytes", c->th.data_len);
             }
-            nc = se_get32(c->th.data);
+            nc = vsafe_get_be32(c->th.data);
         }
     }
     if (settle(c, &e, rc, &op)) {

@@ -41,14 +41,14 @@ static int teardown(void **state)
 
 static void snap(fx_t *fx) { memcpy(fx->snap, fx->dev.image, fx->dev.image_len); }
 static void assert_unchanged(fx_t *fx) { assert_memory_equal(fx->snap, fx->dev.image, fx->dev.image_len); }
-static uint32_t dev_counter(fx_t *fx) { return se_get32(fx->dev.image + SE_OFF_HK_COUNTER); }
+static uint32_t dev_counter(fx_t *fx) { return vsafe_get_be32(fx->dev.image + SE_OFF_HK_COUNTER); }
 
 /* Image unchanged except the host counter, which advanced by one. */
 static void assert_only_counter_advanced(fx_t *fx)
 {
-    uint32_t before = se_get32(fx->snap + SE_OFF_HK_COUNTER);
+    uint32_t before = vsafe_get_be32(fx->snap + SE_OFF_HK_COUNTER);
     assert_int_equal(dev_counter(fx), before + 1);
-    se_put32(fx->snap + SE_OFF_HK_COUNTER, before + 1);
+    vsafe_put_be32(fx->snap + SE_OFF_HK_COUNTER, before + 1);
     assert_unchanged(fx);
 }
 
@@ -325,7 +325,7 @@ static void test_put_table_parsing(void **state)
     assert_unchanged(fx);
     /* Extended record, then the 0x24 view shows it */
     assert_int_equal(th_cmd_hex(th, 0x10, 0, "29 02 1F 07 03 06 03", 0), 0);
-    const uint8_t *rec = vsafe_se_cmd_record(&fx->dev.core, 0x1F, 0x07);
+    const uint8_t *rec = vsafe_se_state_cmd_record(&fx->dev.core, 0x1F, 0x07);
     assert_non_null(rec);
     assert_int_equal(rec[2], 3);
     assert_int_equal(fx->dev.image[SE_OFF_CMD_CR], 0x01);
@@ -344,7 +344,7 @@ static void test_counter_maximum(void **state)
     th_t *th = &fx->th;
     assert_int_equal(th_provision_test_keys(th), 0);
     /* White box: bring the slot to the edge (a real host would need 2^32 commands) */
-    se_put32(fx->dev.image + SE_OFF_HK_COUNTER, 0xFFFFFFFEu);
+    vsafe_put_be32(fx->dev.image + SE_OFF_HK_COUNTER, 0xFFFFFFFEu);
     th->counter = 0xFFFFFFFEu;
     assert_int_equal(th_cmd_hex(th, 0xE5, 0, "00 01 0000 0001", 0), 0);
     assert_int_equal(dev_counter(fx), 0xFFFFFFFFu);

@@ -1,0 +1,120 @@
+/* The command descriptor table and the dispatcher (se/se_cmd.h), with the three commands too
+ * small for a room of their own: Echo, Reset, Generate random.
+ *
+ * Invariants:
+ *  1. A handler runs only for a (code, ext) in the table and a plaintext payload inside its
+ *     descriptor's [min_len, max_len]; everything else is refused here, before any handler
+ *     state is touched: 0x04 for an unknown command, 0x02 for a payload of the wrong length.
+ *  2. The bounds reproduce the device's wire behaviour: where a command's first refusal is its
+ *     length, the bounds are exact; where another check goes first, the bounds are wide and the
+ *     handler checks the length in its place (se_cmd.h).
+ *  3. The dispatcher calls handlers only; handlers call below themselves only (state.c, the
+ *     store, common), never the dispatcher or the core.
+ */
+#include <string.h>
+
+#include "se/se_cmd.h"
+#include "se/state.h"
+
+/* DATA(...): the same bytes back. */
+static uint8_t cmd_echo(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
+{
+    const uint8_t *p;
+    size_t n;
+    (void)req;
+    vsafe_cursor_rest(in, &p, &n);
+    memcpy(core->out, p, n);
+    core->out_len = n;
+    return VSAFE_SE_ST_OK;
+}
+
+/* (empty): drops the volatile session state; NVM is kept. */
+static uint8_t cmd_reset(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
+{
+    (void)req;
+    if (!vsafe_cursor_at_end(in)) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    vsafe_se_state_drop_sessions(core);
+    return VSAFE_SE_ST_OK;
+}
+
+/* OPT(1) LENGTH(1) -> LENGTH random bytes */
+static uint8_t cmd_random(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
+{
+    uint8_t opt, n;
+    (void)req;
+    if (!vsafe_cursor_u8(in, &opt) || !vsafe_cursor_u8(in, &n) || !vsafe_cursor_at_end(in)) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    if (n == 0) {
+        return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
+    }
+    if (core->crypto == NULL || core->crypto->random == NULL) {
+        return VSAFE_SE_ST_UNEXPECTED_ERROR;
+    }
+    core->out_len = n; /* covers the bytes written even if the port fails half way */
+    if (core->crypto->random(core->crypto->ctx, core->out, n) != VSAFE_OK) {
+        return VSAFE_SE_ST_UNEXPECTED_ERROR;
+    }
+    return VSAFE_SE_ST_OK;
+}
+
+/* One line per command. The table is indexed by the command's key (the code for a standard
+ * command, 32 + ext for an extended one) so that finding a descriptor costs one load; each entry
+ * still names its code and extended code, and the key is computed from them. */
+#define CMD_KEY(code, ext) ((code) == VSAFE_SE_CMD_EXTENDED ? 32u + (ext) : (code))
+#define CMD(code, min, max, fn) [CMD_KEY(code, 0u)] = {(code), 0u, (min), (max), (fn)}
+#define XCMD(ext, min, max, fn) [CMD_KEY(VSAFE_SE_CMD_EXTENDED, ext)] = {VSAFE_SE_CMD_EXTENDED, (ext), (min), (max), (fn)}
+#define ANY VSAFE_SE_PAYLOAD_ANY
+
+/* Bounds: invariant 2. Write host key plaintext and wrapped check their permission before their
+ * length; Start KEK and Establish refuse a longer payload with 0x0A when it names an
+ * authentication key: those keep the upper (or both) bounds open. */
+static const vsafe_se_cmd_desc_t cmd_table[64] = {
+    /*   code / ext                           min                        max  handler */
+    CMD(VSAFE_SE_CMD_ECHO,                    0,                         ANY, cmd_echo),
+    CMD(VSAFE_SE_CMD_RESET,                   0,                         0,   cmd_reset),
+    CMD(VSAFE_SE_CMD_RANDOM,                  2,                         2,   cmd_random),
+    CMD(VSAFE_SE_CMD_DECREMENT,               8,                         ANY, vsafe_se_cmd_decrement),
+    CMD(VSAFE_SE_CMD_READ,                    6,                         6,   vsafe_se_cmd_read),
+    CMD(VSAFE_SE_CMD_UPDATE,                  4,                         ANY, vsafe_se_cmd_update),
+    CMD(VSAFE_SE_CMD_PUT_ATTRIBUTE,           1,                         ANY, vsafe_se_cmd_put),
+    CMD(VSAFE_SE_CMD_QUERY,                   1,                         1,   vsafe_se_cmd_query),
+    XCMD(VSAFE_SE_EXT_START_KEK,              VSAFE_SE_HK_START_KEK_LEN, ANY, vsafe_se_cmd_hk_start_kek),
+    XCMD(VSAFE_SE_EXT_STOP_KEK,               0,                         0,   vsafe_se_cmd_hk_stop_kek),
+    XCMD(VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN,   0,                         ANY, vsafe_se_cmd_hk_write_plain),
+    XCMD(VSAFE_SE_EXT_WRITE_HOST_KEY_WRAPPED, 0,                         ANY, vsafe_se_cmd_hk_write_wrapped),
+    XCMD(VSAFE_SE_EXT_GENERATE_ECDHE,         VSAFE_SE_HK_CURVE_ID_LEN,  VSAFE_SE_HK_CURVE_ID_LEN,
+         vsafe_se_cmd_hk_generate_ecdhe),
+    XCMD(VSAFE_SE_EXT_ESTABLISH_HOST_KEY,     VSAFE_SE_HK_ESTABLISH_LEN, ANY, vsafe_se_cmd_hk_establish),
+};
+
+#undef ANY
+#undef XCMD
+#undef CMD
+
+const vsafe_se_cmd_desc_t *vsafe_se_dispatch_find(uint8_t code, uint8_t ext)
+{
+    code &= VSAFE_SE_HDR_CODE;
+    if (code == VSAFE_SE_CMD_EXTENDED && ext >= 32u) {
+        return NULL; /* no extended code above 0x1F exists */
+    }
+    const vsafe_se_cmd_desc_t *d = &cmd_table[CMD_KEY(code, ext)];
+    return d->handler != NULL ? d : NULL;
+}
+
+uint8_t vsafe_se_dispatch(vsafe_se_core_t *core, const vsafe_se_req_t *req)
+{
+    const vsafe_se_cmd_desc_t *d = vsafe_se_dispatch_find(req->code, req->ext);
+    if (d == NULL) { /* an empty slot of the table */
+        return VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED;
+    }
+    if (req->payload_len < d->min_len || req->payload_len > d->max_len) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    vsafe_cursor_t in = vsafe_cursor(req->payload, req->payload_len);
+    return d->handler(core, req, &in);
+}
+
+#undef CMD_KEY

@@ -1,0 +1,81 @@
+/* Lookups derived from the state image, and the volatile session state (se/state.h).
+ *
+ * Invariants:
+ *  1. zone_slot[i] is the slot of zone index i in the zone table, or 0xFF; cmd_slot[k] the
+ *     position of command k ([code] standard, [32 + ext] extended) in the command table, or 0xFF.
+ *     Both are rebuilt from the image only (vsafe_se_state_index), and every zone they point at
+ *     lies inside the image.
+ *  2. Nothing here writes the image.
+ */
+#include "se/state.h"
+
+#include <string.h>
+
+#include "common/bytes.h"
+#include "common/secure.h"
+#include "se/layout.h"
+
+int vsafe_se_state_index(vsafe_se_core_t *core)
+{
+    const uint8_t *img = core->image;
+    if (core->image_len < SE_OFF_DATA || vsafe_get_be32(img + SE_OFF_MAGIC) != VSAFE_SE_IMG_MAGIC ||
+        vsafe_get_be16(img + SE_OFF_VERSION) != VSAFE_SE_IMG_VERSION || img[SE_OFF_ZONE_COUNT] > SE_ZONE_MAX ||
+        img[SE_OFF_CMD_COUNT] > SE_CMD_MAX || img[SE_OFF_PD_LEN] > VSAFE_PROFILE_MAX_PRODUCT_DATA) {
+        return VSAFE_ERR_STORE_MISMATCH;
+    }
+    memset(core->zone_slot, 0xFF, sizeof core->zone_slot);
+    memset(core->cmd_slot, 0xFF, sizeof core->cmd_slot);
+    for (unsigned slot = 0; slot < img[SE_OFF_ZONE_COUNT]; slot++) {
+        const uint8_t *rec = img + se_zone_rec(slot);
+        uint32_t off = vsafe_get_be32(rec + SE_ZREC_DATA);
+        uint32_t len = vsafe_get_be16(rec + SE_ZREC_LENGTH);
+        if (off < SE_OFF_DATA || off > core->image_len || len > core->image_len - off ||
+            core->zone_slot[rec[SE_ZREC_INDEX]] != 0xFF || rec[SE_ZREC_TYPE] > VSAFE_SE_ZONE_COUNTER) {
+            return VSAFE_ERR_STORE_MISMATCH;
+        }
+        core->zone_slot[rec[SE_ZREC_INDEX]] = (uint8_t)slot;
+    }
+    for (unsigned i = 0; i < img[SE_OFF_CMD_COUNT]; i++) {
+        const uint8_t *rec = img + SE_OFF_CMD_TABLE + i * SE_CMD_REC_SIZE;
+        uint8_t code = rec[0] & VSAFE_SE_HDR_CODE;
+        unsigned key = code == VSAFE_SE_CMD_EXTENDED ? 32u + (rec[1] & 31u) : code;
+        if (code == VSAFE_SE_CMD_EXTENDED && rec[1] > 31u) {
+            return VSAFE_ERR_STORE_MISMATCH;
+        }
+        core->cmd_slot[key] = (uint8_t)i;
+    }
+    core->addr7 = img[SE_OFF_I2C_ADDR];
+    return VSAFE_OK;
+}
+
+const uint8_t *vsafe_se_state_cmd_record(const vsafe_se_core_t *core, uint8_t code, uint8_t ext)
+{
+    code &= VSAFE_SE_HDR_CODE;
+    unsigned key = code == VSAFE_SE_CMD_EXTENDED ? 32u + ext : code;
+    if (key >= 64u || core->cmd_slot[key] == 0xFF) {
+        return NULL;
+    }
+    return core->image + SE_OFF_CMD_TABLE + core->cmd_slot[key] * SE_CMD_REC_SIZE;
+}
+
+void vsafe_se_state_drop_sessions(vsafe_se_core_t *core)
+{
+    core->host_keys_loaded = false;
+    core->ecdhe_ready = false;
+    core->kek_active = false;
+    vsafe_wipe(core->kek_base, sizeof core->kek_base);
+    core->kek_counter = 0;
+    if (core->image != NULL) {
+        core->addr7 = core->image[SE_OFF_I2C_ADDR]; /* a new I2C address takes effect at reset */
+    }
+    if (core->crypto != NULL) {
+        if (core->crypto->key_clear != NULL) {
+            for (unsigned s = 0; s < VSAFE_KEY_SLOTS; s++) {
+                core->crypto->key_clear(core->crypto->ctx, s);
+            }
+        }
+        if (core->crypto->ecdh_clear != NULL) {
+            core->crypto->ecdh_clear(core->crypto->ctx);
+        }
+    }
+}
