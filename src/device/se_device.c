@@ -90,12 +90,15 @@ static int start_on_nvm(vsafe_se_t *se, const vsafe_nvm_t *nvm, const char *prof
         set_error(ext, "%s: holds another kind of state (not a secure element)", what);
         return VSAFE_ERR_STORE_MISMATCH;
     }
-    se->image_len = len;
-    se->image = calloc(1, len);
+    /* Room for a migration of an older image version (done by the core at mount). */
+    uint32_t cap = vsafe_se_core_mount_capacity(len);
+    se->image_len = cap;
+    se->image = cap != 0u ? calloc(1, cap) : NULL;
     if (se->image == NULL) {
         return VSAFE_ERR_NO_MEMORY;
     }
-    rc = vsafe_se_core_mount(&se->core, nvm, vsafe_openssl_crypto_port(se->crypto), se->image, len);
+    rc = vsafe_se_core_mount_ex(&se->core, nvm, vsafe_openssl_crypto_port(se->crypto), se->image, cap,
+                                ext != NULL && ext->read_only);
     if (rc == VSAFE_ERR_STORE_DAMAGED || rc == VSAFE_ERR_STORE_CORRUPT) {
         char where[400];
         (void)vsafe_store_describe(&se->core.store.recovery, where, sizeof where);
@@ -257,7 +260,7 @@ int vsafe_se_stats(const vsafe_se_t *se, vsafe_se_stats_t *stats)
     stats->erase_ops = st->counters.erase_ops;
     stats->compactions = st->counters.compactions;
     stats->sequence = st->seq;
-    stats->image_bytes = se->image_len;
+    stats->image_bytes = se->core.image_len;
     return VSAFE_OK;
 }
 

@@ -29,21 +29,55 @@
 #include "common/secure.h"
 #include "se/channel.h"
 #include "se/layout.h"
+#include "se/layout_svc.h"
 #include "se/se_cmd.h"
 #include "se/state.h"
 
 /* ---- Image construction ---- */
 
-uint32_t vsafe_se_core_image_size(const vsafe_profile_t *p)
+static uint32_t zones_end(const vsafe_profile_t *p)
 {
     uint32_t total = SE_OFF_DATA;
-    if (p == NULL || p->zone_count > SE_ZONE_MAX || p->cmd_count > SE_CMD_MAX) {
-        return 0;
-    }
     for (unsigned i = 0; i < p->zone_count; i++) {
         total += p->zones[i].length;
     }
     return total;
+}
+
+uint32_t vsafe_se_core_image_size(const vsafe_profile_t *p)
+{
+    if (p == NULL || p->zone_count > SE_ZONE_MAX || p->cmd_count > SE_CMD_MAX) {
+        return 0;
+    }
+    return zones_end(p) + SVC_REGION_LEN;
+}
+
+/* The key-services region factory-fresh: every key slot empty, modes and control fields from
+ * the profile. region is SVC_REGION_LEN zero bytes. */
+static int svc_build(const vsafe_profile_svc_t *f, uint8_t *region)
+{
+    if (f->priv_count > SVC_PRIV_SLOTS || f->gpub_count > SVC_GPUB_SLOTS || f->sym_count > SVC_SYM_SLOTS ||
+        f->env_count > SVC_ENV_SLOTS) {
+        return VSAFE_ERR_BAD_PROFILE;
+    }
+    vsafe_put_be32(region + SVC_OFF_MAGIC, SVC_MAGIC);
+    region[SVC_OFF_PRIV_COUNT] = f->priv_count;
+    region[SVC_OFF_GPUB_COUNT] = f->gpub_count;
+    region[SVC_OFF_SYM_COUNT] = f->sym_count;
+    region[SVC_OFF_ENV_COUNT] = f->env_count;
+    vsafe_put_be16(region + SVC_OFF_GLOBAL_LIMIT, f->global_usage_limit);
+    vsafe_put_be16(region + SVC_OFF_EPH_MODE, f->eph_mode);
+    region[SVC_OFF_PASSWORD] = 0;
+    for (unsigned i = 0; i < f->priv_count; i++) {
+        vsafe_put_be16(region + svc_priv_rec(0, i) + SVC_PREC_MODE, f->priv_mode[i]);
+    }
+    for (unsigned i = 0; i < f->gpub_count; i++) {
+        vsafe_put_be16(region + svc_gpub_rec(0, i) + SVC_GREC_FLAGS, f->gpub_flags);
+    }
+    for (unsigned i = 0; i < f->sym_count; i++) {
+        memcpy(region + svc_sym_rec(0, i) + SVC_SREC_CTRL, f->sym_ctrl, 3);
+    }
+    return VSAFE_OK;
 }
 
 int vsafe_se_core_build_image(const vsafe_profile_t *p, uint8_t *image, uint32_t image_len)
@@ -67,7 +101,12 @@ int vsafe_se_core_build_image(const vsafe_profile_t *p, uint8_t *image, uint32_t
     image[SE_OFF_PD_LEN] = p->product_data_len;
     image[SE_OFF_CMD_CR] = p->cmd_change_rights;
     image[SE_OFF_CMD_COUNT] = p->cmd_count;
-    vsafe_put_be32(image + SE_OFF_USER_NVM_LEN, need - SE_OFF_DATA);
+    vsafe_put_be32(image + SE_OFF_USER_NVM_LEN, zones_end(p) - SE_OFF_DATA);
+    vsafe_put_be32(image + SE_OFF_SVC, zones_end(p));
+    int rc = svc_build(p->svc != NULL ? p->svc : &vsafe_profile_svc_spl05, image + zones_end(p));
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
     for (size_t i = 0; i < sizeof p->name && p->name[i] != '\0'; i++) {
         image[SE_OFF_PROFILE_NAME + i] = (uint8_t)p->name[i];
     }
@@ -141,15 +180,80 @@ int vsafe_se_core_create(vsafe_se_core_t *core, const vsafe_nvm_t *nvm, const vs
     return core_start(core, crypto, image, image_len);
 }
 
-int vsafe_se_core_mount(vsafe_se_core_t *core, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
-                        uint8_t *image, uint32_t image_len)
+uint32_t vsafe_se_core_mount_capacity(uint32_t stored_len)
 {
-    memset(core, 0, sizeof *core);
-    int rc = vsafe_store_mount(&core->store, nvm, image, image_len, VSAFE_STORE_TAG_SE);
+    return stored_len > UINT32_MAX - SVC_REGION_LEN ? 0u : stored_len + SVC_REGION_LEN;
+}
+
+/* Version 1 -> 2: the factory-fresh key-services region (SPL05 facts: the profile a version-1
+ * image was made from is not kept in it) appended after the zone data, and the header's version
+ * and region offset, in one resize commit. Until it lands, NVM holds the version-1 state. */
+static int core_migrate_v1(vsafe_se_core_t *core, uint8_t *image, uint32_t len, uint32_t cap, bool in_ram_only,
+                           uint32_t *new_len)
+{
+    if (vsafe_get_be32(image + SE_OFF_SVC) != 0u || vsafe_get_be32(image + SE_OFF_USER_NVM_LEN) != len - SE_OFF_DATA) {
+        return VSAFE_ERR_STORE_MISMATCH; /* a version-1 image ends with its zone data */
+    }
+    if (cap < len || cap - len < SVC_REGION_LEN) {
+        return VSAFE_ERR_BUFFER_TOO_SMALL;
+    }
+    memset(image + len, 0, SVC_REGION_LEN);
+    int rc = svc_build(&vsafe_profile_svc_spl05, image + len);
     if (rc != VSAFE_OK) {
         return rc;
     }
-    return core_start(core, crypto, image, image_len);
+    vsafe_txn_t *t = &core->txn;
+    vsafe_txn_begin(t);
+    vsafe_txn_put_u16(t, SE_OFF_VERSION, VSAFE_SE_IMG_VERSION);
+    vsafe_txn_put_u32(t, SE_OFF_SVC, len);
+    if (in_ram_only) {
+        /* A read-only open sees the migrated view; NVM keeps version 1 until a writer opens it. */
+        vsafe_put_be16(image + SE_OFF_VERSION, VSAFE_SE_IMG_VERSION);
+        vsafe_put_be32(image + SE_OFF_SVC, len);
+        rc = VSAFE_OK;
+    } else {
+        rc = vsafe_store_commit_resize(&core->store, len + SVC_REGION_LEN, t);
+    }
+    vsafe_txn_begin(t);
+    if (rc == VSAFE_OK) {
+        *new_len = len + SVC_REGION_LEN;
+    }
+    return rc;
+}
+
+int vsafe_se_core_mount_ex(vsafe_se_core_t *core, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
+                           uint8_t *image, uint32_t image_cap, bool read_only)
+{
+    uint32_t len = 0, tag = 0;
+    memset(core, 0, sizeof *core);
+    int rc = vsafe_store_probe(nvm, &len, &tag);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    if (tag != VSAFE_STORE_TAG_SE) {
+        return VSAFE_ERR_STORE_MISMATCH;
+    }
+    if (len > image_cap) {
+        return VSAFE_ERR_BUFFER_TOO_SMALL;
+    }
+    rc = vsafe_store_mount(&core->store, nvm, image, len, VSAFE_STORE_TAG_SE);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    if (len >= SE_OFF_DATA && vsafe_get_be32(image + SE_OFF_MAGIC) == VSAFE_SE_IMG_MAGIC &&
+        vsafe_get_be16(image + SE_OFF_VERSION) == VSAFE_SE_IMG_VERSION_V1) {
+        rc = core_migrate_v1(core, image, len, image_cap, read_only, &len);
+        if (rc != VSAFE_OK) {
+            return rc;
+        }
+    }
+    return core_start(core, crypto, image, len);
+}
+
+int vsafe_se_core_mount(vsafe_se_core_t *core, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
+                        uint8_t *image, uint32_t image_cap)
+{
+    return vsafe_se_core_mount_ex(core, nvm, crypto, image, image_cap, false);
 }
 
 /* Invariant 6: the per-command working memory, wiped over the bytes this command used. */

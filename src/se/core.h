@@ -40,6 +40,7 @@ typedef struct vsafe_se_core {
     uint32_t image_len;
     uint8_t zone_slot[256]; /* zone index -> slot in the zone table; 0xFF = no such zone */
     uint8_t cmd_slot[64];   /* command table position: [code] standard, [32 + ext] extended; 0xFF none */
+    uint32_t svc;           /* offset of the key-services region (se/layout_svc.h) */
 
     /* I2C view */
     uint8_t addr7;
@@ -63,6 +64,13 @@ typedef struct vsafe_se_core {
     uint32_t kek_counter;
     uint8_t ecdhe_pub[64];  /* device ephemeral public key X||Y of the last Generate ECDHE */
 
+    /* Private key slot 0xFF (Generate key into the ephemeral slot), RAM only: single use, wiped
+     * after its one Establish key, at reset and at power loss. Not the ECDHE context above. */
+    bool eph_present;
+    uint8_t eph_curve;                      /* enum vsafe_curve */
+    uint8_t eph_priv[VSAFE_EC_MAX_KEY];
+    uint8_t eph_pub[VSAFE_EC_MAX_PUB];
+
     /* Timing model */
     bool timing;
     uint64_t busy_until_us;
@@ -76,9 +84,20 @@ VSAFE_MUST_CHECK int vsafe_se_core_build_image(const vsafe_profile_t *p, uint8_t
 /* Formats nvm with the given (freshly built) image and starts the device. nvm NULL = volatile. */
 VSAFE_MUST_CHECK int vsafe_se_core_create(vsafe_se_core_t *core, const vsafe_nvm_t *nvm,
                                           const vsafe_crypto_t *crypto, uint8_t *image, uint32_t image_len);
-/* Recovers the device from nvm into image (image_len from vsafe_store_probe). */
+/* Recovers the device from nvm into image (image_cap bytes: at least
+ * vsafe_se_core_mount_capacity(the length vsafe_store_probe reports)). A version-1 image is
+ * migrated to version 2 in one atomic store commit (vsafe_store_commit_resize): power may fail
+ * during it, and the next mount finds the version-1 state and migrates again. core->image_len is
+ * the mounted (migrated) length. read_only: the migration is done in RAM only, NVM untouched.
+ * Store statuses; VSAFE_ERR_STORE_MISMATCH for state that is not a secure element's,
+ * VSAFE_ERR_BUFFER_TOO_SMALL when image_cap cannot hold the (migrated) image. */
+VSAFE_MUST_CHECK int vsafe_se_core_mount_ex(vsafe_se_core_t *core, const vsafe_nvm_t *nvm,
+                                            const vsafe_crypto_t *crypto, uint8_t *image, uint32_t image_cap,
+                                            bool read_only);
 VSAFE_MUST_CHECK int vsafe_se_core_mount(vsafe_se_core_t *core, const vsafe_nvm_t *nvm,
-                                         const vsafe_crypto_t *crypto, uint8_t *image, uint32_t image_len);
+                                         const vsafe_crypto_t *crypto, uint8_t *image, uint32_t image_cap);
+/* Buffer bytes a mount of a stored image of stored_len bytes needs (room for a migration). */
+uint32_t vsafe_se_core_mount_capacity(uint32_t stored_len);
 
 /* Executes one command frame (CRC included) and leaves the response frame in core->rsp. */
 void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t len);

@@ -80,7 +80,7 @@ static const vsafe_se_cmd_desc_t cmd_table[64] = {
     CMD(VSAFE_SE_CMD_READ,                    6,                         6,   vsafe_se_cmd_read),
     CMD(VSAFE_SE_CMD_UPDATE,                  4,                         ANY, vsafe_se_cmd_update),
     CMD(VSAFE_SE_CMD_PUT_ATTRIBUTE,           1,                         ANY, vsafe_se_cmd_put),
-    CMD(VSAFE_SE_CMD_QUERY,                   1,                         1,   vsafe_se_cmd_query),
+    CMD(VSAFE_SE_CMD_QUERY,                   1,                         ANY, vsafe_se_cmd_query),
     XCMD(VSAFE_SE_EXT_START_KEK,              VSAFE_SE_HK_START_KEK_LEN, ANY, vsafe_se_cmd_hk_start_kek),
     XCMD(VSAFE_SE_EXT_STOP_KEK,               0,                         0,   vsafe_se_cmd_hk_stop_kek),
     XCMD(VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN,   0,                         ANY, vsafe_se_cmd_hk_write_plain),
@@ -90,9 +90,32 @@ static const vsafe_se_cmd_desc_t cmd_table[64] = {
     XCMD(VSAFE_SE_EXT_ESTABLISH_HOST_KEY,     VSAFE_SE_HK_ESTABLISH_LEN, ANY, vsafe_se_cmd_hk_establish),
 };
 
+/* Query / Put subjects of the key-service rooms (se_cmd.h); bounds after the tag byte. */
+#define QTAG(tag, min, max, fn) {VSAFE_SE_CMD_QUERY, (tag), (min), (max), (fn)}
+#define PTAG(tag, min, max, fn) {VSAFE_SE_CMD_PUT_ATTRIBUTE, (tag), (min), (max), (fn)}
+static const vsafe_se_tag_desc_t tag_table[] = {
+    QTAG(0x14, 0, 0, vsafe_se_cmd_query_priv_table),
+};
+#undef PTAG
+#undef QTAG
+
 #undef ANY
 #undef XCMD
 #undef CMD
+
+static const vsafe_se_tag_desc_t *tag_find(const vsafe_se_req_t *req)
+{
+    uint8_t code = req->code & VSAFE_SE_HDR_CODE;
+    if ((code != VSAFE_SE_CMD_QUERY && code != VSAFE_SE_CMD_PUT_ATTRIBUTE) || req->payload_len == 0u) {
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof tag_table / sizeof tag_table[0]; i++) {
+        if (tag_table[i].code == code && tag_table[i].tag == req->payload[0]) {
+            return &tag_table[i];
+        }
+    }
+    return NULL;
+}
 
 const vsafe_se_cmd_desc_t *vsafe_se_dispatch_find(uint8_t code, uint8_t ext)
 {
@@ -114,6 +137,18 @@ uint8_t vsafe_se_dispatch(vsafe_se_core_t *core, const vsafe_se_req_t *req)
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
     vsafe_cursor_t in = vsafe_cursor(req->payload, req->payload_len);
+    const vsafe_se_tag_desc_t *t = tag_find(req);
+    if (t != NULL) {
+        size_t n = req->payload_len - 1u;
+        if (n < t->min_len || n > t->max_len) {
+            return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+        }
+        uint8_t tag;
+        if (!vsafe_cursor_u8(&in, &tag)) { /* payload_len >= 1: always taken */
+            return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+        }
+        return t->handler(core, req, &in);
+    }
     return d->handler(core, req, &in);
 }
 

@@ -1,6 +1,7 @@
 /* Byte layout of the secure element's state image (the bytes the store keeps in NVM).
  * Every field is at a fixed offset and big-endian; nothing is a raw struct. Specified for readers
- * in docs/NVM-FORMAT.md ("SE image"). Version 1. Only ever add fields in reserved space. */
+ * in docs/NVM-FORMAT.md ("SE image"). Version 2 (se/layout_svc.h: the key-services region after
+ * the zone data); a version-1 image is migrated at mount. Only ever add fields in reserved space. */
 #ifndef VSAFE_SE_LAYOUT_H
 #define VSAFE_SE_LAYOUT_H
 
@@ -9,7 +10,8 @@
 #include "common/bytes.h" /* every field is read and written with these */
 
 #define VSAFE_SE_IMG_MAGIC 0x56535345u /* "VSSE" */
-#define VSAFE_SE_IMG_VERSION 1u
+#define VSAFE_SE_IMG_VERSION 2u    /* what this code writes */
+#define VSAFE_SE_IMG_VERSION_V1 1u /* zones only: migrated at mount */
 
 /* Header */
 #define SE_OFF_MAGIC 0x000u          /* u32 */

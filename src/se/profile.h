@@ -36,6 +36,27 @@ typedef struct {
     uint8_t enc;    /* VSAFE_SE_ENC_CMD | VSAFE_SE_ENC_RSP */
 } vsafe_profile_cmd_t;
 
+/* The key-services facts of a profile (private, generic public, symmetric and envelope key
+ * slots). Mode and flag words are the two bytes the device reports in Query 0x14 / 0x4C, first
+ * byte in the high half. */
+typedef struct {
+    uint8_t priv_count;          /* static private key slots (<= 5) */
+    uint16_t priv_mode[5];       /* mode of operation of each static slot */
+    uint16_t eph_mode;           /* mode of operation of the ephemeral slot 0xFF */
+    uint16_t global_usage_limit; /* largest usage limit Generate key accepts */
+    uint8_t gpub_count;          /* generic public key slots (<= 4) */
+    uint16_t gpub_flags;         /* factory configuration flags of every generic public key slot */
+    uint8_t sym_count;           /* symmetric key slots (<= 16) */
+    uint8_t sym_ctrl[3];         /* factory provisioning control fields of every symmetric slot */
+    uint8_t env_count;           /* local envelope key slots (<= 2) */
+} vsafe_profile_svc_t;
+
+/* SPL05 with vsafe's decisions: 5 static private slots (slot 0 signs only, Generate key
+ * forbidden; slots 1..4 sign and establish, Generate key free, change right), the ephemeral slot
+ * establishes only, global usage limit 0xFFFF, 4 generic public key slots flagged 00 01 (change
+ * right only), 16 symmetric slots with control fields 08 FF FF, 2 envelope slots. */
+extern const vsafe_profile_svc_t vsafe_profile_svc_spl05;
+
 typedef struct {
     char name[32];
     uint8_t product_data[VSAFE_PROFILE_MAX_PRODUCT_DATA];
@@ -48,6 +69,7 @@ typedef struct {
     uint8_t hostkey_ctrl[2];       /* Query 0x4A: control fields, auth key slot */
     uint8_t zone_count;
     vsafe_profile_zone_t zones[VSAFE_PROFILE_MAX_ZONES];
+    const vsafe_profile_svc_t *svc; /* key-services facts; NULL = vsafe_profile_svc_spl05 */
 } vsafe_profile_t;
 
 /* The built-in SPL05 profile: the STSAFE-A120 SPL05 personalization with vsafe's factory choices. */

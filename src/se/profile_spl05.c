@@ -57,6 +57,20 @@ static const uint8_t spl05_zone0_certificate[452] = {
     0xD8, 0x9D, 0xE6, 0x8A,
 };
 
+const vsafe_profile_svc_t vsafe_profile_svc_spl05 = {
+    .priv_count = 5,
+    /* byte 0 bit 7 change right; byte 1: bit 0 key establishment, bit 2 signature over external
+     * data, bits 5..4 Generate key AC (0 free, 2 forbidden), bits 7..6 EdDSA variant (0 pure) */
+    .priv_mode = { 0x0024, 0x8005, 0x8005, 0x8005, 0x8005 },
+    .eph_mode = 0x0001,
+    .global_usage_limit = 0xFFFF,
+    .gpub_count = 4,
+    .gpub_flags = 0x0001,
+    .sym_count = 16,
+    .sym_ctrl = { 0x08, 0xFF, 0xFF },
+    .env_count = 2,
+};
+
 const vsafe_profile_t vsafe_profile_spl05 = {
     .name = "spl05",
     .product_data = { 0x01, 0x03, 0x00, 0x60, 0x01 },

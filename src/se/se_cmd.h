@@ -31,6 +31,17 @@ typedef struct {
 /* No bound beyond the frame's: a frame of at most 752 bytes cannot carry more. */
 #define VSAFE_SE_PAYLOAD_ANY VSAFE_SE_FRAME_MAX
 
+/* Query (0x14) and Put attribute (0x10) subjects that live in other rooms than query.c: the
+ * dispatcher routes (code, tag) here before the generic Query/Put handler, with the cursor past
+ * the tag byte and the bounds counted after it. A tag not in this table goes to query.c. */
+typedef struct {
+    uint8_t code;       /* VSAFE_SE_CMD_QUERY or VSAFE_SE_CMD_PUT_ATTRIBUTE */
+    uint8_t tag;
+    uint16_t min_len;   /* payload bytes after the tag */
+    uint16_t max_len;
+    vsafe_se_handler_t handler;
+} vsafe_se_tag_desc_t;
+
 /* The descriptor of (code, ext), or NULL (code may carry protection bits). */
 const vsafe_se_cmd_desc_t *vsafe_se_dispatch_find(uint8_t code, uint8_t ext);
 /* Runs req through its descriptor: bounds, then handler. Returns a wire status. */
@@ -50,6 +61,10 @@ uint8_t vsafe_se_cmd_hk_start_kek(vsafe_se_core_t *core, const vsafe_se_req_t *r
 uint8_t vsafe_se_cmd_hk_stop_kek(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 uint8_t vsafe_se_cmd_hk_write_wrapped(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 uint8_t vsafe_se_cmd_hk_establish(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+
+/* keys.c: private key slots (Query 0x14, Generate key 0x11, signatures 0x16/0x17, Establish key
+ * 0x18, Decompress 1F 1A) */
+uint8_t vsafe_se_cmd_query_priv_table(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 
 /* Payload sizes of the host-key commands that the descriptors and handlers share. */
 #define VSAFE_SE_HK_CURVE_ID_LEN 10u

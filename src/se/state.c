@@ -14,6 +14,7 @@
 #include "common/bytes.h"
 #include "common/secure.h"
 #include "se/layout.h"
+#include "se/layout_svc.h"
 
 int vsafe_se_state_index(vsafe_se_core_t *core)
 {
@@ -44,6 +45,34 @@ int vsafe_se_state_index(vsafe_se_core_t *core)
         }
         core->cmd_slot[key] = (uint8_t)i;
     }
+    /* The key-services region: after the zone data, inside the image, counts within the layout. */
+    uint32_t svc = vsafe_get_be32(img + SE_OFF_SVC);
+    uint32_t zones = vsafe_get_be32(img + SE_OFF_USER_NVM_LEN);
+    if (zones > core->image_len - SE_OFF_DATA || svc < SE_OFF_DATA + zones || svc > core->image_len ||
+        core->image_len - svc < SVC_REGION_LEN) {
+        return VSAFE_ERR_STORE_MISMATCH;
+    }
+    const uint8_t *r = img + svc;
+    if (vsafe_get_be32(r + SVC_OFF_MAGIC) != SVC_MAGIC || r[SVC_OFF_PRIV_COUNT] > SVC_PRIV_SLOTS ||
+        r[SVC_OFF_GPUB_COUNT] > SVC_GPUB_SLOTS || r[SVC_OFF_SYM_COUNT] > SVC_SYM_SLOTS ||
+        r[SVC_OFF_ENV_COUNT] > SVC_ENV_SLOTS) {
+        return VSAFE_ERR_STORE_MISMATCH;
+    }
+    for (unsigned i = 0; i < r[SVC_OFF_PRIV_COUNT]; i++) {
+        const uint8_t *p = img + svc_priv_rec(svc, i);
+        if (p[SVC_PREC_PRESENT] > 1u || (p[SVC_PREC_PRESENT] == 1u && (p[SVC_PREC_CURVE] == VSAFE_CURVE_NONE ||
+                                                                     p[SVC_PREC_CURVE] >= VSAFE_CURVE_COUNT))) {
+            return VSAFE_ERR_STORE_MISMATCH;
+        }
+    }
+    for (unsigned i = 0; i < r[SVC_OFF_GPUB_COUNT]; i++) {
+        const uint8_t *g = img + svc_gpub_rec(svc, i);
+        if (g[SVC_GREC_PRESENT] > 1u || (g[SVC_GREC_PRESENT] == 1u && (g[SVC_GREC_CURVE] == VSAFE_CURVE_NONE ||
+                                                                     g[SVC_GREC_CURVE] >= VSAFE_CURVE_COUNT))) {
+            return VSAFE_ERR_STORE_MISMATCH;
+        }
+    }
+    core->svc = svc;
     core->addr7 = img[SE_OFF_I2C_ADDR];
     return VSAFE_OK;
 }
@@ -65,6 +94,10 @@ void vsafe_se_state_drop_sessions(vsafe_se_core_t *core)
     core->kek_active = false;
     vsafe_wipe(core->kek_base, sizeof core->kek_base);
     core->kek_counter = 0;
+    core->eph_present = false;
+    core->eph_curve = VSAFE_CURVE_NONE;
+    vsafe_wipe(core->eph_priv, sizeof core->eph_priv);
+    vsafe_wipe(core->eph_pub, sizeof core->eph_pub);
     if (core->image != NULL) {
         core->addr7 = core->image[SE_OFF_I2C_ADDR]; /* a new I2C address takes effect at reset */
     }

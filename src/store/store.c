@@ -467,3 +467,36 @@ int vsafe_store_commit(vsafe_store_t *st, const vsafe_txn_t *txn)
     return 0;
 }
 
+
+int vsafe_store_commit_resize(vsafe_store_t *st, uint32_t new_len, const vsafe_txn_t *txn)
+{
+    if (st->failed != 0) {
+        return VSAFE_ERR_STORE_FAILED;
+    }
+    if (txn->error != 0) {
+        return txn->error;
+    }
+    if (new_len < st->image_len || (txn->count != 0u && !store_patches_valid(txn->buf, txn->len, new_len))) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    if (st->nvm != NULL) {
+        if (store_record_size(&st->nvm->geo, new_len) > st->half_bytes) {
+            return VSAFE_ERR_STORE_FULL;
+        }
+        /* I3 as for a compaction: the old half keeps the old state until the new snapshot's
+         * commit unit lands; recovery then picks the newest snapshot whatever its length. */
+        uint32_t old_len = st->image_len;
+        st->image_len = new_len;
+        int rc = store_compact(st, txn);
+        if (rc != 0) {
+            st->image_len = old_len;
+            st->failed = VSAFE_ERR_STORE_FAILED;
+            return rc;
+        }
+    } else {
+        st->image_len = new_len;
+    }
+    store_patches_apply(st->image, txn->buf, txn->len);
+    st->counters.commits++;
+    return 0;
+}

@@ -126,6 +126,18 @@ VSAFE_MUST_CHECK int vsafe_store_mount(vsafe_store_t *st, const vsafe_nvm_t *nvm
  * VSAFE_ERR_STORE_FAILED) until mounted again, since NVM may hold a half-written record. */
 VSAFE_MUST_CHECK int vsafe_store_commit(vsafe_store_t *st, const vsafe_txn_t *txn);
 
+/* Grows the image to new_len bytes in one atomic commit (an image format migration). The caller
+ * has written the appended bytes image[image_len .. new_len) (the buffer must hold new_len bytes);
+ * they are not part of the state until this returns VSAFE_OK. txn patches anywhere in
+ * [0, new_len). Writes the new, longer image with txn overlaid as a fresh snapshot (sequence + 1)
+ * into the other half, exactly as a compaction does, and only then applies txn and takes the new
+ * length. Power may fail anywhere: a mount then finds either the old state of the old length or
+ * the new one, nothing else (tests/store: store_resize). VSAFE_ERR_ARGUMENT when new_len is below
+ * the current length or a patch lies outside it, VSAFE_ERR_STORE_FULL when the new snapshot does
+ * not fit a half (nothing written); NVM errors fail the store (sticky) as in vsafe_store_commit.
+ * A volatile store just applies txn and takes the new length. */
+VSAFE_MUST_CHECK int vsafe_store_commit_resize(vsafe_store_t *st, uint32_t new_len, const vsafe_txn_t *txn);
+
 /* Sync policy for an NVM that may reorder (geometry.may_reorder), set after format or mount.
  * false (default): header and body, sync, commit unit, sync: two syncs per command.
  * true: the whole record then one sync, as on an in-order NVM. Still safe: a record whose commit

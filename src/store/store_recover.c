@@ -490,6 +490,21 @@ static int recover(const vsafe_nvm_t *nvm, scan_t *s, vsafe_store_recovery_t *re
                 return rc;
             }
         }
+        if (k == 0u && s->image_len != 0u && head[i].h.body_len != s->image_len && cand[i ^ 1u] &&
+            head[i ^ 1u].h.body_len == s->image_len) {
+            /* A resize (vsafe_store_commit_resize) that power cut short leaves a newer snapshot of
+             * another length whose record never completed: it is not the state. */
+            rec_t copy = head[i];
+            bool whole = false;
+            rc = check_rest(&c, i * c.hb, &copy, NULL, &whole);
+            if (rc != 0) {
+                return rc;
+            }
+            if (!whole) {
+                failed[i] = true;
+                continue;
+            }
+        }
         if ((s->image_len != 0u && head[i].h.body_len != s->image_len) || (s->tag != 0u && head[i].h.tag != s->tag) ||
             head[i].h.half_bytes != c.hb) {
             return VSAFE_ERR_STORE_MISMATCH;
@@ -573,6 +588,22 @@ int vsafe_store_probe(const vsafe_nvm_t *nvm, uint32_t *image_len, uint32_t *lay
             return rc;
         }
         return erased ? VSAFE_ERR_STORE_EMPTY : VSAFE_ERR_STORE_CORRUPT;
+    }
+    uint32_t other = (uint32_t)best ^ 1u;
+    if (head[other].usable && head[other].h.kind == STORE_KIND_SNAPSHOT &&
+        head[other].h.body_len != head[best].h.body_len && head[best].h.body_len <= c.hb &&
+        store_record_size(c.g, head[best].h.body_len) <= c.hb) {
+        /* The newest snapshot has another length than the older one (a resize): it is the state
+         * only if its record is whole, else the resize was cut short and the older one is. */
+        rec_t copy = head[best];
+        bool whole = false;
+        int rc = check_rest(&c, (uint32_t)best * c.hb, &copy, NULL, &whole);
+        if (rc != 0) {
+            return rc;
+        }
+        if (!whole) {
+            best = (int)other;
+        }
     }
     *image_len = head[best].h.body_len;
     *layout_tag = head[best].h.tag;
