@@ -83,9 +83,11 @@ typedef struct vsafe_crypto {
     uint64_t (*now_us)(void *ctx);
 
     /* ---- Key services (the chip's private key slots, hash, symmetric keys, AES/MAC, HKDF,
-     * envelopes). Keys are passed as raw bytes: the core keeps them in its NVM image and the
-     * port holds no key state between calls, except the hash and chunked-AEAD contexts below
-     * (one of each, like the chip). A port may leave any of these NULL: the core then answers
+     * envelopes). Keys are passed as raw bytes: the core keeps them in its NVM image. A port
+     * may cache keyed objects between calls for speed (the OpenSSL port keeps the last few
+     * keys); forget_keys drops and wipes every such copy, and the core calls it whenever a key
+     * leaves the device state (slot erased or replaced, ephemeral key used) and at reset. The
+     * hash and chunked-AEAD contexts below are one of each, like the chip's. A port may leave any of these NULL: the core then answers
      * the command with 0x04 (unsupported), as for an unknown command. Every function returns 0,
      * VSAFE_ERR_ARGUMENT (bad length or unknown identifier), VSAFE_ERR_INVALID_PUBKEY (point
      * not on the curve, malformed key), VSAFE_ERR_CRYPTO (the library failed) or
@@ -154,6 +156,8 @@ typedef struct vsafe_crypto {
      * out_len = in_len + 8. */
     int (*aes_kw_wrap)(void *ctx, const uint8_t *kek, size_t kek_len, const uint8_t *in, size_t in_len,
                        uint8_t *out);
+    /* Wipes every cached copy of key material the port holds (see above); may be NULL. */
+    void (*forget_keys)(void *ctx);
 } vsafe_crypto_t;
 
 /* Curves of the key services (never on the wire: the wire carries CURVE_ID bytes). */

@@ -670,6 +670,8 @@ void vsafe_openssl_keys_free(vsafe_openssl_keys_t *k)
     free(k);
 }
 
+static void forget_keys(void *ctx) { vsafe_openssl_keys_forget(vsafe_openssl_crypto_keys(ctx)); }
+
 int vsafe_openssl_keys_new(vsafe_openssl_keys_t **out, vsafe_crypto_t *port)
 {
     if (out == NULL || port == NULL || port->random == NULL) {
@@ -686,6 +688,7 @@ int vsafe_openssl_keys_new(vsafe_openssl_keys_t **out, vsafe_crypto_t *port)
     port->ec_verify = ec_verify;
     port->ec_ecdh = ec_ecdh;
     port->ec_decompress = ec_decompress;
+    port->forget_keys = forget_keys;
     vsafe_openssl_keys_install_sym(port);
     *out = k;
     return VSAFE_OK;
