@@ -403,7 +403,7 @@ static int judge_other(rctx_t *c, scan_t *s, rec_t *o, bool o_failed)
         if (o->fixed) {
             note_fix(c, oh, o->h.seq, base + o->fix_off, o->fix_bit);
         }
-        if (s->full && s->other_valid && !o_failed &&
+        if (s->full && s->other_valid && !o_failed && o->h.body_len <= c->hb &&
             store_record_size(c->g, o->h.body_len) <= c->hb) {
             bool ok = false;
             rc = check_rest(c, base, o, NULL, &ok);
@@ -690,6 +690,8 @@ int vsafe_store_salvage(const vsafe_nvm_t *nvm, uint8_t *image, uint32_t image_c
     scan_t s;
     memset(&s, 0, sizeof s);
     s.image = image;
+    s.image_len = len; /* the image buffer holds len bytes: another length is refused */
+    s.tag = tag;
     s.full = true;
     s.salvage = true;
     report->journal_size = store_half_size(&nvm->geo);

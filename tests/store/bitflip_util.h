@@ -49,7 +49,7 @@ static inline uint32_t bf_used_end(const uint8_t *mem, uint32_t half_start, uint
 typedef bool (*bf_older_fn)(vsafe_sim_nvm_t *sim, void *ctx);
 
 /* Every bit of the used part is tried, unless the test was given "--every N" (the sanitizer build
- * does, being some ten times slower): then every N-th bit, in a pattern that still visits every
+ * does, being some twenty times slower): then every N-th bit, in a pattern that still visits every
  * bit position of a byte and every region of every record. */
 static unsigned bf_every = 1;
 
