@@ -58,11 +58,13 @@ typedef struct vsafe_se_core {
 
     /* Secure channel, volatile (lost at reset) */
     bool host_keys_loaded;  /* host keys are in the crypto slots */
-    bool ecdhe_ready;       /* Generate ECDHE key done, ephemeral held by the crypto port */
+    bool ecdhe_ready;       /* Generate ECDHE key done: ecdhe_curve/priv/pub hold it (RAM only) */
     bool kek_active;        /* volatile KEK session open */
     uint8_t kek_base[32];
     uint32_t kek_counter;
-    uint8_t ecdhe_pub[64];  /* device ephemeral public key X||Y of the last Generate ECDHE */
+    uint8_t ecdhe_curve;    /* enum vsafe_curve of the last Generate ECDHE */
+    uint8_t ecdhe_priv[VSAFE_EC_MAX_KEY];
+    uint8_t ecdhe_pub[VSAFE_EC_MAX_PUB]; /* X||Y, or K for X25519 */
 
     /* Private key slot 0xFF (Generate key into the ephemeral slot), RAM only: single use, wiped
      * after its one Establish key, at reset and at power loss. Not the ECDHE context above. */

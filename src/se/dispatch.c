@@ -81,12 +81,16 @@ static const vsafe_se_cmd_desc_t cmd_table[64] = {
     CMD(VSAFE_SE_CMD_UPDATE,                  4,                         ANY, vsafe_se_cmd_update),
     CMD(VSAFE_SE_CMD_PUT_ATTRIBUTE,           1,                         ANY, vsafe_se_cmd_put),
     CMD(VSAFE_SE_CMD_QUERY,                   1,                         ANY, vsafe_se_cmd_query),
+    CMD(0x11 /* Generate key */,              1,                         ANY, vsafe_se_cmd_generate_key),
+    CMD(0x16 /* Generate signature */,        3,                         ANY, vsafe_se_cmd_sign),
+    CMD(0x17 /* Verify signature */,          1,                         ANY, vsafe_se_cmd_verify),
+    CMD(0x18 /* Establish key */,             1,                         ANY, vsafe_se_cmd_establish_key),
+    XCMD(0x1A /* Decompress public key */,    3,                         ANY, vsafe_se_cmd_decompress),
     XCMD(VSAFE_SE_EXT_START_KEK,              VSAFE_SE_HK_START_KEK_LEN, ANY, vsafe_se_cmd_hk_start_kek),
     XCMD(VSAFE_SE_EXT_STOP_KEK,               0,                         0,   vsafe_se_cmd_hk_stop_kek),
     XCMD(VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN,   0,                         ANY, vsafe_se_cmd_hk_write_plain),
     XCMD(VSAFE_SE_EXT_WRITE_HOST_KEY_WRAPPED, 0,                         ANY, vsafe_se_cmd_hk_write_wrapped),
-    XCMD(VSAFE_SE_EXT_GENERATE_ECDHE,         VSAFE_SE_HK_CURVE_ID_LEN,  VSAFE_SE_HK_CURVE_ID_LEN,
-         vsafe_se_cmd_hk_generate_ecdhe),
+    XCMD(VSAFE_SE_EXT_GENERATE_ECDHE,         2,                         11,  vsafe_se_cmd_hk_generate_ecdhe),
     XCMD(VSAFE_SE_EXT_ESTABLISH_HOST_KEY,     VSAFE_SE_HK_ESTABLISH_LEN, ANY, vsafe_se_cmd_hk_establish),
 };
 

@@ -1,6 +1,8 @@
 /* Host key provisioning: extended commands 0x07 (plaintext write), 0x0B (Generate
  * ECDHE key), 0x03 / 0x06 (start / stop volatile KEK session), 0x08 (wrapped write) and 0x18
- * (establish host key by ECDH), all P-256 and anonymous.
+ * (establish host key by ECDH), anonymous. Generate ECDHE serves every curve with key
+ * establishment (its context is shared with the symmetric-key establishment); the host-key
+ * derivations of 0x03 and 0x18 are P-256.
  *
  * Invariants:
  *  1. A key write stages the whole slot in core->txn (present, type, both keys zero-padded to 32
@@ -31,6 +33,7 @@
 #include "common/bytes.h"
 #include "common/cursor.h"
 #include "common/secure.h"
+#include "se/curves.h"
 #include "se/layout.h"
 #include "se/se_cmd.h"
 
@@ -132,47 +135,66 @@ static uint8_t hk_parse_pub(vsafe_cursor_t *in, uint8_t pub[64])
     return VSAFE_SE_ST_OK;
 }
 
-/* 1F 0B · CURVE_ID  ->  CURVE_ID · 04 00 20 X 00 20 Y */
+/* Drops the ECDHE context (invariant 3). */
+static void hk_ecdhe_drop(vsafe_se_core_t *core)
+{
+    core->ecdhe_ready = false;
+    core->ecdhe_curve = VSAFE_CURVE_NONE;
+    vsafe_wipe(core->ecdhe_priv, sizeof core->ecdhe_priv);
+}
+
+/* 1F 0B · CURVE_ID  ->  CURVE_ID · public key (04 00 LL X 00 LL Y; X25519: 00 20 K), any curve
+ * with key establishment. The private key stays in core->ecdhe_priv (RAM) for the one following
+ * command that uses it; this context is not the private key slot 0xFF. */
 uint8_t vsafe_se_cmd_hk_generate_ecdhe(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in)
 {
     const vsafe_crypto_t *c = core->crypto;
-    const uint8_t *curve;
     (void)req;
     if (c == NULL) {
         return VSAFE_SE_ST_UNEXPECTED_ERROR;
     }
-    if (!vsafe_cursor_bytes(in, HK_CURVE_ID_LEN, &curve) || !vsafe_cursor_at_end(in)) {
+    int curve = vsafe_se_curve_take(in);
+    if (curve < 0 || !vsafe_cursor_at_end(in)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
-    if (memcmp(curve, hk_curve_p256, HK_CURVE_ID_LEN) != 0) {
+    if (curve == VSAFE_CURVE_NONE) {
         return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
     }
-    core->ecdhe_ready = false;
-    if (c->ecdh_keygen(c->ctx, core->ecdhe_pub) != VSAFE_OK) {
-        c->ecdh_clear(c->ctx);
+    const vsafe_se_curve_t *cv = vsafe_se_curve((unsigned)curve);
+    if (!cv->can_ecdh) {
+        return VSAFE_SE_ST_WRONG_KEY_TYPE; /* Ed25519 has no key establishment */
+    }
+    if (c->ec_keygen == NULL) {
+        return VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED;
+    }
+    hk_ecdhe_drop(core);
+    memset(core->ecdhe_pub, 0, sizeof core->ecdhe_pub);
+    if (c->ec_keygen(c->ctx, (unsigned)curve, core->ecdhe_priv, core->ecdhe_pub) != VSAFE_OK) {
+        hk_ecdhe_drop(core);
         return VSAFE_SE_ST_UNEXPECTED_ERROR;
     }
+    core->ecdhe_curve = (uint8_t)curve;
     core->ecdhe_ready = true;
-    uint8_t *o = core->out;
-    memcpy(o, hk_curve_p256, HK_CURVE_ID_LEN);
-    o += HK_CURVE_ID_LEN;
-    o[0] = 0x04;
-    vsafe_put_be16(o + 1, 32u);
-    memcpy(o + 3, core->ecdhe_pub, 32);
-    vsafe_put_be16(o + 35, 32u);
-    memcpy(o + 37, core->ecdhe_pub + 32, 32);
-    core->out_len = HK_CURVE_ID_LEN + HK_PUB_LEN;
+    memcpy(core->out, cv->id, cv->id_len);
+    core->out_len = cv->id_len + vsafe_se_curve_put_pub(core->out + cv->id_len, cv, true, core->ecdhe_pub);
     return VSAFE_SE_ST_OK;
 }
 
-/* ECDH with the held ephemeral key, which is dropped afterwards (invariant 3). */
+/* ECDH with the held ephemeral key, which is dropped afterwards (invariant 3). The host-key
+ * derivations are defined for P-256 only: an ECDHE of another curve is refused with 0x03. */
 static uint8_t hk_ecdh(vsafe_se_core_t *core, const uint8_t host_pub[64], uint8_t secret[32])
 {
     const vsafe_crypto_t *c = core->crypto;
-    int rc = c->ecdh_derive(c->ctx, host_pub, secret);
-    c->ecdh_clear(c->ctx);
-    core->ecdhe_ready = false;
-    if (rc == VSAFE_ERR_ARGUMENT) {
+    int rc = VSAFE_ERR_UNSUPPORTED;
+    bool p256 = core->ecdhe_curve == VSAFE_CURVE_P256;
+    if (p256 && c->ec_ecdh != NULL) {
+        rc = c->ec_ecdh(c->ctx, VSAFE_CURVE_P256, core->ecdhe_priv, host_pub, secret);
+    }
+    hk_ecdhe_drop(core);
+    if (!p256) {
+        return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
+    }
+    if (rc == VSAFE_ERR_ARGUMENT || rc == VSAFE_ERR_INVALID_PUBKEY) {
         return VSAFE_SE_ST_INVALID_PUBLIC_KEY;
     }
     return rc == VSAFE_OK ? VSAFE_SE_ST_OK : VSAFE_SE_ST_UNEXPECTED_ERROR;

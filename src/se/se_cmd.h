@@ -65,6 +65,11 @@ uint8_t vsafe_se_cmd_hk_establish(vsafe_se_core_t *core, const vsafe_se_req_t *r
 /* keys.c: private key slots (Query 0x14, Generate key 0x11, signatures 0x16/0x17, Establish key
  * 0x18, Decompress 1F 1A) */
 uint8_t vsafe_se_cmd_query_priv_table(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_generate_key(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_sign(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_verify(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_establish_key(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_decompress(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 
 /* Payload sizes of the host-key commands that the descriptors and handlers share. */
 #define VSAFE_SE_HK_CURVE_ID_LEN 10u

@@ -94,6 +94,9 @@ void vsafe_se_state_drop_sessions(vsafe_se_core_t *core)
     core->kek_active = false;
     vsafe_wipe(core->kek_base, sizeof core->kek_base);
     core->kek_counter = 0;
+    core->ecdhe_curve = VSAFE_CURVE_NONE;
+    vsafe_wipe(core->ecdhe_priv, sizeof core->ecdhe_priv);
+    vsafe_wipe(core->ecdhe_pub, sizeof core->ecdhe_pub);
     core->eph_present = false;
     core->eph_curve = VSAFE_CURVE_NONE;
     vsafe_wipe(core->eph_priv, sizeof core->eph_priv);
