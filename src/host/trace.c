@@ -1,73 +1,19 @@
 /* Trace decoder: renders a frame as text for `vsafe --trace` and for tests.
  *
- * Key material is never rendered: the key bytes of host-key writes are masked in the hex dump and
- * omitted from the decoding. */
-#include <stdarg.h>
-#include <stdio.h>
+ * Secrets are never rendered. Where a frame's payload travels in plaintext (no command or
+ * response encryption), the bytes of host keys and symmetric keys being written, passwords, input
+ * key material, payloads to wrap or unwrapped, ECDH shared secrets and derived keys are masked
+ * ("**") in the hex dump, and the decoding shows each as "<N bytes, secret>", also when it
+ * decodes the plaintext of an encrypted frame. The key-service frames are decoded in
+ * trace_services.c, whose host_trace_cmd_secret_range and host_trace_rsp_secret are the one place
+ * that says which bytes of which frame are secret. */
 #include <string.h>
 
 #include "common/bytes.h"
+#include "services.h"
+#include "trace_internal.h"
 #include "vsafe/host.h"
 #include "vsafe/se_wire.h"
-
-typedef struct {
-    char *out;
-    size_t cap;
-    size_t len;
-    int truncated;
-} sbuf_t;
-
-static void sb_printf(sbuf_t *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf_t *sb, const char *fmt, ...)
-{
-    if (sb->truncated) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(sb->out + sb->len, sb->cap - sb->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sb->cap - sb->len) {
-        sb->truncated = 1;
-        sb->len = sb->cap - 1;
-        sb->out[sb->len] = '\0';
-        return;
-    }
-    sb->len += (size_t)n;
-}
-
-static void sb_hex(sbuf_t *sb, const uint8_t *p, size_t n, size_t masked_from, size_t masked_to)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && i % 32 == 0) {
-            sb_printf(sb, "\n          ");
-        } else if (i > 0) {
-            sb_printf(sb, " ");
-        }
-        if (i >= masked_from && i < masked_to) {
-            sb_printf(sb, "**");
-        } else {
-            sb_printf(sb, "%02X", p[i]);
-        }
-    }
-}
-
-static void sb_data(sbuf_t *sb, const char *label, const uint8_t *p, size_t n)
-{
-    sb_printf(sb, " %s=", label);
-    if (n == 0) {
-        sb_printf(sb, "(none)");
-        return;
-    }
-    size_t show = n > 48 ? 48 : n;
-    for (size_t i = 0; i < show; i++) {
-        sb_printf(sb, "%02x", p[i]);
-    }
-    if (show < n) {
-        sb_printf(sb, "...");
-    }
-    sb_printf(sb, " (%zu bytes)", n);
-}
 
 static const char *ac_name(unsigned ac)
 {
@@ -107,6 +53,24 @@ static const char *tag_name(uint8_t tag)
         return "host key slot V2";
     case VSAFE_SE_TAG_HOST_KEY_CTRL:
         return "host key provisioning control";
+    case SVC_TAG_LOCAL_ENVELOPE:
+        return "local envelope key table";
+    case SVC_TAG_PASSWORD:
+        return "password slot";
+    case SVC_TAG_PRIVATE_KEY_SLOT:
+        return "private key slot";
+    case SVC_TAG_PRIVATE_KEY_TABLE:
+        return "private key table";
+    case SVC_TAG_SYMKEY_TABLE:
+        return "symmetric key table";
+    case SVC_TAG_PUBKEY_TABLE:
+        return "generic public key table";
+    case SVC_TAG_SYMKEY_CTRL:
+        return "symmetric key provisioning control";
+    case SVC_TAG_PUBKEY_SLOT:
+        return "generic public key slot";
+    case SVC_TAG_PUBKEY_FLAGS:
+        return "generic public key flags";
     default:
         return "tag";
     }
@@ -149,8 +113,11 @@ static void decode_command_fields(sbuf_t *sb, uint8_t code, uint8_t ext, const u
         }
         break;
     case VSAFE_SE_CMD_QUERY:
-        if (n == 1) {
+        if (n == 1 || n == 2) {
             sb_printf(sb, " tag=0x%02X (%s)", p[0], tag_name(p[0]));
+            if (n == 2) {
+                sb_printf(sb, " slot=%u", p[1]);
+            }
             return;
         }
         break;
@@ -175,9 +142,20 @@ static void decode_command_fields(sbuf_t *sb, uint8_t code, uint8_t ext, const u
             sb_printf(sb, " envelope=(%zu bytes)", n);
             return;
         }
+        if (host_trace_service_command(sb, code, ext, p, n)) {
+            return;
+        }
         break;
     default:
+        if (host_trace_service_command(sb, code, ext, p, n)) {
+            return;
+        }
         break;
+    }
+    size_t from = 0, to = 0;
+    if (host_trace_cmd_secret_range(code, ext, p, n, &from, &to)) {
+        host_trace_secret(sb, "payload", n); /* undecodable, but it carries a secret */
+        return;
     }
     if (n > 0) {
         sb_data(sb, "payload", p, n);
@@ -185,9 +163,12 @@ static void decode_command_fields(sbuf_t *sb, uint8_t code, uint8_t ext, const u
 }
 
 /* Fields of a response payload (plaintext), given the command it answers. */
-static void decode_response_fields(sbuf_t *sb, uint8_t code, const uint8_t *cmd_payload, size_t cmd_n,
+static void decode_response_fields(sbuf_t *sb, uint8_t code, uint8_t ext, const uint8_t *cmd_payload, size_t cmd_n,
                                    const uint8_t *p, size_t n)
 {
+    if (host_trace_service_response(sb, code, ext, cmd_payload, cmd_n, p, n)) {
+        return;
+    }
     if (code == VSAFE_SE_CMD_READ && cmd_n == 6) {
         size_t want = vsafe_get_be16(cmd_payload + 4);
         if (n >= 4 && n - 4 == want) {
@@ -248,10 +229,16 @@ int vsafe_host_trace_decode(const vsafe_host_trace_t *ev, char *out, size_t out_
         size_t hl = (n >= 2 && (f[0] & VSAFE_SE_HDR_CODE) == VSAFE_SE_CMD_EXTENDED) ? 2u : 1u;
         uint8_t code = n > 0 ? (uint8_t)(f[0] & VSAFE_SE_HDR_CODE) : 0u;
         uint8_t ext = hl == 2 ? f[1] : 0u;
+        /* The payload on the wire is plaintext unless the session gave its decryption. */
         size_t mask_from = 0, mask_to = 0;
-        if (code == VSAFE_SE_CMD_EXTENDED && ext == VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN && !(f[0] & 0x80u)) {
-            mask_from = hl + 4;
-            mask_to = n >= 2 ? n - 2 : 0;
+        if (ev->plain == NULL && n >= hl + 2) {
+            size_t wl = n - hl - 2 - ((f[0] & VSAFE_SE_HDR_CMAC) && n >= hl + 6 ? 4u : 0u);
+            if (host_trace_cmd_secret_range(code, ext, f + hl, wl, &mask_from, &mask_to)) {
+                mask_from += hl;
+                mask_to += hl;
+            } else {
+                mask_from = mask_to = 0;
+            }
         }
         sb_printf(&sb, "H->D  ");
         sb_hex(&sb, f, n, mask_from, mask_to);
@@ -289,9 +276,19 @@ int vsafe_host_trace_decode(const vsafe_host_trace_t *ev, char *out, size_t out_
         sb_printf(&sb, " CRC=%02X%02X %s", f[n - 2], f[n - 1], crc == vsafe_get_be16(f + n - 2) ? "ok" : "BAD");
         return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
     }
-    /* Response */
+    /* Response: a secret payload in plaintext on the wire is masked up to the R-MAC. */
+    size_t rmask_to = 0;
+    const uint8_t *rc0 = ev->command;
+    if (ev->plain == NULL && rc0 != NULL && ev->command_len >= 3 && n >= 5 && (f[0] & VSAFE_SE_HDR_CODE) == 0) {
+        uint8_t c0 = rc0[0] & VSAFE_SE_HDR_CODE;
+        uint8_t e0 = c0 == VSAFE_SE_CMD_EXTENDED ? rc0[1] : 0u;
+        if (host_trace_rsp_secret(c0, e0)) {
+            size_t tail = 2u + ((rc0[0] & VSAFE_SE_HDR_RMAC) && n >= 9 ? 4u : 0u);
+            rmask_to = n - tail;
+        }
+    }
     sb_printf(&sb, "D->H  ");
-    sb_hex(&sb, f, n, 0, 0);
+    sb_hex(&sb, f, n, rmask_to > 0 ? 3u : 0u, rmask_to);
     if (n < 5) {
         sb_printf(&sb, "\n      (short response)");
         return sb.truncated ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
@@ -315,12 +312,12 @@ int vsafe_host_trace_decode(const vsafe_host_trace_t *ev, char *out, size_t out_
         if (ev->plain != NULL) {
             sb_data(&sb, "ciphertext", f + 3, pl);
             sb_printf(&sb, "\n      plaintext:");
-            decode_response_fields(&sb, code, cmd + hl, cpl, ev->plain, ev->plain_len);
+            decode_response_fields(&sb, code, hl == 2 ? cmd[1] : 0u, cmd + hl, cpl, ev->plain, ev->plain_len);
         } else {
-            decode_response_fields(&sb, code, cmd + hl, cpl, f + 3, pl);
+            decode_response_fields(&sb, code, hl == 2 ? cmd[1] : 0u, cmd + hl, cpl, f + 3, pl);
         }
     } else if (st == 0 && pl > 0) {
-        sb_data(&sb, "payload", f + 3, pl);
+        sb_printf(&sb, " payload=(%zu bytes, command unknown)", pl);
     }
     if (rmac) {
         sb_printf(&sb, "\n      R-MAC=%02X%02X%02X%02X", f[3 + pl], f[4 + pl], f[5 + pl], f[6 + pl]);

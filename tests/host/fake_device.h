@@ -138,4 +138,40 @@ static inline int fake_body_is(const fake_t *f, size_t i, const char *want_hex)
     return f->cmd[i][n] == (uint8_t)(crc >> 8) && f->cmd[i][n + 1] == (uint8_t)crc;
 }
 
+/* Builders for expected frames and canned payloads: hex text, a repeated byte, a byte sequence.
+ * assert_body needs cmocka.h included before this header. */
+typedef struct {
+    uint8_t b[FAKE_FRAME];
+    size_t n;
+} bld_t;
+
+static inline bld_t *bld(bld_t *x)
+{
+    x->n = 0;
+    return x;
+}
+static inline void bh(bld_t *x, const char *h) { x->n += hex(h, x->b + x->n); }
+static inline void brep(bld_t *x, uint8_t v, size_t n)
+{
+    memset(x->b + x->n, v, n);
+    x->n += n;
+}
+static inline void bseq(bld_t *x, uint8_t start, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        x->b[x->n++] = (uint8_t)(start + i);
+    }
+}
+
+/* Command frame i without its CRC equals x, and the CRC is right. */
+static inline void assert_body(const fake_t *f, size_t i, const bld_t *x)
+{
+    assert_true(i < f->ncmd);
+    assert_int_equal(f->cmd_len[i], x->n + 2);
+    assert_memory_equal(f->cmd[i], x->b, x->n);
+    uint16_t crc = vsafe_crc16(f->cmd[i], x->n);
+    assert_int_equal(f->cmd[i][x->n], (uint8_t)(crc >> 8));
+    assert_int_equal(f->cmd[i][x->n + 1], (uint8_t)crc);
+}
+
 #endif
