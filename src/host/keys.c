@@ -3,9 +3,9 @@
  * key slots and entity authentication.
  *
  * Invariants:
- *  1. Every response is parsed against the exact layout its command returns: the expected length
- *     is computed (or each variable field bounds-checked) before any byte is read, and a missing,
- *     extra or inconsistent byte is VSAFE_ERR_HOST_FRAME. Outputs are written only on VSAFE_OK.
+ *  1. Every response is parsed with the cursor (common/cursor.h) against the exact layout its
+ *     command returns, ending at its last byte: a missing, extra or inconsistent byte is
+ *     VSAFE_ERR_HOST_FRAME. Outputs are written only on VSAFE_OK.
  *  2. Public keys are written in the form each command uses on the wire (point form for the NIST
  *     and Brainpool curves, short form 00 20 K for X25519/Ed25519, except where a command is known
  *     to take the point form), and a received public key is checked against the same form.
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/cursor.h"
 #include "common/secure.h"
 #include "services.h"
 
@@ -170,28 +171,61 @@ size_t svc_pub_encode(unsigned curve, int force_point, const uint8_t *pub, size_
     return 2u + pub_len;
 }
 
-/* Parses a public key of curve in its wire form at p[0..n) and requires it to fill it exactly.
- * point: 04 00 LL X 00 LL Y; otherwise 00 20 K. pub receives X||Y or K. */
-static int pub_decode(unsigned curve, int point, const uint8_t *p, size_t n, uint8_t *pub)
+/* Takes a public key of curve in its wire form from the cursor. point: 04 00 LL X 00 LL Y;
+ * otherwise 00 20 K. pub receives X||Y or K. */
+static int take_pub(vsafe_cursor_t *c, unsigned curve, int point, uint8_t *pub)
 {
-    const curve_t *c = curve_get(curve);
-    if (c == NULL) {
+    const curve_t *cv = curve_get(curve);
+    const uint8_t *x = NULL, *y = NULL;
+    uint8_t form = 0;
+    uint16_t lx = 0, ly = 0;
+    if (cv == NULL) {
         return VSAFE_ERR_HOST_FRAME;
     }
-    size_t k = c->key;
+    size_t k = cv->key;
     if (point) {
-        if (n != 1u + 2u * (2u + k) || p[0] != 0x04 || vsafe_get_be16(p + 1) != k || vsafe_get_be16(p + 3 + k) != k) {
+        if (!vsafe_cursor_u8(c, &form) || form != 0x04 || !vsafe_cursor_be16(c, &lx) || lx != k ||
+            !vsafe_cursor_bytes(c, k, &x) || !vsafe_cursor_be16(c, &ly) || ly != k || !vsafe_cursor_bytes(c, k, &y)) {
             return VSAFE_ERR_HOST_FRAME;
         }
-        memcpy(pub, p + 3, k);
-        memcpy(pub + k, p + 5 + k, k);
+        memcpy(pub, x, k);
+        memcpy(pub + k, y, k);
         return VSAFE_OK;
     }
-    if (n != 2u + k || vsafe_get_be16(p) != k) {
+    if (!vsafe_cursor_be16(c, &lx) || lx != k || !vsafe_cursor_bytes(c, k, &x)) {
         return VSAFE_ERR_HOST_FRAME;
     }
-    memcpy(pub, p + 2, k);
+    memcpy(pub, x, k);
     return VSAFE_OK;
+}
+
+/* A public key that must fill p[0..n) exactly. */
+static int pub_decode(unsigned curve, int point, const uint8_t *p, size_t n, uint8_t *pub)
+{
+    uint8_t tmp[VSAFE_EC_MAX_PUB];
+    vsafe_cursor_t c = vsafe_cursor(p, n);
+    if (take_pub(&c, curve, point, tmp) != VSAFE_OK || !vsafe_cursor_at_end(&c)) {
+        return VSAFE_ERR_HOST_FRAME;
+    }
+    memcpy(pub, tmp, vsafe_host_curve_pub_size(curve));
+    return VSAFE_OK;
+}
+
+/* Takes a CURVE_ID: 00 LL then LL <= 9 bytes, of a curve the library knows. */
+static int take_curve(vsafe_cursor_t *c, unsigned *curve)
+{
+    uint8_t hi = 0, ll = 0;
+    const uint8_t *p = NULL;
+    uint8_t id[SVC_CURVE_ID_MAX];
+    if (!vsafe_cursor_u8(c, &hi) || hi != 0x00 || !vsafe_cursor_u8(c, &ll) || ll > SVC_CURVE_ID_MAX - 2u ||
+        !vsafe_cursor_bytes(c, ll, &p)) {
+        return VSAFE_ERR_HOST_FRAME;
+    }
+    id[0] = hi;
+    id[1] = ll;
+    memcpy(id + 2, p, ll);
+    *curve = svc_curve_from_id(id, 2u + ll);
+    return *curve == VSAFE_CURVE_NONE ? VSAFE_ERR_HOST_FRAME : VSAFE_OK;
 }
 
 size_t svc_sig_encode(const uint8_t *sig, size_t sig_len, uint8_t *out, size_t out_cap)
@@ -252,43 +286,35 @@ int vsafe_host_privkey_table(vsafe_host_t *h, vsafe_host_privkey_t *slots, size_
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (n < 4) {
+    vsafe_cursor_t c = vsafe_cursor(buf, n);
+    uint8_t total = 0, byte1 = 0;
+    uint16_t global = 0;
+    if (!vsafe_cursor_u8(&c, &total) || !vsafe_cursor_u8(&c, &byte1) || !vsafe_cursor_be16(&c, &global)) {
         return VSAFE_ERR_HOST_FRAME;
     }
-    size_t total = buf[0];
-    size_t i = 4;
     for (size_t s = 0; s < total; s++) {
-        if (i + 4 > n) {
+        vsafe_host_privkey_t k = {0};
+        uint8_t presence = 0;
+        uint16_t mode = 0;
+        if (!vsafe_cursor_u8(&c, &k.slot) || !vsafe_cursor_u8(&c, &presence) || presence > 1 ||
+            !vsafe_cursor_be16(&c, &mode)) {
             return VSAFE_ERR_HOST_FRAME;
         }
-        vsafe_host_privkey_t k = {.slot = buf[i], .present = buf[i + 1] == 1};
-        if (buf[i + 1] > 1) {
-            return VSAFE_ERR_HOST_FRAME;
-        }
-        k.mode = (uint16_t)(buf[i + 2] | buf[i + 3] << 8);
-        i += 4;
-        if (k.present) {
-            /* CURVE_ID: 00 LL then LL <= 9 bytes */
-            if (i + 2 > n || buf[i] != 0x00 || buf[i + 1] > SVC_CURVE_ID_MAX - 2u || i + 2u + buf[i + 1] > n) {
-                return VSAFE_ERR_HOST_FRAME;
-            }
-            size_t id_len = 2u + buf[i + 1];
-            k.curve = svc_curve_from_id(buf + i, id_len);
-            if (k.curve == VSAFE_CURVE_NONE) {
-                return VSAFE_ERR_HOST_FRAME;
-            }
-            i += id_len;
+        k.present = presence;
+        k.mode = (uint16_t)(mode >> 8 | (mode & 0xFFu) << 8); /* byte 0 low, byte 1 high */
+        if (k.present && (rc = take_curve(&c, &k.curve)) != VSAFE_OK) {
+            return rc;
         }
         if (s < cap) {
             slots[s] = k;
         }
     }
-    if (i != n) {
+    if (!vsafe_cursor_at_end(&c)) {
         return VSAFE_ERR_HOST_FRAME;
     }
     *count = total;
     if (global_usage_limit != NULL) {
-        *global_usage_limit = vsafe_get_be16(buf + 2);
+        *global_usage_limit = global;
     }
     return total > cap ? VSAFE_ERR_BUFFER_TOO_SMALL : VSAFE_OK;
 }
@@ -337,10 +363,15 @@ int vsafe_host_generate_ecdhe(vsafe_host_t *h, vsafe_host_prot_t prot, unsigned 
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (n < id_len || memcmp(rsp, id, id_len) != 0) {
+    vsafe_cursor_t c = vsafe_cursor(rsp, n);
+    const uint8_t *echo = NULL;
+    if (!vsafe_cursor_bytes(&c, id_len, &echo) || memcmp(echo, id, id_len) != 0) {
         return VSAFE_ERR_HOST_FRAME;
     }
-    rc = pub_decode(curve, svc_curve_is_weierstrass(curve), rsp + id_len, n - id_len, pub);
+    const uint8_t *key = NULL;
+    size_t key_n = 0;
+    vsafe_cursor_rest(&c, &key, &key_n);
+    rc = pub_decode(curve, svc_curve_is_weierstrass(curve), key, key_n, pub);
     if (rc == VSAFE_OK) {
         *pub_len = vsafe_host_curve_pub_size(curve);
     }
@@ -352,11 +383,15 @@ int vsafe_host_generate_ecdhe(vsafe_host_t *h, vsafe_host_prot_t prot, unsigned 
 /* Parses 00 LL R 00 LL S filling p[0..n) exactly, with LL = half. */
 static int sig_decode(const uint8_t *p, size_t n, size_t half, uint8_t *sig)
 {
-    if (half == 0 || n != 4u + 2u * half || vsafe_get_be16(p) != half || vsafe_get_be16(p + 2 + half) != half) {
+    vsafe_cursor_t c = vsafe_cursor(p, n);
+    const uint8_t *r = NULL, *s = NULL;
+    uint16_t lr = 0, ls = 0;
+    if (half == 0 || !vsafe_cursor_be16(&c, &lr) || lr != half || !vsafe_cursor_bytes(&c, half, &r) ||
+        !vsafe_cursor_be16(&c, &ls) || ls != half || !vsafe_cursor_bytes(&c, half, &s) || !vsafe_cursor_at_end(&c)) {
         return VSAFE_ERR_HOST_FRAME;
     }
-    memcpy(sig, p + 2, half);
-    memcpy(sig + half, p + 4 + half, half);
+    memcpy(sig, r, half);
+    memcpy(sig + half, s, half);
     return VSAFE_OK;
 }
 
@@ -464,10 +499,13 @@ int vsafe_host_establish_key(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t sl
     if (rc != VSAFE_OK) {
         return rc; /* nothing was copied to rsp */
     }
-    if (n != 2u + ss || vsafe_get_be16(rsp) != ss) {
+    vsafe_cursor_t c = vsafe_cursor(rsp, n);
+    const uint8_t *x = NULL;
+    uint16_t ll = 0;
+    if (!vsafe_cursor_be16(&c, &ll) || ll != ss || !vsafe_cursor_bytes(&c, ss, &x) || !vsafe_cursor_at_end(&c)) {
         rc = VSAFE_ERR_HOST_FRAME;
     } else {
-        memcpy(secret, rsp + 2, ss);
+        memcpy(secret, x, ss);
         *secret_len = ss;
     }
     vsafe_wipe(rsp, n);
@@ -503,21 +541,6 @@ int vsafe_host_decompress_key(vsafe_host_t *h, vsafe_host_prot_t prot, unsigned 
 
 /* ---- Generic public key slots ---- */
 
-/* A CURVE_ID at p[*i..n): 00 LL then LL <= 9 bytes of a known curve. */
-static int take_curve(const uint8_t *p, size_t n, size_t *i, unsigned *curve)
-{
-    if (*i + 2 > n || p[*i] != 0x00 || p[*i + 1] > SVC_CURVE_ID_MAX - 2u || *i + 2u + p[*i + 1] > n) {
-        return VSAFE_ERR_HOST_FRAME;
-    }
-    size_t id_len = 2u + p[*i + 1];
-    *curve = svc_curve_from_id(p + *i, id_len);
-    if (*curve == VSAFE_CURVE_NONE) {
-        return VSAFE_ERR_HOST_FRAME;
-    }
-    *i += id_len;
-    return VSAFE_OK;
-}
-
 int vsafe_host_pubkey_table(vsafe_host_t *h, vsafe_host_pubkey_slot_t *slots, size_t cap, size_t *count)
 {
     if (h == NULL || count == NULL || (slots == NULL && cap > 0)) {
@@ -530,24 +553,29 @@ int vsafe_host_pubkey_table(vsafe_host_t *h, vsafe_host_pubkey_slot_t *slots, si
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (n < 1) {
+    vsafe_cursor_t c = vsafe_cursor(buf, n);
+    uint8_t total = 0;
+    if (!vsafe_cursor_u8(&c, &total)) {
         return VSAFE_ERR_HOST_FRAME;
     }
-    size_t total = buf[0], i = 1;
     for (size_t s = 0; s < total; s++) {
-        if (i + 4 > n || buf[i + 1] > 1) {
+        vsafe_host_pubkey_slot_t e = {0};
+        uint8_t presence = 0;
+        const uint8_t *flags = NULL;
+        if (!vsafe_cursor_u8(&c, &e.slot) || !vsafe_cursor_u8(&c, &presence) || presence > 1 ||
+            !vsafe_cursor_bytes(&c, 2, &flags)) {
             return VSAFE_ERR_HOST_FRAME;
         }
-        vsafe_host_pubkey_slot_t e = {.slot = buf[i], .present = buf[i + 1], .flags = {buf[i + 2], buf[i + 3]}};
-        i += 4;
-        if (e.present && (rc = take_curve(buf, n, &i, &e.curve)) != VSAFE_OK) {
+        e.present = presence;
+        memcpy(e.flags, flags, 2);
+        if (e.present && (rc = take_curve(&c, &e.curve)) != VSAFE_OK) {
             return rc;
         }
         if (s < cap) {
             slots[s] = e;
         }
     }
-    if (i != n) {
+    if (!vsafe_cursor_at_end(&c)) {
         return VSAFE_ERR_HOST_FRAME;
     }
     *count = total;
@@ -566,28 +594,37 @@ int vsafe_host_pubkey_slot(vsafe_host_t *h, uint8_t slot, vsafe_host_pubkey_slot
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (n < 3 || buf[0] > 1) {
+    vsafe_cursor_t c = vsafe_cursor(buf, n);
+    vsafe_host_pubkey_slot_t e = {.slot = slot};
+    uint8_t presence = 0, form = 0;
+    const uint8_t *flags = NULL;
+    if (!vsafe_cursor_u8(&c, &presence) || presence > 1 || !vsafe_cursor_bytes(&c, 2, &flags)) {
         return VSAFE_ERR_HOST_FRAME;
     }
-    vsafe_host_pubkey_slot_t e = {.slot = slot, .present = buf[0], .flags = {buf[1], buf[2]}};
-    size_t i = 3;
+    e.present = presence;
+    memcpy(e.flags, flags, 2);
     if (e.present) {
-        if ((rc = take_curve(buf, n, &i, &e.curve)) != VSAFE_OK) {
+        if ((rc = take_curve(&c, &e.curve)) != VSAFE_OK) {
             return rc;
         }
-        /* NIST/Brainpool: point form; Ed25519: short form; X25519: either (STSELib reads it as a point). */
-        int point = svc_curve_is_weierstrass(e.curve) || (e.curve == VSAFE_CURVE_X25519 && i < n && buf[i] == 0x04);
+        /* NIST/Brainpool: point form; Ed25519: short form; X25519: either (STSELib reads a point). */
+        int point = svc_curve_is_weierstrass(e.curve) ||
+                    (e.curve == VSAFE_CURVE_X25519 && vsafe_cursor_peek_u8(&c, &form) && form == 0x04);
         if (point && e.curve == VSAFE_CURVE_X25519) {
-            if (n - i != 1u + 2u * 34u || buf[i + 1] != 0x00 || buf[i + 2] != 0x20 || buf[i + 35] != 0x00 ||
-                buf[i + 36] != 0x20) {
+            const uint8_t *k = NULL, *y = NULL;
+            uint16_t lk = 0, ly = 0;
+            if (!vsafe_cursor_u8(&c, &form) || !vsafe_cursor_be16(&c, &lk) || lk != 32 ||
+                !vsafe_cursor_bytes(&c, 32, &k) || !vsafe_cursor_be16(&c, &ly) || ly != 32 ||
+                !vsafe_cursor_bytes(&c, 32, &y)) {
                 return VSAFE_ERR_HOST_FRAME;
             }
-            memcpy(e.pub, buf + i + 3, 32);
-        } else if ((rc = pub_decode(e.curve, point, buf + i, n - i, e.pub)) != VSAFE_OK) {
+            memcpy(e.pub, k, 32);
+        } else if ((rc = take_pub(&c, e.curve, point, e.pub)) != VSAFE_OK) {
             return rc;
         }
         e.pub_len = vsafe_host_curve_pub_size(e.curve);
-    } else if (n != 3) {
+    }
+    if (!vsafe_cursor_at_end(&c)) {
         return VSAFE_ERR_HOST_FRAME;
     }
     *out = e;

@@ -2,8 +2,9 @@
  * chunked, GMAC), MAC generate/verify, Derive keys, local envelopes, password.
  *
  * Invariants:
- *  1. Responses are parsed against their exact layout (the expected length is known before any
- *     byte is read); anything else is VSAFE_ERR_HOST_FRAME and no output is written.
+ *  1. Responses are parsed against their exact layout (with the cursor of common/cursor.h, or as
+ *     one length known before any byte is read); anything else is VSAFE_ERR_HOST_FRAME and no
+ *     output is written.
  *  2. The device chooses the AES mode from the slot; the host lays the frame out for the mode the
  *     caller names, so a mode that disagrees with the slot is refused by the device (or fails the
  *     response length check), never silently reinterpreted.
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/cursor.h"
 #include "common/secure.h"
 #include "services.h"
 
@@ -64,10 +66,13 @@ int vsafe_host_hash_finish(vsafe_host_t *h, vsafe_host_prot_t prot, unsigned alg
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (n != 2u + size || vsafe_get_be16(rsp) != size) {
+    vsafe_cursor_t c = vsafe_cursor(rsp, n);
+    const uint8_t *d = NULL;
+    uint16_t dl = 0;
+    if (!vsafe_cursor_be16(&c, &dl) || dl != size || !vsafe_cursor_bytes(&c, size, &d) || !vsafe_cursor_at_end(&c)) {
         return VSAFE_ERR_HOST_FRAME;
     }
-    memcpy(digest, rsp + 2, size);
+    memcpy(digest, d, size);
     *digest_len = size;
     return VSAFE_OK;
 }
@@ -183,19 +188,19 @@ static int oneshot_frame(const vsafe_host_aead_t *a, size_t len_field, const uin
     return VSAFE_OK;
 }
 
-/* CTR_PRESENT(1) [COUNTER(4)] at p[0..n): exactly one or five bytes. */
+/* CTR_PRESENT(1) [COUNTER(4)] at p[0..n): exactly one or five bytes (five when always_counter). */
 static int ccm_counter(const uint8_t *p, size_t n, int always_counter, vsafe_host_ccm_ctr_t *ctr)
 {
-    if (n < 1 || p[0] > 1) {
-        return VSAFE_ERR_HOST_FRAME;
-    }
-    size_t want = (always_counter || p[0] == 1) ? 5u : 1u;
-    if (n != want) {
+    vsafe_cursor_t c = vsafe_cursor(p, n);
+    uint8_t present = 0;
+    uint32_t counter = 0;
+    if (!vsafe_cursor_u8(&c, &present) || present > 1 ||
+        ((always_counter || present == 1) && !vsafe_cursor_be32(&c, &counter)) || !vsafe_cursor_at_end(&c)) {
         return VSAFE_ERR_HOST_FRAME;
     }
     if (ctr != NULL) {
-        ctr->present = p[0];
-        ctr->counter = want == 5u ? vsafe_get_be32(p + 1) : 0u;
+        ctr->present = present;
+        ctr->counter = counter;
     }
     return VSAFE_OK;
 }

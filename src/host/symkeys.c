@@ -18,6 +18,7 @@
 #include <openssl/params.h>
 
 #include "common/bytes.h"
+#include "common/cursor.h"
 #include "common/secure.h"
 #include "services.h"
 
@@ -122,51 +123,51 @@ int vsafe_host_symkey_table(vsafe_host_t *h, vsafe_host_symkey_slot_t *slots, si
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (n < 1) {
+    vsafe_cursor_t c = vsafe_cursor(b, n);
+    uint8_t total = 0;
+    if (!vsafe_cursor_u8(&c, &total)) {
         return VSAFE_ERR_HOST_FRAME;
     }
-    size_t total = b[0], i = 1;
     for (size_t s = 0; s < total; s++) {
-        if (i >= n) {
+        uint8_t b0 = 0, usage0 = 0;
+        if (!vsafe_cursor_u8(&c, &b0)) {
             return VSAFE_ERR_HOST_FRAME;
         }
-        vsafe_host_symkey_slot_t e = {.present = b[i] & 1u, .lock = (uint8_t)((b[i] >> 1) & 3u)};
-        i++;
+        vsafe_host_symkey_slot_t e = {.present = b0 & 1u, .lock = (uint8_t)((b0 >> 1) & 3u)};
         if (e.present) {
-            if (i + 4 > n) {
+            if (!vsafe_cursor_u8(&c, &e.key_type) || !vsafe_cursor_u8(&c, &e.mode) || !vsafe_cursor_u8(&c, &usage0) ||
+                !vsafe_cursor_u8(&c, &e.usage)) {
                 return VSAFE_ERR_HOST_FRAME;
             }
-            e.key_type = b[i];
-            e.mode = b[i + 1];
-            e.usage = b[i + 3];
-            i += 4;
-            size_t pl = 0;
-            if (e.mode == VSAFE_HOST_SYM_CCM) {
-                pl = (i + 2 <= n && (b[i + 1] & 0x80u)) ? 6u : 2u;
-            } else if (e.mode == VSAFE_HOST_SYM_CMAC || e.mode == VSAFE_HOST_SYM_GCM) {
-                pl = 1;
-            } else if (e.mode > VSAFE_HOST_SYM_HMAC) {
-                return VSAFE_ERR_HOST_FRAME; /* unknown mode: its parameters cannot be skipped */
+            int ok = 1;
+            switch (e.mode) {
+            case VSAFE_HOST_SYM_CCM:
+                ok = vsafe_cursor_u8(&c, &e.tag_len) && vsafe_cursor_u8(&c, &e.ctr_byte) &&
+                     ((e.ctr_byte & 0x80u) == 0 || vsafe_cursor_be32(&c, &e.counter));
+                break;
+            case VSAFE_HOST_SYM_CMAC:
+                ok = vsafe_cursor_u8(&c, &e.min_mac_len);
+                break;
+            case VSAFE_HOST_SYM_GCM:
+                ok = vsafe_cursor_u8(&c, &e.tag_len);
+                break;
+            case VSAFE_HOST_SYM_ECB:
+            case VSAFE_HOST_SYM_HKDF:
+            case VSAFE_HOST_SYM_HMAC:
+                break; /* no parameters in the table */
+            default:
+                ok = 0; /* an unknown mode: its parameters cannot be skipped */
+                break;
             }
-            if (i + pl > n) {
+            if (!ok) {
                 return VSAFE_ERR_HOST_FRAME;
             }
-            if (e.mode == VSAFE_HOST_SYM_CMAC) {
-                e.min_mac_len = b[i];
-            } else if (e.mode == VSAFE_HOST_SYM_GCM) {
-                e.tag_len = b[i];
-            } else if (e.mode == VSAFE_HOST_SYM_CCM) {
-                e.tag_len = b[i];
-                e.ctr_byte = b[i + 1];
-                e.counter = pl == 6u ? vsafe_get_be32(b + i + 2) : 0u;
-            }
-            i += pl;
         }
         if (s < cap) {
             slots[s] = e;
         }
     }
-    if (i != n) {
+    if (!vsafe_cursor_at_end(&c)) {
         return VSAFE_ERR_HOST_FRAME;
     }
     *count = total;
