@@ -161,6 +161,7 @@ int main(void)
     vsafe_fw_puts("vsafe test firmware: Cortex-M33 (mps2-an505), device core + store + RAM NVM\n");
     fw_note("memory", "device core object bytes ", (uint32_t)sizeof dev.core);
     fw_suite_protocol(&dev);
+    fw_note("memory", "SPL05 image bytes ", dev.image_len);
     fw_suite_powercut(&dev);
     fw_note("memory", "stack high-water bytes ", vsafe_fw_stack_high_water());
     fw_note("memory", "deepest command stack bytes ", command_stack_max);
