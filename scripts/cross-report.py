@@ -324,10 +324,12 @@ def resolve_indirect(g, cfg_path, objdump, objs):
             for t in cfg[member]:
                 if t == "-":
                     continue
-                if t.startswith("table:"):
-                    names = table_targets(objdump, objs, t[len("table:"):])
+                if t.startswith("table:") or t.startswith("table?:"):
+                    name = t.split(":", 1)[1]
+                    names = table_targets(objdump, objs, name)
                     if not names:
-                        fail(f"stack-indirect: table {t[6:]} not found")
+                        if t.startswith("table:"):
+                            fail(f"stack-indirect: table {name} not found")
                         continue
                 else:
                     names = [t]
@@ -389,31 +391,30 @@ def stack_report(args, budgets):
 
     print("\nWorst-case stack (bytes; -fstack-usage frames along the deepest call chain, crypto port = stubs)")
     entry = "vsafe_se_core_i2c_write"
-    handlers = table_targets(args.objdump, objs, args.dispatch) or []
-    if entry not in g.frame or not handlers:
-        fail(f"command paths: no {entry} or no dispatch table {args.dispatch} in the core's objects")
+    handlers = []
+    for table in args.dispatch.split(","):  # a table the compiler folded away has no targets left
+        handlers += table_targets(args.objdump, objs, table) or []
+    handler_titles = set(t for t in (resolve_name(g, x) for x in handlers) if t)
+    dispatchers = sorted(f for f, es in g.edges.items() if es & handler_titles)
+    if entry not in g.frame or not handler_titles or not dispatchers:
+        fail(f"command paths: no {entry}, or no handler table {args.dispatch} called in the core's objects")
     else:
         worst_cmd = 0
-        proc = "vsafe_se_core_process"
-        handler_titles = set(t for t in (resolve_name(g, x) for x in handlers) if t)
-        print(f"  command paths: {entry} > {proc} > (channel, handler, seal, store commit) for each handler"
+        print(f"  command paths: {entry} > ... > {' / '.join(plain(x) for x in dispatchers)} > handler, for each handler"
               f" of {args.dispatch};")
-        print("  'handler' is the deepest chain inside the handler itself, 'path' the whole command")
+        print("  'handler' is the deepest chain from the handler down, 'path' the whole command from the bus")
         for ht in sorted(handler_titles, key=plain):
-            # the path with the dispatch restricted to this handler: the entry's and process's
-            # frames, then the deepest of process's callees
-            best = (0, [])
-            for c in sorted(g.edges[proc]):
-                if c in handler_titles and c != ht:
-                    continue
-                r = st.worst(c)
-                if r[0] > best[0]:
-                    best = r
-            n = g.frame[entry] + g.frame[proc] + best[0]
+            # the graph with every dispatch restricted to this handler
+            g2 = Graph()
+            g2.frame, g2.where, g2.by_name = g.frame, g.where, g.by_name
+            g2.edges = collections.defaultdict(set, {k: set(v) for k, v in g.edges.items()})
+            for dsp in dispatchers:
+                g2.edges[dsp] = set(c for c in g.edges[dsp] if c not in handler_titles or c == ht)
+            n, path = Stack(g2, lib).worst(entry)
             worst_cmd = max(worst_cmd, n)
-            h = g.frame[entry] + g.frame[proc] + st.worst(ht)[0]
-            path = " > ".join(plain(p) for p in [entry, proc] + best[1])
-            print(f"    {plain(ht):24} handler {h:5}  path {n:5}{check(budgets, 'stack', 'command', n)}   {path}")
+            h = st.worst(ht)[0]
+            path = " > ".join(plain(p) for p in path)
+            print(f"    {plain(ht):34} handler {h:5}  path {n:5}{check(budgets, 'stack', 'command', n)}   {path}")
         if args.bound_out:
             with open(args.bound_out, "w") as f:
                 f.write(f"{worst_cmd}\n")
@@ -438,7 +439,8 @@ def main():
     ap.add_argument("--map")
     ap.add_argument("--budgets", required=True)
     ap.add_argument("--indirect", required=True)
-    ap.add_argument("--dispatch", default="dispatch_table")
+    ap.add_argument("--dispatch", default="cmd_table,tag_table",
+                    help="comma-separated const tables of command handlers (src/se/dispatch.c)")
     ap.add_argument("--bound-out", help="file to write the worst command path's bound to")
     ap.add_argument("--module", nargs="+", action="append", required=True, metavar=("NAME", "OBJ"))
     args = ap.parse_args()

@@ -72,7 +72,7 @@ static int dev_start(fw_dev_t *d, bool create, uint64_t seed)
     rc = vsafe_fw_nvm_attach(&d->nvm, &d->geo, d->mem, sizeof d->mem, seed);
     if (rc == VSAFE_OK) {
         rc = vsafe_se_core_mount(&d->core, vsafe_fw_nvm_port(&d->nvm), vsafe_fw_crypto_none(), d->image,
-                                 d->image_len);
+                                 sizeof d->image); /* capacity: room for a format migration */
     }
     return rc;
 }
@@ -137,21 +137,6 @@ bool fw_exchange(fw_dev_t *d, const uint8_t *frame, size_t len, uint8_t *status,
     memcpy(payload, raw + 3, n);
     *payload_len = n;
     return true;
-}
-
-int fw_nvm_image(const fw_dev_t *d, uint8_t *img, uint32_t cap, uint32_t *len)
-{
-    vsafe_store_t st;
-    uint32_t tag = 0;
-    const vsafe_nvm_t *nvm = vsafe_fw_nvm_port(&d->nvm);
-    int rc = vsafe_store_probe(nvm, len, &tag);
-    if (rc == VSAFE_OK && (*len > cap || tag != VSAFE_STORE_TAG_SE)) {
-        rc = VSAFE_ERR_STORE_MISMATCH;
-    }
-    if (rc == VSAFE_OK) {
-        rc = vsafe_store_mount(&st, nvm, img, *len, tag);
-    }
-    return rc;
 }
 
 static fw_dev_t dev;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fw_test.h"
-#include "se/layout.h"
+#include "common/bytes.h"
 
 static uint8_t rsp[VSAFE_SE_FRAME_MAX + 8];
 
@@ -42,7 +42,7 @@ int fw_observe(fw_dev_t *d, model_t *obs, uint32_t *data_mask)
             if (i + 4u > n) {
                 return VSAFE_ERR_HOST_FRAME;
             }
-            z->ctr = se_get32(rsp + i);
+            z->ctr = vsafe_get_be32(rsp + i);
             i += 4u;
         }
         if (z->len > MODEL_ZONE_DATA_MAX) {
@@ -55,7 +55,7 @@ int fw_observe(fw_dev_t *d, model_t *obs, uint32_t *data_mask)
     }
     obs->key_present = rsp[0] != 0;
     obs->key_type = rsp[0] ? rsp[1] : 0;
-    obs->mac_ctr = rsp[0] ? se_get32(rsp + 2) : 0;
+    obs->mac_ctr = rsp[0] ? vsafe_get_be32(rsp + 2) : 0;
     /* command table: change rights, count, records {header, [ext if 0x1F], AC, enc} */
     if (!query(d, VSAFE_SE_TAG_CMD_AUTH, &n) || n < 2u) {
         return VSAFE_ERR_HOST_FRAME;

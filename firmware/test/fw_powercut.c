@@ -17,7 +17,6 @@
 
 #include "fw_test.h"
 #include "pl_workload.h"
-#include "se/layout.h"
 
 #define SUITE "powercut"
 #define PC_COMMANDS 220 /* as many as the host run */

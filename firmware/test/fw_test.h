@@ -13,7 +13,7 @@
 
 /* The SPL05 image and the NVM the tests run on: STM32H5-like flash (16-byte program unit, 8 KiB
  * pages) with a small journal so a short workload also compacts. */
-#define FW_IMAGE_MAX 20000u
+#define FW_IMAGE_MAX 32768u
 #define FW_NVM_PAGE 8192u
 #define FW_NVM_JOURNAL 2048u
 #define FW_NVM_MAX (8u * FW_NVM_PAGE)
@@ -42,9 +42,6 @@ int fw_dev_mount(fw_dev_t *d);
  * malformed (bad LEN or CRC). status, payload (rsp_cap bytes at most) and *len are filled. */
 bool fw_exchange(fw_dev_t *d, const uint8_t *frame, size_t len, uint8_t *status, uint8_t *payload, size_t cap,
                  size_t *payload_len);
-
-/* The committed state as a fresh mount of the NVM sees it (not the device's RAM image). */
-int fw_nvm_image(const fw_dev_t *d, uint8_t *img, uint32_t cap, uint32_t *len);
 
 /* The device's state as a host sees it (tests/model's observation, in frames): the partition
  * table, the host key slot, the command table and the data of every zone readable Always.
