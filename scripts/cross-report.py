@@ -304,7 +304,11 @@ def resolve_indirect(g, cfg_path, objdump, objs):
     for n, line in enumerate(open(cfg_path), 1):
         f = line.split("#", 1)[0].split()
         if f:
-            cfg[f[0]] = f[1:]
+            if f[-1] == "-":  # NAME... -: members that are NULL in this port
+                for name in f[:-1]:
+                    cfg[name] = []
+            else:
+                cfg[f[0]] = f[1:]
     used = set()
     call_re = re.compile(r"([A-Za-z_]\w*(?:\s*(?:->|\.)\s*[A-Za-z_]\w*)*)\s*\(")
     for caller, sites in g.indirect.items():
@@ -337,9 +341,9 @@ def resolve_indirect(g, cfg_path, objdump, objs):
                     title = resolve_name(g, nm)
                     if title:
                         g.edges[caller].add(title)
-    for member in cfg:
-        if member not in used:
-            fail(f"stack-indirect: '{member}' matches no call through a pointer (stale entry?)")
+    unused = sorted(m for m in cfg if m not in used)
+    if unused:  # harmless for the bound (it can only over-approximate), but worth a look
+        print(f"  note: {cfg_path} lists members no call site uses now: {' '.join(unused)}")
 
 
 class Stack:
