@@ -1,7 +1,8 @@
 /* Host key-service API against the in-process device (SPL05): the private key table, Generate key
  * for every curve, signatures checked with OpenSSL directly, device-side verification of a
  * signature made by OpenSSL, ECDH with the ephemeral slot recomputed with OpenSSL, and the
- * device's refusals mapped to their statuses. */
+ * device's refusals mapped to their statuses; Establish key through the secure channel with
+ * response encryption. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,12 +190,67 @@ static void test_ecdh_ephemeral(void **state)
     EVP_PKEY_free(mine);
 }
 
+/* Through the host secure channel: Establish key set to HOST with response encryption (the
+ * SDK-recommended setting), so the 34-byte answer comes back as 48 bytes of ciphertext with an
+ * R-MAC; a signature sent MACed. */
+static void test_protected_ecdh_and_sign(void **state)
+{
+    fx_t *f = *state;
+    static const uint8_t mk[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                   0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF};
+    static const uint8_t ck[16] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF,
+                                   0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF};
+    assert_int_equal(vsafe_host_provision_plaintext(f->h, VSAFE_HOST_KEY_AES128, mk, ck), 0);
+    assert_int_equal(vsafe_host_session_open(f->h, mk, ck, VSAFE_HOST_KEY_AES128), 0);
+    assert_int_equal(vsafe_host_put_command_ac(f->h, VSAFE_HOST_PROT_TABLE, 0x18, 0, VSAFE_SE_CMD_AC_HOST), 0);
+    assert_int_equal(vsafe_host_put_command_enc(f->h, VSAFE_HOST_PROT_TABLE, 0x18, 0, VSAFE_SE_ENC_RSP), 0);
+    uint8_t pub[64], secret[32], peer[65];
+    size_t n = 0, sl = 0, pn = 0;
+    assert_int_equal(vsafe_host_generate_key(f->h, VSAFE_HOST_PROT_TABLE, VSAFE_HOST_EPHEMERAL_SLOT, VSAFE_CURVE_P256,
+                                             1, pub, sizeof pub, &n), 0);
+    EVP_PKEY *mine = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_int_equal(EVP_PKEY_get_octet_string_param(mine, OSSL_PKEY_PARAM_PUB_KEY, peer, sizeof peer, &pn), 1);
+    /* sent plainly it is refused by the command table */
+    assert_int_equal(vsafe_host_establish_key(f->h, VSAFE_HOST_PROT_NONE, VSAFE_HOST_EPHEMERAL_SLOT, VSAFE_CURVE_P256,
+                                              peer + 1, 64, secret, sizeof secret, &sl),
+                     VSAFE_DEV_STATUS(VSAFE_SE_ST_COMMAND_NOT_AUTHORIZED));
+    assert_int_equal(vsafe_host_establish_key(f->h, VSAFE_HOST_PROT_TABLE, VSAFE_HOST_EPHEMERAL_SLOT, VSAFE_CURVE_P256,
+                                              peer + 1, 64, secret, sizeof secret, &sl), 0);
+    EVP_PKEY *dev = ossl_ec_pub("prime256v1", pub, 32);
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(mine, NULL);
+    uint8_t want[32];
+    size_t wl = sizeof want;
+    assert_int_equal(EVP_PKEY_derive_init(c), 1);
+    assert_int_equal(EVP_PKEY_derive_set_peer(c, dev), 1);
+    assert_int_equal(EVP_PKEY_derive(c, want, &wl), 1);
+    assert_memory_equal(secret, want, 32);
+    EVP_PKEY_CTX_free(c);
+    EVP_PKEY_free(dev);
+    EVP_PKEY_free(mine);
+    /* a MACed Generate key and signature in slot 1, checked with OpenSSL */
+    uint8_t msg[32], sig[64];
+    memset(msg, 0x11, sizeof msg);
+    assert_int_equal(vsafe_host_generate_key(f->h, VSAFE_HOST_PROT_MAC, 1, VSAFE_CURVE_P256, 0, pub, sizeof pub, &n),
+                     0);
+    assert_int_equal(vsafe_host_sign(f->h, VSAFE_HOST_PROT_MAC, 1, VSAFE_CURVE_P256, msg, 32, sig, sizeof sig, &n), 0);
+    assert_int_equal(n, 64);
+    EVP_PKEY *k1 = ossl_ec_pub("prime256v1", pub, 32);
+    assert_true(ossl_ecdsa_ok(k1, msg, 32, sig, 32));
+    EVP_PKEY_free(k1);
+    uint32_t ctr = 0;
+    vsafe_host_key_slot_t ks;
+    assert_int_equal(vsafe_host_session_counter(f->h, &ctr), 0);
+    assert_int_equal(vsafe_host_query_key_slot(f->h, &ks), 0);
+    assert_int_equal(ks.counter, ctr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_table_and_p256, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_curve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ecdh_ephemeral, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protected_ecdh_and_sign, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
