@@ -269,5 +269,5 @@ size_t vsafe_se_memory(const vsafe_se_t *se)
     if (se == NULL) {
         return 0;
     }
-    return sizeof *se + se->image_len + vsafe_openssl_crypto_memory(se->crypto);
+    return sizeof *se + se->image_len + vsafe_openssl_crypto_memory(se->crypto) + vsafe_file_nvm_memory(se->file);
 }

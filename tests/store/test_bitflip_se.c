@@ -1,7 +1,8 @@
 /* regress_bitflip_rollback_se (issue 8, finding 1): one flipped bit of a secure element's state
  * file must never open as an older state. A file-backed SPL05 device runs a 420-command history
- * of Updates and Decrements through the host library; the test keeps its own record of what was
- * acknowledged (zone contents it wrote, counter values the device returned). Then every bit of
+ * of Updates and Decrements through the host library, one in four C-MAC'd in a host session; the
+ * test keeps its own record of what was acknowledged (zone contents it wrote, counter values the
+ * device returned, the C-MAC sequence counter as the host library counted it). Then every bit of
  * the used part of the state file is flipped in turn and the store mounted: each flip must be
  * corrected, refused, or discarded as a torn tail, and every mount that succeeds must give exactly
  * the acknowledged state. */
@@ -27,6 +28,7 @@ typedef struct {
     uint8_t data[5][DATA_LEN];         /* zones 1..4 */
     uint32_t counter[9];               /* zones 5..8 */
     uint8_t ctr_data[9][CTR_DATA_LEN]; /* their associated data */
+    uint32_t cmac_counter;             /* the host C-MAC sequence counter (Query 0x47) */
 } model_t;
 
 static uint64_t rnd(uint64_t *s)
@@ -41,6 +43,12 @@ static uint64_t rnd(uint64_t *s)
 
 static int read_state(vsafe_host_t *h, model_t *m)
 {
+    vsafe_host_key_slot_t slot;
+    int krc = vsafe_host_query_key_slot(h, &slot);
+    if (krc != 0) {
+        return krc;
+    }
+    m->cmac_counter = slot.counter;
     for (uint8_t z = 1; z <= 4; z++) {
         int rc = vsafe_host_read_zone(h, VSAFE_HOST_PROT_NONE, z, 0, m->data[z], DATA_LEN);
         if (rc != 0) {
@@ -84,6 +92,9 @@ static int compare_device(vsafe_nvm_t *nvm, const model_t *want)
                 rc = 1;
             }
         }
+        if (got->cmac_counter < want->cmac_counter) {
+            rc = 1; /* the C-MAC counter went down: captured frames would replay */
+        }
         if (rc == 0 && memcmp(got, want, sizeof *got) != 0) {
             rc = 2;
         }
@@ -115,13 +126,22 @@ static void regress_bitflip_rollback_se(void **state)
     assert_int_equal(vsafe_se_open(&se, &o), VSAFE_OK);
     assert_int_equal(vsafe_host_open_se(&h, se), VSAFE_OK);
 
+    /* A host key, so that part of the history runs C-MAC'd and the C-MAC counter is in the state. */
+    static const uint8_t mac_key[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                        0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF};
+    static const uint8_t cipher_key[16] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF,
+                                           0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF};
+    assert_int_equal(vsafe_host_provision_plaintext(h, VSAFE_HOST_KEY_AES128, mac_key, cipher_key), VSAFE_OK);
+    assert_int_equal(vsafe_host_session_open(h, mac_key, cipher_key, VSAFE_HOST_KEY_AES128), VSAFE_OK);
     /* The record of what was acknowledged starts from what the device shows when created. */
     model_t *m = calloc(1, sizeof *m);
     assert_int_equal(read_state(h, m), VSAFE_OK);
     uint64_t rng = 0xB17F11Bu;
-    unsigned updates = 0, decrements = 0;
+    unsigned updates = 0, decrements = 0, macd = 0;
     for (int i = 0; i < HISTORY; i++) {
         uint8_t buf[32];
+        /* one command in four is C-MAC'd: the host counts what the device acknowledged */
+        vsafe_host_prot_t prot = rnd(&rng) % 4u == 0u ? VSAFE_HOST_PROT_MAC : VSAFE_HOST_PROT_NONE;
         if (rnd(&rng) % 2u == 0u) {
             uint8_t z = (uint8_t)(1u + rnd(&rng) % 4u);
             uint16_t len = (uint16_t)(1u + rnd(&rng) % 24u);
@@ -129,8 +149,7 @@ static void regress_bitflip_rollback_se(void **state)
             for (unsigned k = 0; k < len; k++) {
                 buf[k] = (uint8_t)rnd(&rng);
             }
-            assert_int_equal(vsafe_host_update_zone(h, VSAFE_HOST_PROT_NONE, z, off, buf, len, (int)(i & 1)),
-                             VSAFE_OK);
+            assert_int_equal(vsafe_host_update_zone(h, prot, z, off, buf, len, (int)(i & 1)), VSAFE_OK);
             memcpy(m->data[z] + off, buf, len);
             updates++;
         } else {
@@ -142,13 +161,17 @@ static void regress_bitflip_rollback_se(void **state)
                 buf[k] = (uint8_t)rnd(&rng);
             }
             uint32_t now = 0;
-            assert_int_equal(vsafe_host_decrement(h, VSAFE_HOST_PROT_NONE, z, amount, off, buf, len, &now), VSAFE_OK);
+            assert_int_equal(vsafe_host_decrement(h, prot, z, amount, off, buf, len, &now), VSAFE_OK);
             assert_int_equal(now, m->counter[z] - amount); /* the device counts as we do */
             m->counter[z] = now;                            /* what was acknowledged */
             memcpy(m->ctr_data[z] + off, buf, len);
             decrements++;
         }
+        if (prot == VSAFE_HOST_PROT_MAC) {
+            macd++;
+        }
     }
+    assert_int_equal(vsafe_host_session_counter(h, &m->cmac_counter), VSAFE_OK); /* host side */
     vsafe_host_close(h);
     vsafe_se_close(se);
 
@@ -166,8 +189,9 @@ static void regress_bitflip_rollback_se(void **state)
     uint8_t *clean = malloc(len);
     vsafe_store_t st;
     assert_int_equal(vsafe_store_mount(&st, vsafe_sim_nvm_port(sim), clean, len, tag), VSAFE_OK);
-    printf("history: %u updates, %u decrements, newest record seq %u, image %u bytes\n", updates, decrements,
-           st.seq, len);
+    printf("history: %u updates, %u decrements (%u of them C-MAC'd, C-MAC counter %u), newest record seq %u, "
+           "image %u bytes\n",
+           updates, decrements, macd, m->cmac_counter, st.seq, len);
 
     bf_counts_t c;
     older_model = m;

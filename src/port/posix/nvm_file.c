@@ -263,3 +263,5 @@ void vsafe_file_nvm_close(vsafe_file_nvm_t *f)
 }
 
 uint64_t vsafe_file_nvm_reads(const vsafe_file_nvm_t *f) { return f->file_reads; }
+
+size_t vsafe_file_nvm_memory(const vsafe_file_nvm_t *f) { return f == NULL ? 0u : sizeof *f + (size_t)f->size; }
