@@ -6,8 +6,10 @@
 #   6 se/core_hooks    test-only views (tests/hooks.h); nothing in the library calls them
 #   5 se/core          entry points: frame, commit, response, I2C view
 #   4 se/dispatch      descriptor table -> handlers
-#   3 se/channel, se/partition, se/query, se/hostkey, se/keys, se/pubkeys   secure channel and handlers
-#   2 se/state, se/profile_spl05, se/curves            lookups, volatile state, built-in profile, curve table
+#   3 se/channel, se/partition, se/query, se/hostkey, se/keys, se/pubkeys, se/hash, se/symkeys,
+#     se/aes, se/mac, se/derive, se/envelope, se/password   secure channel and handlers
+#   2 se/state, se/profile_spl05, se/curves, se/symslot   lookups, volatile state, built-in profile,
+#     curve table, symmetric slot and key-info lookups
 #   1 store/*          the journaled store
 #   0 common/*         byte order, cursor, wipe, CRC, status names
 # Calls between two files of src/store, or of src/common, are that room's own business and are
@@ -19,8 +21,8 @@ rank_of() {
     se/core_hooks) echo 6 ;;
     se/core) echo 5 ;;
     se/dispatch) echo 4 ;;
-    se/channel | se/partition | se/query | se/hostkey | se/keys | se/pubkeys) echo 3 ;;
-    se/state | se/profile_spl05 | se/curves) echo 2 ;;
+    se/channel | se/partition | se/query | se/hostkey | se/keys | se/pubkeys | se/hash | se/symkeys | se/aes | se/mac | se/derive | se/envelope | se/password) echo 3 ;;
+    se/state | se/profile_spl05 | se/curves | se/symslot) echo 2 ;;
     store/*) echo 1 ;;
     common/*) echo 0 ;;
     se/*) echo "?" ;;

@@ -73,6 +73,25 @@ typedef struct vsafe_se_core {
     uint8_t eph_priv[VSAFE_EC_MAX_KEY];
     uint8_t eph_pub[VSAFE_EC_MAX_PUB];
 
+    /* Symmetric key services, volatile: lost at reset and power loss (se/state.c drops them).
+     * The hash and chunked-AEAD contexts themselves are held by the port; these flags say
+     * whether one was started since the last reset. */
+    bool hash_active;          /* Start hash done, Finish not yet (se/hash.c) */
+    bool aead_active;          /* chunked AEAD context open (se/aes.c) */
+    bool aead_encrypt;
+    bool aead_data_seen;       /* message bytes were given (GCM: no AAD after them) */
+    uint8_t aead_mode;         /* enum vsafe_aead */
+    uint8_t aead_tag_len;
+    uint32_t aead_total_aad;   /* CCM*: totals announced at Start */
+    uint32_t aead_total_len;
+    uint32_t aead_aad_done;    /* bytes given so far */
+    uint32_t aead_len_done;
+    bool sym_pending;          /* Establish symmetric keys done, Confirm not yet (se/symkeys.c) */
+    uint8_t sym_auth_slot;     /* generic public key slot that signed it; 0xFF anonymous */
+    uint8_t sym_secret_len;
+    uint8_t sym_secret[VSAFE_EC_MAX_KEY];
+    uint8_t kek_auth_slot;     /* generic public key slot that signed Start KEK; 0xFF anonymous */
+
     /* Timing model */
     bool timing;
     uint64_t busy_until_us;

@@ -2,9 +2,10 @@
  * small for a room of their own: Echo, Reset, Generate random.
  *
  * Invariants:
- *  1. A handler runs only for a (code, ext) in the table and a plaintext payload inside its
- *     descriptor's [min_len, max_len]; everything else is refused here, before any handler
- *     state is touched: 0x04 for an unknown command, 0x02 for a payload of the wrong length.
+ *  1. A handler runs only for a (code, ext) in the command table, or a (code, tag) in the subject
+ *     table, and a plaintext payload inside its descriptor's [min_len, max_len] (both
+ *     descriptors' when both exist); everything else is refused here, before any handler state
+ *     is touched: 0x04 for an unknown command, 0x02 for a payload of the wrong length.
  *  2. The bounds reproduce the device's wire behaviour: where a command's first refusal is its
  *     length, the bounds are exact; where another check goes first, the bounds are wide and the
  *     handler checks the length in its place (se_cmd.h).
@@ -86,6 +87,22 @@ static const vsafe_se_cmd_desc_t cmd_table[64] = {
     CMD(0x17 /* Verify signature */,          1,                         ANY, vsafe_se_cmd_verify),
     CMD(0x18 /* Establish key */,             1,                         ANY, vsafe_se_cmd_establish_key),
     XCMD(0x1A /* Decompress public key */,    3,                         ANY, vsafe_se_cmd_decompress),
+    CMD(0x09 /* Generate MAC */,              3,                         ANY, vsafe_se_cmd_mac_generate),
+    CMD(0x0A /* Verify MAC */,                3,                         ANY, vsafe_se_cmd_mac_verify),
+    CMD(0x0C /* Delete */,                    1,                         1,   vsafe_se_cmd_delete),
+    CMD(0x0E /* Wrap local envelope */,       1,                         ANY, vsafe_se_cmd_env_wrap),
+    CMD(0x0F /* Unwrap local envelope */,     1,                         ANY, vsafe_se_cmd_env_unwrap),
+    CMD(VSAFE_SE_CMD_VERIFY_PASSWORD,         16,                        16,  vsafe_se_cmd_password_verify),
+    CMD(0x1B /* Encrypt */,                   2,                         ANY, vsafe_se_cmd_encrypt),
+    CMD(0x1C /* Decrypt */,                   2,                         ANY, vsafe_se_cmd_decrypt),
+    XCMD(0x00 /* Start hash */,               VSAFE_SE_HASH_START_MIN,   ANY, vsafe_se_cmd_hash_start),
+    XCMD(0x01 /* Process hash */,             1,                         ANY, vsafe_se_cmd_hash_process),
+    XCMD(0x02 /* Finish hash */,              0,                         ANY, vsafe_se_cmd_hash_finish),
+    XCMD(0x04 /* Establish symmetric keys */, 2,                         ANY, vsafe_se_cmd_sym_establish),
+    XCMD(0x05 /* Confirm symmetric keys */,   0,                         ANY, vsafe_se_cmd_sym_confirm),
+    XCMD(0x09 /* Write symmetric key wrapped */, 0,                      ANY, vsafe_se_cmd_sym_write_wrapped),
+    XCMD(0x17 /* Write symmetric key plaintext */, 2,                    ANY, vsafe_se_cmd_sym_write_plain),
+    XCMD(0x19 /* Erase symmetric key slot */, 1,                         1,   vsafe_se_cmd_sym_erase),
     XCMD(VSAFE_SE_EXT_START_KEK,              VSAFE_SE_HK_START_KEK_LEN, ANY, vsafe_se_cmd_hk_start_kek),
     XCMD(VSAFE_SE_EXT_STOP_KEK,               0,                         0,   vsafe_se_cmd_hk_stop_kek),
     XCMD(VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN,   0,                         ANY, vsafe_se_cmd_hk_write_plain),
@@ -94,12 +111,21 @@ static const vsafe_se_cmd_desc_t cmd_table[64] = {
     XCMD(VSAFE_SE_EXT_ESTABLISH_HOST_KEY,     VSAFE_SE_HK_ESTABLISH_LEN, ANY, vsafe_se_cmd_hk_establish),
 };
 
-/* Query / Put subjects of the key-service rooms (se_cmd.h); bounds after the tag byte. */
+/* Query / Put / Generate key subjects of the key-service rooms (se_cmd.h); bounds after the tag
+ * byte. */
+#define DISPATCH_GENERATE_KEY 0x11u
 #define QTAG(tag, min, max, fn) {VSAFE_SE_CMD_QUERY, (tag), (min), (max), (fn)}
 #define PTAG(tag, min, max, fn) {VSAFE_SE_CMD_PUT_ATTRIBUTE, (tag), (min), (max), (fn)}
+#define GTAG(tag, min, max, fn) {DISPATCH_GENERATE_KEY, (tag), (min), (max), (fn)}
 static const vsafe_se_tag_desc_t tag_table[] = {
     QTAG(0x14, 0, 0, vsafe_se_cmd_query_priv_table),
+    QTAG(0x07, 0, 0, vsafe_se_cmd_query_env_table),
+    QTAG(0x23, 0, 0, vsafe_se_cmd_query_sym_table),
+    QTAG(0x4B, 1, 1, vsafe_se_cmd_query_sym_ctrl),
+    PTAG(0x4B, 4, 4, vsafe_se_cmd_put_sym_ctrl),
+    GTAG(0x07, 2, 2, vsafe_se_cmd_env_generate),
 };
+#undef GTAG
 #undef PTAG
 #undef QTAG
 
@@ -110,7 +136,8 @@ static const vsafe_se_tag_desc_t tag_table[] = {
 static const vsafe_se_tag_desc_t *tag_find(const vsafe_se_req_t *req)
 {
     uint8_t code = req->code & VSAFE_SE_HDR_CODE;
-    if ((code != VSAFE_SE_CMD_QUERY && code != VSAFE_SE_CMD_PUT_ATTRIBUTE) || req->payload_len == 0u) {
+    if ((code != VSAFE_SE_CMD_QUERY && code != VSAFE_SE_CMD_PUT_ATTRIBUTE && code != DISPATCH_GENERATE_KEY) ||
+        req->payload_len == 0u) {
         return NULL;
     }
     for (size_t i = 0; i < sizeof tag_table / sizeof tag_table[0]; i++) {
@@ -134,14 +161,14 @@ const vsafe_se_cmd_desc_t *vsafe_se_dispatch_find(uint8_t code, uint8_t ext)
 uint8_t vsafe_se_dispatch(vsafe_se_core_t *core, const vsafe_se_req_t *req)
 {
     const vsafe_se_cmd_desc_t *d = vsafe_se_dispatch_find(req->code, req->ext);
-    if (d == NULL) { /* an empty slot of the table */
+    const vsafe_se_tag_desc_t *t = tag_find(req);
+    if (d == NULL && t == NULL) { /* an empty slot of the tables */
         return VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED;
     }
-    if (req->payload_len < d->min_len || req->payload_len > d->max_len) {
+    if (d != NULL && (req->payload_len < d->min_len || req->payload_len > d->max_len)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
     vsafe_cursor_t in = vsafe_cursor(req->payload, req->payload_len);
-    const vsafe_se_tag_desc_t *t = tag_find(req);
     if (t != NULL) {
         size_t n = req->payload_len - 1u;
         if (n < t->min_len || n > t->max_len) {

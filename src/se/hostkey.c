@@ -252,6 +252,7 @@ uint8_t vsafe_se_cmd_hk_start_kek(vsafe_se_core_t *core, const vsafe_se_req_t *r
         if (core->crypto->hkdf_sha256(core->crypto->ctx, hk_salt, sizeof hk_salt, secret, sizeof secret, info,
                                       sizeof info, core->kek_base, sizeof core->kek_base) == VSAFE_OK) {
             core->kek_active = true;
+            core->kek_auth_slot = 0xFFu; /* anonymous */
             core->kek_counter = 0;
         } else {
             vsafe_wipe(core->kek_base, sizeof core->kek_base);

@@ -71,8 +71,39 @@ uint8_t vsafe_se_cmd_verify(vsafe_se_core_t *core, const vsafe_se_req_t *req, vs
 uint8_t vsafe_se_cmd_establish_key(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 uint8_t vsafe_se_cmd_decompress(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 
+/* Symmetric key services (their shared lookups: se/symslot.h).
+ * hash.c: extended 0x00, 0x01, 0x02 */
+uint8_t vsafe_se_cmd_hash_start(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_hash_process(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_hash_finish(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+/* symkeys.c: Query 0x23, Query / Put 0x4B, extended 0x17, 0x09, 0x04, 0x05, 0x19 */
+uint8_t vsafe_se_cmd_query_sym_table(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_query_sym_ctrl(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_put_sym_ctrl(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_sym_write_plain(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_sym_write_wrapped(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_sym_establish(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_sym_confirm(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_sym_erase(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+/* aes.c: Encrypt 0x1B, Decrypt 0x1C */
+uint8_t vsafe_se_cmd_encrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_decrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+/* mac.c: Generate MAC 0x09, Verify MAC 0x0A */
+uint8_t vsafe_se_cmd_mac_generate(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_mac_verify(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+/* envelope.c: Generate key tag 0x07, Wrap 0x0E, Unwrap 0x0F, Query 0x07 */
+uint8_t vsafe_se_cmd_env_generate(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_env_wrap(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_env_unwrap(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_query_env_table(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+/* password.c: Verify password 0x1A, Delete 0x0C */
+uint8_t vsafe_se_cmd_password_verify(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_delete(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+
 /* Payload sizes of the host-key commands that the descriptors and handlers share. */
 #define VSAFE_SE_HK_CURVE_ID_LEN 10u
+/* Start hash: the 11-byte hash identifier and at least one data byte. */
+#define VSAFE_SE_HASH_START_MIN 12u
 #define VSAFE_SE_HK_PUB_LEN 69u /* 04 00 20 X 00 20 Y */
 #define VSAFE_SE_HK_START_KEK_LEN (VSAFE_SE_HK_CURVE_ID_LEN + VSAFE_SE_HK_PUB_LEN + 1u)
 #define VSAFE_SE_HK_ESTABLISH_LEN (VSAFE_SE_HK_CURVE_ID_LEN + VSAFE_SE_HK_PUB_LEN + 2u)

@@ -97,6 +97,13 @@ void vsafe_se_state_drop_sessions(vsafe_se_core_t *core)
     core->ecdhe_curve = VSAFE_CURVE_NONE;
     vsafe_wipe(core->ecdhe_priv, sizeof core->ecdhe_priv);
     vsafe_wipe(core->ecdhe_pub, sizeof core->ecdhe_pub);
+    core->kek_auth_slot = 0xFF;
+    core->hash_active = false;
+    core->aead_active = false;
+    core->sym_pending = false;
+    core->sym_auth_slot = 0xFF;
+    core->sym_secret_len = 0;
+    vsafe_wipe(core->sym_secret, sizeof core->sym_secret);
     core->eph_present = false;
     core->eph_curve = VSAFE_CURVE_NONE;
     vsafe_wipe(core->eph_priv, sizeof core->eph_priv);
@@ -112,6 +119,12 @@ void vsafe_se_state_drop_sessions(vsafe_se_core_t *core)
         }
         if (core->crypto->ecdh_clear != NULL) {
             core->crypto->ecdh_clear(core->crypto->ctx);
+        }
+        if (core->crypto->hash_clear != NULL) {
+            core->crypto->hash_clear(core->crypto->ctx);
+        }
+        if (core->crypto->aead_clear != NULL) {
+            core->crypto->aead_clear(core->crypto->ctx);
         }
     }
 }

@@ -51,7 +51,11 @@ static void test_bounds_and_unknown_codes(void **state)
         {"07 00 05 0000 00000001", 0x04},           /* Increment */
         {"1D", 0x04},                               /* unassigned code */
         {"1F 1B", 0x04},                            /* unassigned extended code */
-        {"1F 00", 0x04},                            /* Start hash: not on this device */
+        {"1F 0C", 0x04},                            /* reserved extended code */
+        {"08 00", 0x04},                            /* Derive LoRa key: reserved on this device */
+        {"1F 00", 0x02},                            /* Start hash: identifier and data missing */
+        {"1F 19", 0x02},                            /* Erase symmetric key slot: exactly the slot */
+        {"1F 19 00 00", 0x02},
     };
     vsafe_se_t *se = NULL;
     vsafe_se_options_t o = {"spl05", NULL};

@@ -51,8 +51,8 @@ static const rv_step_t rv_frame_shape[] = {
 
 static const rv_step_t rv_unknown_commands[] = {
     RV_ST("1D 00", VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED),
-    RV_ST("09 00", VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED),
-    RV_ST("1F 19", VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED),
+    RV_ST("08 00", VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED), /* Derive LoRa key: reserved */
+    RV_ST("1F 0D", VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED), /* reserved extended code */
 };
 
 static const rv_step_t rv_zone_errors[] = {
