@@ -12,7 +12,7 @@ function(vsafe_test name)
     set(T_TIMEOUT 300)
   endif()
   set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT}
-    ENVIRONMENT "VSAFE_SOURCE_DIR=${CMAKE_SOURCE_DIR};VSAFE_BINARY_DIR=${CMAKE_BINARY_DIR}")
+    ENVIRONMENT "VSAFE_SOURCE_DIR=${CMAKE_SOURCE_DIR};VSAFE_BINARY_DIR=${CMAKE_BINARY_DIR};VSAFE_CA_DIR=${CMAKE_BINARY_DIR}/test-ca")
   if(T_LABELS)
     set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
   endif()

@@ -66,6 +66,12 @@ typedef struct {
     /* With nvm: commit with one sync per command, as file-backed devices do (so a simulated copy
      * of a state file sees the same NVM operations as the file itself). */
     int one_sync;
+    /* Device identity at creation: the CA that signs the new device's zone-0 certificate, as PEM
+     * certificate and PEM private key files (both or neither). Neither: the local vsafe CA
+     * ($VSAFE_CA_DIR, else $XDG_DATA_HOME/vsafe/ca, else ~/.local/share/vsafe/ca), created on
+     * first use. Ignored when an existing state is opened. */
+    const char *ca_cert_path;
+    const char *ca_key_path;
 } vsafe_se_open_ext_t;
 
 VSAFE_MUST_CHECK int vsafe_se_open_ex(vsafe_se_t **se, const vsafe_se_options_t *options,

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "common/secure.h"
+#include "device/identity.h"
 #include "port/posix/crypto_openssl.h"
 #include "port/posix/nvm_file.h"
 #include "profile/profile_file.h"
@@ -45,6 +46,42 @@ static void set_error(const vsafe_se_open_ext_t *ext, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A new device's own identity: a P-256 key generated through the port into slot 0 and a leaf
+ * certificate for it, signed by the CA of ext (or the local vsafe CA), in zone 0. Its 11-byte
+ * serial (02 09 20 and 8 random bytes) is the device ID hosts read at offset 15 of zone 0. */
+static int install_identity(vsafe_se_t *se, const vsafe_se_open_ext_t *ext)
+{
+    const vsafe_crypto_t *c = vsafe_openssl_crypto_port(se->crypto);
+    uint8_t priv[VSAFE_EC_MAX_KEY], pub[VSAFE_EC_MAX_PUB], serial[11] = {0x02, 0x09, 0x20};
+    uint8_t cert[2048];
+    size_t cert_len = 0;
+    char msg[512] = "";
+    vsafe_identity_ca_t *ca = NULL;
+    int rc = vsafe_identity_ca_load(&ca, ext != NULL ? ext->ca_cert_path : NULL, ext != NULL ? ext->ca_key_path : NULL,
+                                    msg, sizeof msg);
+    if (rc != VSAFE_OK) {
+        set_error(ext, "device identity: %s", msg);
+        return rc;
+    }
+    rc = c->ec_keygen != NULL && c->random != NULL ? c->ec_keygen(c->ctx, VSAFE_CURVE_P256, priv, pub)
+                                                   : VSAFE_ERR_UNSUPPORTED;
+    if (rc == VSAFE_OK) {
+        rc = c->random(c->ctx, serial + 3, sizeof serial - 3);
+    }
+    if (rc == VSAFE_OK) {
+        rc = vsafe_identity_issue(ca, pub, serial, cert, sizeof cert, &cert_len);
+    }
+    if (rc == VSAFE_OK) {
+        rc = vsafe_se_core_image_set_identity(se->image, se->image_len, priv, pub, cert, cert_len);
+    }
+    if (rc != VSAFE_OK) {
+        set_error(ext, "device identity: %s", vsafe_status_message(rc));
+    }
+    vsafe_wipe(priv, sizeof priv);
+    vsafe_identity_ca_free(ca);
+    return rc;
+}
+
 static int build_from_profile(vsafe_se_t *se, const char *profile, const vsafe_se_open_ext_t *ext)
 {
     char err[512] = "";
@@ -64,8 +101,9 @@ static int build_from_profile(vsafe_se_t *se, const char *profile, const vsafe_s
     vsafe_profile_free(p);
     if (rc != VSAFE_OK) {
         set_error(ext, "profile cannot be laid out: %s", vsafe_status_message(rc));
+        return rc;
     }
-    return rc;
+    return install_identity(se, ext);
 }
 
 /* Mounts an NVM that already holds state, or formats it from the profile when it is blank. */

@@ -153,6 +153,40 @@ int vsafe_se_core_build_image(const vsafe_profile_t *p, uint8_t *image, uint32_t
     return VSAFE_OK;
 }
 
+int vsafe_se_core_image_set_identity(uint8_t *image, uint32_t image_len, const uint8_t priv[32], const uint8_t pub[64],
+                                     const uint8_t *cert, size_t cert_len)
+{
+    if (image_len < SE_OFF_DATA || vsafe_get_be16(image + SE_OFF_VERSION) != VSAFE_SE_IMG_VERSION) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    uint32_t svc = vsafe_get_be32(image + SE_OFF_SVC);
+    if (svc > image_len || image_len - svc < SVC_REGION_LEN || image[svc + SVC_OFF_PRIV_COUNT] == 0u) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    for (unsigned slot = 0; slot < image[SE_OFF_ZONE_COUNT] && slot < SE_ZONE_MAX; slot++) {
+        uint8_t *rec = image + se_zone_rec(slot);
+        uint32_t off = vsafe_get_be32(rec + SE_ZREC_DATA);
+        uint32_t len = vsafe_get_be16(rec + SE_ZREC_LENGTH);
+        if (rec[SE_ZREC_INDEX] != 0u || rec[SE_ZREC_TYPE] != VSAFE_SE_ZONE_DATA || cert_len > len || off > image_len ||
+            len > image_len - off) {
+            continue;
+        }
+        memset(image + off, 0, len);
+        memcpy(image + off, cert, cert_len);
+        uint8_t *p = image + svc_priv_rec(svc, 0);
+        p[SVC_PREC_PRESENT] = 1;
+        p[SVC_PREC_CURVE] = VSAFE_CURVE_P256;
+        vsafe_put_be16(p + SVC_PREC_LIMIT, 0);
+        vsafe_put_be16(p + SVC_PREC_REMAINING, 0);
+        memset(p + SVC_PREC_PRIV, 0, VSAFE_EC_MAX_KEY);
+        memcpy(p + SVC_PREC_PRIV, priv, 32);
+        memset(p + SVC_PREC_PUB, 0, VSAFE_EC_MAX_PUB);
+        memcpy(p + SVC_PREC_PUB, pub, 64);
+        return VSAFE_OK;
+    }
+    return VSAFE_ERR_ARGUMENT;
+}
+
 /* ---- Lifecycle ---- */
 
 static int core_start(vsafe_se_core_t *core, const vsafe_crypto_t *crypto, uint8_t *image, uint32_t image_len)

@@ -102,6 +102,13 @@ uint32_t vsafe_se_core_image_size(const vsafe_profile_t *p);
 /* Lays out a fresh image for p. VSAFE_ERR_BAD_PROFILE, VSAFE_ERR_BUFFER_TOO_SMALL. */
 VSAFE_MUST_CHECK int vsafe_se_core_build_image(const vsafe_profile_t *p, uint8_t *image, uint32_t image_len);
 
+/* Writes a device identity into a freshly built image (before vsafe_se_core_create): the P-256
+ * key pair (priv 32 bytes, pub X||Y) into private key slot 0 (present, no usage limit) and cert
+ * (DER) at the start of zone 0, the rest of the zone zero. VSAFE_ERR_ARGUMENT when the image has
+ * no zone 0 large enough or no private key slot. */
+VSAFE_MUST_CHECK int vsafe_se_core_image_set_identity(uint8_t *image, uint32_t image_len, const uint8_t priv[32],
+                                                      const uint8_t pub[64], const uint8_t *cert, size_t cert_len);
+
 /* Formats nvm with the given (freshly built) image and starts the device. nvm NULL = volatile. */
 VSAFE_MUST_CHECK int vsafe_se_core_create(vsafe_se_core_t *core, const vsafe_nvm_t *nvm,
                                           const vsafe_crypto_t *crypto, uint8_t *image, uint32_t image_len);

@@ -173,17 +173,16 @@ static void test_trace_frames(void **state)
     assert_int_equal(vsafe_se_transceive(d.se, eph_gen, sizeof eph_gen, r, sizeof r, &rl), 0);
     assert_int_equal(r[0], 0x00);
     assert_int_equal((r[1] << 8) | r[2], 69 + 2);
-    /* Query 0x14: 6 slots 00..04, FF; slot 1 Ed25519, slot FF P-256; slot 0 (no identity on a
-     * bare core device) absent; modes 00 24 / 80 05 / 00 01. */
+    /* Query 0x14: 6 slots 00..04, FF; slot 0 the P-256 identity key, slot 1 Ed25519, slot FF
+     * P-256; modes 00 24 / 80 05 / 00 01. */
     uint8_t q[] = {0x14, 0x14};
     assert_int_equal(ku_cmd(d.se, q, 2, r, &rl), 0x00);
     static const uint8_t want_head[] = {0x06, 0x00, 0xFF, 0xFF};
     assert_memory_equal(r, want_head, 4);
     size_t p = 4;
-    assert_int_equal(r[p], 0x00);
-    assert_int_equal(r[p + 2], 0x00);
-    assert_int_equal(r[p + 3], 0x24);
-    p += r[p + 1] ? 4 + 10 : 4;
+    static const uint8_t slot0[] = {0x00, 0x01, 0x00, 0x24, 0x00, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
+    assert_memory_equal(r + p, slot0, sizeof slot0);
+    p += sizeof slot0;
     static const uint8_t slot1[] = {0x01, 0x01, 0x80, 0x05, 0x00, 0x03, 0x2B, 0x65, 0x70};
     assert_memory_equal(r + p, slot1, sizeof slot1);
     p += sizeof slot1;
@@ -302,8 +301,8 @@ static void test_usage_limits(void **state)
     free(after);
     uint8_t q[] = {0x14, 0x14};
     assert_int_equal(ku_cmd(d.se, q, 2, r, &rl), 0x00);
-    assert_int_equal(r[4 + 4 + 4], 0x02); /* slot 2 record (slots 0 and 1 empty) */
-    assert_int_equal(r[4 + 4 + 4 + 1], 0x01); /* still present */
+    assert_int_equal(r[4 + 14 + 4], 0x02); /* slot 2 record (slot 0 the P-256 identity, 1 empty) */
+    assert_int_equal(r[4 + 14 + 4 + 1], 0x01); /* still present */
     /* a new key resets the count */
     assert_int_equal(genkey(&d, 2, 1, KU_P256, r, &rl), 0x00);
     assert_int_equal(sign(&d, 2, msg, 32, r, &rl), 0x00);

@@ -33,12 +33,17 @@ static int mkdir_p(const char *dir)
 
 int vsafe_cmd_init(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *profile = NULL;
+    const char *profile = NULL, *ca_cert = NULL, *ca_key = NULL;
     int force = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"profile", 1, &profile, NULL}, {"force", 0, NULL, &force}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"profile", 1, &profile, NULL}, {"force", 0, NULL, &force},
+                                    {"ca-cert", 1, &ca_cert, NULL}, {"ca-key", 1, &ca_key, NULL},
+                                    {NULL, 0, NULL, NULL}};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
+    }
+    if ((ca_cert == NULL) != (ca_key == NULL)) {
+        return vsafe_cli_usage_error(cli, "--ca-cert and --ca-key go together");
     }
     if (mkdir_p(cli->device_dir) != 0) {
         return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot create directory '%s' (%s)", cli->device_dir,
@@ -59,7 +64,8 @@ int vsafe_cmd_init(vsafe_cli_t *cli, int argc, char **argv)
     (void)unlink(tmp);
     vsafe_se_options_t o = {.profile = profile, .state_path = tmp};
     char why[512] = "";
-    vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why};
+    vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why, .ca_cert_path = ca_cert,
+                               .ca_key_path = ca_key};
     rc = vsafe_se_open_ex(&cli->se, &o, &ext);
     if (rc != 0) {
         cli->se = NULL;

@@ -10,7 +10,10 @@
 
 /* X(name, function, usage after "vsafe", one-line summary) */
 #define VSAFE_CLI_COMMANDS(X)                                                                                 \
-    X("init", vsafe_cmd_init, "init [--profile NAME|FILE] [--force]", "create a new device from a profile")     \
+    X("init", vsafe_cmd_init, "init [--profile NAME|FILE] [--force] [--ca-cert F --ca-key F]",                     \
+      "create a new device from a profile, its identity signed by the CA given (else the local vsafe CA)")      \
+    X("identity", vsafe_cmd_identity, "identity [--json] | identity export [--cert F] [--ca F] [--der]",           \
+      "show the device certificate (checked against slot 0 by a signature) or export it and the CA")           \
     X("zones", vsafe_cmd_zones, "zones", "show the partition table")                                          \
     X("read", vsafe_cmd_read, "read ZONE [--offset N] [--length N] [--host-key FILE]", "read a zone")           \
     X("update", vsafe_cmd_update, "update ZONE [--offset N] --data HEX [--atomic] [--host-key FILE]",            \
