@@ -1,20 +1,18 @@
 /* Names of wire status bytes and command codes, for traces and messages. */
 #include "vsafe/se_wire.h"
 
-static const char *const wire_status_names[32] = {
-    "OK", "COMMUNICATION_ERROR", "INCONSISTENT_COMMAND_DATA", "VALUE_OUT_OF_RANGE",
-    "COMMAND_CODE_NOT_SUPPORTED", "UNEXPECTED_ERROR", "BUFFER_LENGTH_EXCEEDED", "SESSION_ERROR",
-    "TOO_MANY_MESSAGES_LOST", "C_MAC_COUNTER_MAXIMUM_REACHED", "KEY_NOT_FOUND", "KEY_BLOCKED",
-    "WRONG_KEY_TYPE", "SESSION_COUNTER_OUT_OF_RANGE", "UNDEFINED_0E", "INVALID_LIFE_CYCLE_STATE",
-    "ENTRY_NOT_FOUND", "ACCESS_CONDITION_NOT_SATISFIED", "WRONG_ZONE_TYPE", "COUNTER_LIMIT_EXCEEDED",
-    "BOUNDARY_EXCEEDED", "INVALID_PRIVATE_KEY", "INVALID_C_MAC", "CHALLENGE_MISSING",
-    "COMMAND_DECRYPTION_ERROR", "INVALID_PUBLIC_KEY", "PASSWORD_BLOCKED", "WRONG_KEY_USAGE",
-    "WRONG_MODE_OF_OPERATION", "WRONG_MAC_LENGTH", "COMMAND_NOT_AUTHORIZED", "OLD_MESSAGE",
+/* Indexed by the status byte; from the one table vsafe/wire_status.def. */
+static const char *const wire_status_names[VSAFE_SE_ST_COUNT] = {
+#define VSAFE_WIRE_OK(name, byte, msg, when) [byte] = #name,
+#define VSAFE_WIRE_ERROR(name, byte, msg, when) [byte] = #name,
+#include "vsafe/wire_status.def"
+#undef VSAFE_WIRE_OK
+#undef VSAFE_WIRE_ERROR
 };
 
 const char *vsafe_se_wire_status_name(uint8_t status)
 {
-    return status < 32u ? wire_status_names[status] : "UNKNOWN";
+    return status < VSAFE_SE_ST_COUNT && wire_status_names[status] != NULL ? wire_status_names[status] : "UNKNOWN";
 }
 
 static const char *const command_names[32] = {

@@ -1,4 +1,4 @@
-/* `vsafe status`: explain a status code, or list them all (the source of docs/STATUS.md). */
+/* `vsafe status`: explain a status code, or list them all (docs/STATUS.md holds the same list). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
