@@ -7,10 +7,19 @@
  * Because the register is 16 bits wide, four input bytes b0..b3 move a register r to
  *   T3[b0 ^ (r & 0xFF)] ^ T2[b1 ^ (r >> 8)] ^ T1[b2] ^ T0[b3].
  * The tables were computed from that definition and are checked against a bit-by-bit CRC over
- * every length 0..80 by tests/core/test_crc16.c. */
+ * every length 0..80 by tests/core/test_crc16.c.
+ *
+ * A build optimised for size (-Os: the Cortex-M33 firmware, whose flash budget is fixed) keeps
+ * only the byte table, 512 bytes instead of 2 KiB, and goes one byte per step. */
 #include "vsafe/se_wire.h"
 
-static const uint16_t crc16_table[4][256] = {
+#if defined(__OPTIMIZE_SIZE__)
+#define CRC16_SLICES 1
+#else
+#define CRC16_SLICES 4
+#endif
+
+static const uint16_t crc16_table[CRC16_SLICES][256] = {
     /* T0 */
     {
         0x0000, 0x1189, 0x2312, 0x329B, 0x4624, 0x57AD, 0x6536, 0x74BF,
@@ -46,6 +55,7 @@ static const uint16_t crc16_table[4][256] = {
         0xF78F, 0xE606, 0xD49D, 0xC514, 0xB1AB, 0xA022, 0x92B9, 0x8330,
         0x7BC7, 0x6A4E, 0x58D5, 0x495C, 0x3DE3, 0x2C6A, 0x1EF1, 0x0F78,
     },
+#if CRC16_SLICES == 4
     /* T1 */
     {
         0x0000, 0x19D8, 0x33B0, 0x2A68, 0x6760, 0x7EB8, 0x54D0, 0x4D08,
@@ -151,15 +161,18 @@ static const uint16_t crc16_table[4][256] = {
         0x772B, 0x6B90, 0x4E5D, 0x52E6, 0x05C7, 0x197C, 0x3CB1, 0x200A,
         0x92F3, 0x8E48, 0xAB85, 0xB73E, 0xE01F, 0xFCA4, 0xD969, 0xC5D2,
     },
+#endif
 };
 
 static uint16_t crc16_run(uint16_t reg, const uint8_t *data, size_t len)
 {
     const uint16_t(*t)[256] = crc16_table;
+#if CRC16_SLICES == 4
     for (; len >= 4u; len -= 4u, data += 4) {
         reg = (uint16_t)(t[3][(data[0] ^ reg) & 0xFFu] ^ t[2][(data[1] ^ (reg >> 8)) & 0xFFu] ^ t[1][data[2]] ^
                          t[0][data[3]]);
     }
+#endif
     for (; len > 0u; len--, data++) {
         reg = (uint16_t)((reg >> 8) ^ t[0][(reg ^ *data) & 0xFFu]);
     }
