@@ -3,8 +3,9 @@
  * Invariants:
  *  - vsafe_profile_spl05 is exactly the STSAFE-A120 SPL05 personalization with vsafe's factory
  *    decisions (docs/PROFILE.md): its partition query (tag 0x12) is the 77-byte payload of the
- *    golden trace in tests/protocol and its command authorization query (tag 0x24) the 164-byte
- *    payload starting 03 2D 00 01 00.
+ *    golden trace in tests/protocol and its command authorization query (tag 0x24) the 150-byte
+ *    payload starting 03 29 00 01 00: exactly the commands the device executes, the reserved
+ *    codes (0x08, 0x15, extended 0x0C and 0x0D) left out.
  *  - Zones are listed in ascending index order, as the partition query reports them.
  *  - profiles/spl05.json compiles to a struct equal to this one (tests/profile checks it). */
 #include "se/profile.h"
@@ -45,15 +46,15 @@ const vsafe_profile_t vsafe_profile_spl05 = {
     .life_cycle_state = 0x03, /* OPERATIONAL */
     .i2c_addr = 0x20,
     .cmd_change_rights = 0x03,
-    .cmd_count = 45,
+    .cmd_count = 41,
     .cmds = {
         FREE_STD(0x00), FREE_STD(0x02), FREE_STD(0x04), FREE_STD(0x05), FREE_STD(0x06),
-        FREE_STD(0x08), FREE_STD(0x09), FREE_STD(0x0A), FREE_STD(0x0E), FREE_STD(0x0F),
-        FREE_STD(0x11), FREE_STD(0x15), FREE_STD(0x16), FREE_STD(0x17), FREE_STD(0x18),
+        FREE_STD(0x09), FREE_STD(0x0A), FREE_STD(0x0E), FREE_STD(0x0F),
+        FREE_STD(0x11), FREE_STD(0x16), FREE_STD(0x17), FREE_STD(0x18),
         FREE_STD(0x1A), FREE_STD(0x1B), FREE_STD(0x1C),
         FREE_EXT(0x00), FREE_EXT(0x01), FREE_EXT(0x02), FREE_EXT(0x03), FREE_EXT(0x04),
         FREE_EXT(0x05), FREE_EXT(0x06), FREE_EXT(0x07), FREE_EXT(0x08), FREE_EXT(0x09),
-        FREE_EXT(0x0A), FREE_EXT(0x0B), FREE_EXT(0x0C), FREE_EXT(0x0D), FREE_EXT(0x0E),
+        FREE_EXT(0x0A), FREE_EXT(0x0B), FREE_EXT(0x0E),
         FREE_EXT(0x0F), FREE_EXT(0x10), FREE_EXT(0x11), FREE_EXT(0x12), FREE_EXT(0x13),
         FREE_EXT(0x14), FREE_EXT(0x15), FREE_EXT(0x16), FREE_EXT(0x17), FREE_EXT(0x18),
         FREE_EXT(0x19), FREE_EXT(0x1A),

@@ -589,8 +589,8 @@ static void check_table(ctx_t *c, int expect_factory)
     if (vsafe_host_command_table(c->h, &t) != VSAFE_OK) {
         FAILF("command table");
     }
-    if (t.change_rights != c->m.table_cr || t.count != 45) {
-        FAILF("command table: change rights %02x (model %02x), %zu records (factory 45)", t.change_rights,
+    if (t.change_rights != c->m.table_cr || t.count != 41) {
+        FAILF("command table: change rights %02x (model %02x), %zu records (factory 41)", t.change_rights,
               c->m.table_cr, t.count);
     }
     for (size_t i = 0; i < t.count; i++) {

@@ -60,7 +60,7 @@ static void test_init_and_table(void **state)
     assert_int_equal(pd[3], 0x60);
     vsafe_host_cmd_table_t t;
     assert_int_equal(vsafe_host_command_table(f->h, &t), 0);
-    assert_int_equal(t.count, 45);
+    assert_int_equal(t.count, 41);
     assert_int_equal(t.change_rights, 0x03);
     for (size_t i = 0; i < t.count; i++) {
         assert_int_equal(t.rec[i].ac, VSAFE_SE_CMD_AC_FREE);

@@ -81,7 +81,7 @@ static void test_spl05_fields(void **state)
     assert_null(p->zones[0].content);
     assert_int_equal(p->zones[0].content_len, 0);
     assert_int_equal(p->cmd_change_rights, 0x03);
-    assert_int_equal(p->cmd_count, 45);
+    assert_int_equal(p->cmd_count, 41);
     for (unsigned i = 0; i < p->cmd_count; i++) {
         assert_int_equal(p->cmds[i].ac, VSAFE_SE_CMD_AC_FREE);
         assert_int_equal(p->cmds[i].enc, 0);
@@ -109,20 +109,27 @@ static void test_spl05_command_table_matches_golden(void **state)
     (void)state;
     uint8_t out[800];
     size_t n = cmd_auth_payload(&vsafe_profile_spl05, out);
-    assert_int_equal(n, 164); /* response LEN 0xA6 = 164 + CRC */
-    static const uint8_t head[] = { 0x03, 0x2D, 0x00, 0x01, 0x00, 0x02, 0x01, 0x00, 0x04, 0x01, 0x00 };
+    assert_int_equal(n, 150); /* response LEN 0x98 = 150 + CRC */
+    static const uint8_t head[] = { 0x03, 0x29, 0x00, 0x01, 0x00, 0x02, 0x01, 0x00, 0x04, 0x01, 0x00 };
     static const uint8_t tail[] = { 0x1F, 0x1A, 0x01, 0x00 };
     assert_memory_equal(out, head, sizeof head);
     assert_memory_equal(out + n - sizeof tail, tail, sizeof tail);
-    static const uint8_t std[] = { 0x00, 0x02, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0A, 0x0E,
-                                   0x0F, 0x11, 0x15, 0x16, 0x17, 0x18, 0x1A, 0x1B, 0x1C };
+    /* PD-45: what the device executes; the reserved 0x08, 0x15, extended 0x0C and 0x0D are out */
+    static const uint8_t std[] = { 0x00, 0x02, 0x04, 0x05, 0x06, 0x09, 0x0A, 0x0E,
+                                   0x0F, 0x11, 0x16, 0x17, 0x18, 0x1A, 0x1B, 0x1C };
     for (unsigned i = 0; i < sizeof std; i++) {
         assert_int_equal(vsafe_profile_spl05.cmds[i].header, std[i]);
     }
+    unsigned k = sizeof std;
     for (unsigned e = 0; e <= 0x1A; e++) {
-        assert_int_equal(vsafe_profile_spl05.cmds[sizeof std + e].header, 0x1F);
-        assert_int_equal(vsafe_profile_spl05.cmds[sizeof std + e].ext, e);
+        if (e == 0x0C || e == 0x0D) {
+            continue;
+        }
+        assert_int_equal(vsafe_profile_spl05.cmds[k].header, 0x1F);
+        assert_int_equal(vsafe_profile_spl05.cmds[k].ext, e);
+        k++;
     }
+    assert_int_equal(k, vsafe_profile_spl05.cmd_count);
 }
 
 static void test_builtin_lookup(void **state)

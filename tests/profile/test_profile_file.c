@@ -117,7 +117,7 @@ static void test_usage_monitor_example(void **state)
     assert_int_equal(p->zones[2].content_len, 4);
     assert_int_equal(p->zones[2].content[0], 0x01);
     assert_int_equal(p->zones[0].update_ac, VSAFE_SE_AC_NEVER);
-    assert_int_equal(p->cmd_count, 45); /* defaults to SPL05 */
+    assert_int_equal(p->cmd_count, 41); /* defaults to SPL05 */
     assert_memory_equal(p->hostkey_ctrl, vsafe_profile_spl05.hostkey_ctrl, 2);
     vsafe_profile_free(p);
 }

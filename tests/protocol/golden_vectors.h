@@ -53,21 +53,23 @@ static const gv_step_t gv_init_product_data[] = {
     {"14 11 FC BE", "00 00 07 01 03", "00 00 07 01 03 00 60 01 AD DA"},
 };
 
-/* Query command authorization (tag 0x24): change rights 03, 0x2D = 45 records {header, AC, enc}:
- * 18 standard commands and extended 0x00..0x1A, all FREE and unencrypted. STSELib asks twice;
- * both answers must be identical. */
+/* Query command authorization (tag 0x24): change rights 03, 0x29 = 41 records {header, AC, enc}:
+ * the commands the device executes (standard 00 02 04 05 06 09 0A 0E 0F 11 16 17 18 1A 1B 1C,
+ * extended 0x00..0x1A except the reserved 0x0C and 0x0D; 0x08 Derive LoRa key and 0x15 Get
+ * signature are reserved too), all FREE and unencrypted. STSELib asks twice; both answers must be
+ * identical. */
 #define GV_CMD_TABLE_RSP                                                                           \
-    "00 00 A6 03 2D"                                                                               \
-    " 00 01 00 02 01 00 04 01 00 05 01 00 06 01 00 08 01 00 09 01 00 0A 01 00 0E 01 00"           \
-    " 0F 01 00 11 01 00 15 01 00 16 01 00 17 01 00 18 01 00 1A 01 00 1B 01 00 1C 01 00"           \
+    "00 00 98 03 29"                                                                               \
+    " 00 01 00 02 01 00 04 01 00 05 01 00 06 01 00 09 01 00 0A 01 00 0E 01 00"                     \
+    " 0F 01 00 11 01 00 16 01 00 17 01 00 18 01 00 1A 01 00 1B 01 00 1C 01 00"                     \
     " 1F 00 01 00 1F 01 01 00 1F 02 01 00 1F 03 01 00 1F 04 01 00 1F 05 01 00 1F 06 01 00"        \
-    " 1F 07 01 00 1F 08 01 00 1F 09 01 00 1F 0A 01 00 1F 0B 01 00 1F 0C 01 00 1F 0D 01 00"        \
+    " 1F 07 01 00 1F 08 01 00 1F 09 01 00 1F 0A 01 00 1F 0B 01 00"                                \
     " 1F 0E 01 00 1F 0F 01 00 1F 10 01 00 1F 11 01 00 1F 12 01 00 1F 13 01 00 1F 14 01 00"        \
     " 1F 15 01 00 1F 16 01 00 1F 17 01 00 1F 18 01 00 1F 19 01 00 1F 1A 01 00"                    \
-    " 14 B4"
+    " 8E E2"
 static const gv_step_t gv_init_command_table[] = {
-    {"14 24 9A 90", "00 00 A6 03 2D", GV_CMD_TABLE_RSP},
-    {"14 24 9A 90", "00 00 A6 03 2D", GV_CMD_TABLE_RSP},
+    {"14 24 9A 90", "00 00 98 03 29", GV_CMD_TABLE_RSP},
+    {"14 24 9A 90", "00 00 98 03 29", GV_CMD_TABLE_RSP},
 };
 
 /* Query partitions (tag 0x12): 12 zones; counter zones carry their counter. */
