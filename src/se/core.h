@@ -66,6 +66,11 @@ typedef struct vsafe_se_core {
     uint8_t ecdhe_priv[VSAFE_EC_MAX_KEY];
     uint8_t ecdhe_pub[VSAFE_EC_MAX_PUB]; /* X||Y, or K for X25519 */
 
+    /* Entity authentication (1F 0E / 1F 0F), volatile */
+    bool entity_pending;            /* a challenge was generated and not yet used */
+    bool entity_authenticated;      /* the last Verify entity signature succeeded */
+    uint8_t entity_challenge[16];
+
     /* Private key slot 0xFF (Generate key into the ephemeral slot), RAM only: single use, wiped
      * after its one Establish key, at reset and at power loss. Not the ECDHE context above. */
     bool eph_present;

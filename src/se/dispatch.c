@@ -87,6 +87,9 @@ static const vsafe_se_cmd_desc_t cmd_table[64] = {
     CMD(0x17 /* Verify signature */,          1,                         ANY, vsafe_se_cmd_verify),
     CMD(0x18 /* Establish key */,             1,                         ANY, vsafe_se_cmd_establish_key),
     XCMD(0x1A /* Decompress public key */,    3,                         ANY, vsafe_se_cmd_decompress),
+    XCMD(0x0A /* Write generic public key */, 1,                         ANY, vsafe_se_cmd_write_gpub),
+    XCMD(0x0E /* Generate challenge */,       0,                         0,   vsafe_se_cmd_entity_challenge),
+    XCMD(0x0F /* Verify entity signature */,  2,                         ANY, vsafe_se_cmd_entity_verify),
     CMD(0x09 /* Generate MAC */,              3,                         ANY, vsafe_se_cmd_mac_generate),
     CMD(0x0A /* Verify MAC */,                3,                         ANY, vsafe_se_cmd_mac_verify),
     CMD(0x0C /* Delete */,                    1,                         1,   vsafe_se_cmd_delete),
@@ -119,6 +122,9 @@ static const vsafe_se_cmd_desc_t cmd_table[64] = {
 #define GTAG(tag, min, max, fn) {DISPATCH_GENERATE_KEY, (tag), (min), (max), (fn)}
 static const vsafe_se_tag_desc_t tag_table[] = {
     QTAG(0x14, 0, 0, vsafe_se_cmd_query_priv_table),
+    QTAG(0x48, 0, 0, vsafe_se_cmd_query_gpub_table),
+    QTAG(0x4C, 1, 1, vsafe_se_cmd_query_gpub_slot),
+    PTAG(0x4D, 3, 3, vsafe_se_cmd_put_gpub_flags),
     QTAG(0x07, 0, 0, vsafe_se_cmd_query_env_table),
     QTAG(0x23, 0, 0, vsafe_se_cmd_query_sym_table),
     QTAG(0x4B, 1, 1, vsafe_se_cmd_query_sym_ctrl),

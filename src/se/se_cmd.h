@@ -100,6 +100,15 @@ uint8_t vsafe_se_cmd_query_env_table(vsafe_se_core_t *core, const vsafe_se_req_t
 uint8_t vsafe_se_cmd_password_verify(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 uint8_t vsafe_se_cmd_delete(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 
+/* pubkeys.c: generic public key slots (Query 0x48 / 0x4C, Write public key 1F 0A, Put 0x4D) and
+ * entity authentication (1F 0E challenge, 1F 0F verify entity signature) */
+uint8_t vsafe_se_cmd_query_gpub_table(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_query_gpub_slot(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_put_gpub_flags(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_write_gpub(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_entity_challenge(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_entity_verify(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+
 /* Payload sizes of the host-key commands that the descriptors and handlers share. */
 #define VSAFE_SE_HK_CURVE_ID_LEN 10u
 /* Start hash: the 11-byte hash identifier and at least one data byte. */

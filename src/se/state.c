@@ -104,6 +104,9 @@ void vsafe_se_state_drop_sessions(vsafe_se_core_t *core)
     core->sym_auth_slot = 0xFF;
     core->sym_secret_len = 0;
     vsafe_wipe(core->sym_secret, sizeof core->sym_secret);
+    core->entity_pending = false;
+    core->entity_authenticated = false;
+    vsafe_wipe(core->entity_challenge, sizeof core->entity_challenge);
     core->eph_present = false;
     core->eph_curve = VSAFE_CURVE_NONE;
     vsafe_wipe(core->eph_priv, sizeof core->eph_priv);
