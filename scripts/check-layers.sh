@@ -8,8 +8,9 @@
 #   4 se/dispatch      descriptor table -> handlers
 #   3 se/channel, se/partition, se/query, se/hostkey, se/keys, se/pubkeys, se/hash, se/symkeys,
 #     se/aes, se/mac, se/derive, se/envelope, se/password   secure channel and handlers
-#   2 se/state, se/profile_spl05, se/curves, se/symslot   lookups, volatile state, built-in profile,
-#     curve table, symmetric slot and key-info lookups
+#   2 se/state, se/profile_spl05, se/symslot, se/auth   lookups, volatile state, built-in profile,
+#     symmetric slot and key-info lookups, signature checks of the authenticated variants
+#   1 se/curves        the curve wire table (beside the store: neither calls the other)
 #   1 store/*          the journaled store
 #   0 common/*         byte order, cursor, wipe, CRC, status names
 # Calls between two files of src/store, or of src/common, are that room's own business and are
@@ -22,7 +23,8 @@ rank_of() {
     se/core) echo 5 ;;
     se/dispatch) echo 4 ;;
     se/channel | se/partition | se/query | se/hostkey | se/keys | se/pubkeys | se/hash | se/symkeys | se/aes | se/mac | se/derive | se/envelope | se/password) echo 3 ;;
-    se/state | se/profile_spl05 | se/curves | se/symslot) echo 2 ;;
+    se/state | se/profile_spl05 | se/symslot | se/auth) echo 2 ;;
+    se/curves) echo 1 ;;
     store/*) echo 1 ;;
     common/*) echo 0 ;;
     se/*) echo "?" ;;

@@ -25,14 +25,16 @@
  *  - Working KEK info = 10 11 ctr with ctr one byte, 1 for the first write of a session,
  *    advanced on each successful wrapped write.
  *  - Curve other than P-256, or a wrong ALG_ID: 0x03. Malformed public key: 0x19.
- *  - Authenticated variants (signature by a generic public key slot): 0x0A, this device has no
- *    generic public key slots.
+ *  - Authenticated variants (PD-16): 00 SIG_SLOT HASH_ID R S after the fixed part; the host's
+ *    signature over CURVE_ID || host pub || device pub is checked with the generic public key
+ *    slot (se/auth.h) before the ECDHE key is used; no key, no flag or a bad signature: 0x11.
  */
 #include <string.h>
 
 #include "common/bytes.h"
 #include "common/cursor.h"
 #include "common/secure.h"
+#include "se/auth.h"
 #include "se/curves.h"
 #include "se/layout.h"
 #include "se/se_cmd.h"
@@ -61,6 +63,25 @@ static uint8_t hk_may_write(const vsafe_se_core_t *core, uint8_t way)
         return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED; /* an authenticated variant is required */
     }
     if (img[SE_OFF_HK_PRESENT] != 0u && (img[SE_OFF_HK_CTRL0] & HK_CTRL_REPROV) == 0u) {
+        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
+    }
+    return VSAFE_SE_ST_OK;
+}
+
+/* The authenticated Establish host key: the ECDH way allowed (control byte 0 bit 0), re-provisioning
+ * as for the anonymous one, and the signing slot (the byte after 00 in rest) the authentication
+ * key slot of control byte 1 when that names one. */
+static uint8_t hk_may_write_auth(const vsafe_se_core_t *core, const vsafe_cursor_t *rest)
+{
+    const uint8_t *img = core->image;
+    vsafe_cursor_t r = *rest;
+    uint8_t zero, slot;
+    if (!vsafe_cursor_u8(&r, &zero) || !vsafe_cursor_u8(&r, &slot)) {
+        return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+    }
+    if ((img[SE_OFF_HK_CTRL0] & HK_CTRL_ANON) == 0u ||
+        (img[SE_OFF_HK_CTRL1] != 0xFFu && img[SE_OFF_HK_CTRL1] != slot) ||
+        (img[SE_OFF_HK_PRESENT] != 0u && (img[SE_OFF_HK_CTRL0] & HK_CTRL_REPROV) == 0u)) {
         return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
     }
     return VSAFE_SE_ST_OK;
@@ -201,18 +222,44 @@ static uint8_t hk_ecdh(vsafe_se_core_t *core, const uint8_t host_pub[64], uint8_
 }
 
 /* The fixed part of 1F 03 / 1F 18 (base_len bytes) as a cursor of its own. A longer payload is the
- * authenticated variant when its next byte is 0x00 (0x0A: this device has no generic public key
- * slots), otherwise malformed (0x02). */
-static uint8_t hk_fixed_part(vsafe_cursor_t *in, size_t base_len, vsafe_cursor_t *fixed)
+ * authenticated variant when its next byte is 0x00 (*auth set; in then holds the signature part,
+ * se/auth.h), otherwise malformed (0x02). */
+static uint8_t hk_fixed_part(vsafe_cursor_t *in, size_t base_len, vsafe_cursor_t *fixed, bool *auth)
 {
     uint8_t next;
+    *auth = false;
     if (!vsafe_cursor_sub(in, base_len, fixed)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
     if (vsafe_cursor_peek_u8(in, &next)) {
-        return next == 0x00u ? VSAFE_SE_ST_KEY_NOT_FOUND : VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+        if (next != 0x00u) {
+            return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
+        }
+        *auth = true;
     }
     return VSAFE_SE_ST_OK;
+}
+
+/* The host public key's wire bytes (after the CURVE_ID) of a fixed part cursor holding CURVE_ID ||
+ * key, for the signed TBS. */
+static const uint8_t *hk_pub_wire(const vsafe_cursor_t *key)
+{
+    vsafe_cursor_t k = *key;
+    const uint8_t *p;
+    size_t n;
+    vsafe_cursor_rest(&k, &p, &n);
+    return p + HK_CURVE_ID_LEN;
+}
+
+/* PD-16: the authenticated variant's signature, checked before the ECDHE key is used; the ECDHE
+ * context is consumed when it fails. */
+static uint8_t hk_auth(vsafe_se_core_t *core, vsafe_cursor_t *rest, uint16_t flag, const uint8_t *pub_wire)
+{
+    uint8_t st = vsafe_se_auth_check(core, rest, flag, VSAFE_CURVE_P256, pub_wire, HK_PUB_LEN);
+    if (st != VSAFE_SE_ST_OK) {
+        hk_ecdhe_drop(core);
+    }
+    return st;
 }
 
 /* 1F 03 · CURVE_ID · host pub · ALG_ID 01 */
@@ -225,13 +272,15 @@ uint8_t vsafe_se_cmd_hk_start_kek(vsafe_se_core_t *core, const vsafe_se_req_t *r
     if (core->crypto == NULL) {
         return VSAFE_SE_ST_UNEXPECTED_ERROR;
     }
-    uint8_t st = hk_fixed_part(in, VSAFE_SE_HK_START_KEK_LEN, &fixed);
+    bool auth;
+    uint8_t st = hk_fixed_part(in, VSAFE_SE_HK_START_KEK_LEN, &fixed, &auth);
     if (st != VSAFE_SE_ST_OK) {
         return st;
     }
     if (!vsafe_cursor_sub(&fixed, HK_CURVE_ID_LEN + HK_PUB_LEN, &key) || !vsafe_cursor_u8(&fixed, &alg)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
+    const uint8_t *pub_wire = hk_pub_wire(&key);
     st = hk_parse_pub(&key, host_pub);
     if (st == VSAFE_SE_ST_OK && alg != 0x01u) {
         st = VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
@@ -241,6 +290,12 @@ uint8_t vsafe_se_cmd_hk_start_kek(vsafe_se_core_t *core, const vsafe_se_req_t *r
     }
     if (!core->ecdhe_ready) {
         return VSAFE_SE_ST_CHALLENGE_MISSING;
+    }
+    if (auth) {
+        st = hk_auth(core, in, VSAFE_SE_AUTH_KEK, pub_wire);
+        if (st != VSAFE_SE_ST_OK) {
+            return st;
+        }
     }
     /* A new session replaces any open one. */
     core->kek_active = false;
@@ -356,7 +411,8 @@ uint8_t vsafe_se_cmd_hk_establish(vsafe_se_core_t *core, const vsafe_se_req_t *r
     if (core->crypto == NULL) {
         return VSAFE_SE_ST_UNEXPECTED_ERROR;
     }
-    uint8_t st = hk_fixed_part(in, VSAFE_SE_HK_ESTABLISH_LEN, &fixed);
+    bool auth;
+    uint8_t st = hk_fixed_part(in, VSAFE_SE_HK_ESTABLISH_LEN, &fixed, &auth);
     if (st != VSAFE_SE_ST_OK) {
         return st;
     }
@@ -364,6 +420,7 @@ uint8_t vsafe_se_cmd_hk_establish(vsafe_se_core_t *core, const vsafe_se_req_t *r
         !vsafe_cursor_u8(&fixed, &type)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
+    const uint8_t *pub_wire = hk_pub_wire(&key);
     st = hk_parse_pub(&key, host_pub);
     if (st == VSAFE_SE_ST_OK && alg != 0x03u) {
         st = VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
@@ -372,13 +429,19 @@ uint8_t vsafe_se_cmd_hk_establish(vsafe_se_core_t *core, const vsafe_se_req_t *r
         st = VSAFE_SE_ST_WRONG_KEY_TYPE;
     }
     if (st == VSAFE_SE_ST_OK) {
-        st = hk_may_write(core, HK_CTRL_ANON);
+        st = auth ? hk_may_write_auth(core, in) : hk_may_write(core, HK_CTRL_ANON);
     }
     if (st != VSAFE_SE_ST_OK) {
         return st;
     }
     if (!core->ecdhe_ready) {
         return VSAFE_SE_ST_CHALLENGE_MISSING;
+    }
+    if (auth) {
+        st = hk_auth(core, in, VSAFE_SE_AUTH_HOST_KEY, pub_wire);
+        if (st != VSAFE_SE_ST_OK) {
+            return st;
+        }
     }
     size_t klen = type == 1u ? 32u : 16u;
     st = hk_ecdh(core, host_pub, secret);

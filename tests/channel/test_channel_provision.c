@@ -208,7 +208,12 @@ static void test_establish(void **state)
         uint8_t auth[200];
         memcpy(auth, p, n);
         memcpy(auth + n, "\x00\x01\x01\x00\x20", 5);
-        assert_int_equal(th_cmd(th, 0x1F, 0x18, auth, n + 5 + 32, 0), VSAFE_SE_ST_KEY_NOT_FOUND);
+        /* authenticated variant naming an empty generic public key slot (PD-16): 0x11, and the
+         * ECDHE context is consumed */
+        assert_int_equal(th_cmd(th, 0x1F, 0x18, auth, n + 5 + 32, 0), VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED);
+        assert_int_equal(th_cmd(th, 0x1F, 0x18, p, n, 0), VSAFE_SE_ST_CHALLENGE_MISSING);
+        ecdhe(fx);
+        n = key_agreement_payload(fx, p, 0x03, type);
         assert_int_equal(th_cmd(th, 0x1F, 0x18, p, n - 1, 0), VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA);
         assert_int_equal(th_cmd(th, 0x1F, 0x18, p, n, 0), 0);
         /* The ephemeral key is used once */

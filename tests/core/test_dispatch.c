@@ -100,7 +100,7 @@ static void test_lengths_inside_bounds_reach_handlers(void **state)
         {"1F 06", 0x00},                       /* Stop KEK */
         {"1F 0B 00 08 2A 86 48 CE 3D 03 01 08", 0x03}, /* another curve */
         {"1F 03 " CURVE " " PUB " 01", 0x17},  /* Start KEK without Generate ECDHE */
-        {"1F 03 " CURVE " " PUB " 01 00", 0x0A}, /* authenticated variant: no such key slot */
+        {"1F 03 " CURVE " " PUB " 01 00", 0x17}, /* authenticated variant: reaches the handler (no ECDHE yet) */
         {"1F 18 " CURVE " " PUB " 03 00", 0x11}, /* Establish: SPL05 allows no anonymous key writes */
     };
     vsafe_se_t *se = NULL;

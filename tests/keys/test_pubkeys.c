@@ -134,10 +134,90 @@ static void test_slots_and_entity_auth(void **state)
     vsafe_sim_nvm_free(sim);
 }
 
+/* PD-16: Start volatile KEK authenticated by generic slot 0 (flag "KEK"): the host signs
+ * CURVE_ID || host pub || device ECDHE pub (SHA-256, ECDSA) with OpenSSL; a bad signature or a
+ * slot without the flag is 0x11 and consumes the ECDHE key. */
+static void test_authenticated_kek(void **state)
+{
+    (void)state;
+    vsafe_sim_nvm_t *sim = NULL;
+    vsafe_se_t *se = dev(&sim);
+    uint8_t r[300], spub[132], hpub[132], f[400];
+    size_t rl = 0;
+    EVP_PKEY *signer = ku_keygen(KU_P256, spub);
+    f[0] = 0x1F;
+    f[1] = 0x0A;
+    f[2] = 0x00;
+    memcpy(f + 3, KU_P256->id, 10);
+    size_t n = 13 + ku_put_pub(f + 13, KU_P256, spub);
+    assert_int_equal(ku_cmd(se, f, n, r, &rl), 0x00);
+    EVP_PKEY *host = ku_keygen(KU_P256, hpub);
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) {
+            uint8_t put[] = {0x10, 0x4D, 0x00, 0x00, 0x05}; /* change right + may authenticate 1F 03 */
+            assert_int_equal(ku_cmd(se, put, 5, r, &rl), 0x00);
+        }
+        uint8_t gen[12] = {0x1F, 0x0B};
+        memcpy(gen + 2, KU_P256->id, 10);
+        assert_int_equal(ku_cmd(se, gen, 12, r, &rl), 0x00);
+        assert_int_equal(rl, 10 + 69);
+        uint8_t tbs[148];
+        memcpy(tbs, KU_P256->id, 10);
+        ku_put_pub(tbs + 10, KU_P256, hpub);
+        memcpy(tbs + 79, r + 10, 69);
+        uint8_t der[100];
+        size_t dl = sizeof der;
+        EVP_MD_CTX *m = EVP_MD_CTX_new();
+        assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, signer), 1);
+        assert_int_equal(EVP_DigestSign(m, der, &dl, tbs, sizeof tbs), 1);
+        EVP_MD_CTX_free(m);
+        const uint8_t *dp = der;
+        ECDSA_SIG *sg = d2i_ECDSA_SIG(NULL, &dp, (long)dl);
+        uint8_t k[300] = {0x1F, 0x03};
+        size_t kn = 2;
+        memcpy(k + kn, tbs, 79);
+        kn += 79;
+        k[kn++] = 0x01; /* ALG_ID */
+        static const uint8_t sha256_id[11] = {0x00, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
+        k[kn++] = 0x00;
+        k[kn++] = 0x00; /* SIG_SLOT */
+        memcpy(k + kn, sha256_id, 11);
+        kn += 11;
+        k[kn++] = 0x00;
+        k[kn++] = 0x20;
+        BN_bn2binpad(ECDSA_SIG_get0_r(sg), k + kn, 32);
+        kn += 32;
+        k[kn++] = 0x00;
+        k[kn++] = 0x20;
+        BN_bn2binpad(ECDSA_SIG_get0_s(sg), k + kn, 32);
+        kn += 32;
+        ECDSA_SIG_free(sg);
+        if (round == 0) {
+            /* flag not set yet */
+            assert_int_equal(ku_cmd(se, k, kn, r, &rl), VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED);
+            assert_int_equal(ku_cmd(se, k, kn, r, &rl), VSAFE_SE_ST_CHALLENGE_MISSING); /* consumed */
+            uint8_t put[] = {0x10, 0x4D, 0x00, 0x00, 0x05};
+            assert_int_equal(ku_cmd(se, put, 5, r, &rl), 0x00);
+        } else if (round == 1) {
+            k[kn - 1] ^= 0x01; /* S damaged */
+            assert_int_equal(ku_cmd(se, k, kn, r, &rl), VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED);
+        } else {
+            assert_int_equal(ku_cmd(se, k, kn, r, &rl), 0x00);
+            uint8_t stop[] = {0x1F, 0x06};
+            assert_int_equal(ku_cmd(se, stop, 2, r, &rl), 0x00);
+        }
+    }
+    EVP_PKEY_free(signer);
+    EVP_PKEY_free(host);
+    vsafe_se_close(se);
+    vsafe_sim_nvm_free(sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slots_and_entity_auth),
+        cmocka_unit_test(test_authenticated_kek),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
