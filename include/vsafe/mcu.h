@@ -1,5 +1,5 @@
 /* vsafe MCU: the host microcontroller's product lifecycle (STM32H5-class), with debug
- * authentication (Arm PSA ADAC framing). Normative model: spec/product-lifecycle.md; user guide:
+ * authentication (Arm PSA ADAC framing). User guide:
  * docs/LIFECYCLE.md.
  *
  * Everything the MCU keeps (product state, TrustZone, option-byte keys, flash and SRAM regions,

@@ -1,6 +1,6 @@
 /* vsafe secure element: the virtual STSAFE-A120 as seen on its I2C bus.
  *
- * The first part of this header is the stable contract (shared/spec/contract.md): keep it working.
+ * The first part of this header is the stable contract: keep it working.
  * Extensions follow it. */
 #ifndef VSAFE_SE_H
 #define VSAFE_SE_H

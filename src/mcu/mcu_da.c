@@ -1,4 +1,4 @@
-/* Debug authentication over ADAC framing (spec/product-lifecycle.md §4, byte formats in
+/* Debug authentication over ADAC framing (byte formats in
  * docs/LIFECYCLE.md).
  *
  * Invariants:

@@ -1,6 +1,6 @@
 /* MCU product lifecycle: state records, transitions, reset, OBK, regions, DHUK, debug access.
  *
- * Invariants (spec/product-lifecycle.md §6, tests/mcu):
+ * Invariants (tested in tests/mcu):
  *  I1 The effective state only changes at reset, and only to the state recorded as pending.
  *     A pending state is written only by a forward option-byte program (rank strictly up), by the
  *     HDPL1 firmware request, or by a granted debug authentication (mcu_da.c).

@@ -1,4 +1,4 @@
-/* `vsafe da ...`: debug authentication of the board's MCU (spec/product-lifecycle.md §4).
+/* `vsafe da ...`: debug authentication of the board's MCU.
  * Key material lives in DIR/da/ unless told otherwise: root.pem, leaf.pem (PEM, OpenSSL) and
  * chain.bin (root certificate then leaf certificate, 168 bytes each). */
 #include <errno.h>
