@@ -1,4 +1,5 @@
-/* Big-endian byte order: the one source for every wire, NVM and file format in vsafe.
+/* Byte order: the one source for every wire, NVM and file format in vsafe. Big-endian is the
+ * secure element's and the store's; little-endian is Arm ADAC's (debug authentication).
  * Header-only and freestanding, so the device core, the store, the MCU model and the host all
  * use the same helpers. */
 #ifndef VSAFE_COMMON_BYTES_H
@@ -36,6 +37,25 @@ static inline void vsafe_put_be64(uint8_t *p, uint64_t v)
 {
     vsafe_put_be32(p, (uint32_t)(v >> 32));
     vsafe_put_be32(p + 4, (uint32_t)v);
+}
+
+static inline uint16_t vsafe_get_le16(const uint8_t *p) { return (uint16_t)(p[0] | ((uint16_t)p[1] << 8)); }
+
+static inline uint32_t vsafe_get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static inline void vsafe_put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void vsafe_put_le32(uint8_t *p, uint32_t v)
+{
+    vsafe_put_le16(p, (uint16_t)v);
+    vsafe_put_le16(p + 2, (uint16_t)(v >> 16));
 }
 
 #endif

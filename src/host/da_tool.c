@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/bytes.h"
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,18 +21,6 @@ struct vsafe_da_key {
     EVP_PKEY *pkey;
 };
 
-static void le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static void le32(uint8_t *p, uint32_t v)
-{
-    le16(p, (uint16_t)v);
-    le16(p + 2, (uint16_t)(v >> 16));
-}
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24); }
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
 static int sha256(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[32])
 {
@@ -164,7 +154,7 @@ int vsafe_da_cert_make(const vsafe_da_key_t *subject, const vsafe_da_key_t *issu
     memset(cert, 0, VSAFE_DA_CERT_LEN);
     cert[0] = 1;
     cert[1] = role;
-    le32(cert + 4, soc_class);
+    vsafe_put_le32(cert + 4, soc_class);
     if (soc_id != NULL) {
         memcpy(cert + 8, soc_id, 16);
     }
@@ -224,7 +214,7 @@ int vsafe_da_frame_begin(uint16_t command, uint8_t *out, size_t out_cap, size_t 
         return VSAFE_ERR_BUFFER_TOO_SMALL;
     }
     memset(out, 0, 8);
-    le16(out + 2, command);
+    vsafe_put_le16(out + 2, command);
     *out_len = 8;
     return VSAFE_OK;
 }
@@ -240,23 +230,23 @@ int vsafe_da_frame_tlv(uint16_t type, const uint8_t *value, size_t len, uint8_t 
     }
     uint8_t *p = out + *out_len;
     memset(p, 0, 8u + padded);
-    le16(p + 2, type);
-    le32(p + 4, (uint32_t)len);
+    vsafe_put_le16(p + 2, type);
+    vsafe_put_le32(p + 4, (uint32_t)len);
     if (len != 0u) {
         memcpy(p + 8, value, len);
     }
     *out_len += 8u + padded;
-    le32(out + 4, (uint32_t)((*out_len - 8u) / 4u));
+    vsafe_put_le32(out + 4, (uint32_t)((*out_len - 8u) / 4u));
     return VSAFE_OK;
 }
 
 int vsafe_da_response_status(const uint8_t *rsp, size_t rsp_len, uint16_t *adac_status)
 {
-    if (rsp == NULL || adac_status == NULL || rsp_len < 8u || rd32(rsp + 4) != (rsp_len - 8u) / 4u ||
+    if (rsp == NULL || adac_status == NULL || rsp_len < 8u || vsafe_get_le32(rsp + 4) != (rsp_len - 8u) / 4u ||
         (rsp_len - 8u) % 4u != 0u) {
         return VSAFE_ERR_PARSE;
     }
-    *adac_status = rd16(rsp + 2);
+    *adac_status = vsafe_get_le16(rsp + 2);
     return VSAFE_OK;
 }
 
@@ -268,12 +258,12 @@ int vsafe_da_response_tlv(const uint8_t *rsp, size_t rsp_len, uint16_t type, con
         return rc != VSAFE_OK ? rc : VSAFE_ERR_ARGUMENT;
     }
     for (size_t pos = 8; pos + 8u <= rsp_len;) {
-        uint32_t n = rd32(rsp + pos + 4);
+        uint32_t n = vsafe_get_le32(rsp + pos + 4);
         size_t padded = ((size_t)n + 3u) & ~(size_t)3u;
         if (n > rsp_len || rsp_len - pos - 8u < padded) {
             return VSAFE_ERR_PARSE;
         }
-        if (rd16(rsp + pos + 2) == type) {
+        if (vsafe_get_le16(rsp + pos + 2) == type) {
             *value = rsp + pos + 8;
             *len = n;
             return VSAFE_OK;

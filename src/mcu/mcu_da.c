@@ -15,6 +15,8 @@
  */
 #include <string.h>
 
+#include "common/bytes.h"
+
 #include "common/secure.h"
 #include "mcu/mcu_core.h"
 
@@ -60,18 +62,6 @@ typedef struct {
     bool overflow;
 } writer_t;
 
-static void le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static void le32(uint8_t *p, uint32_t v)
-{
-    le16(p, (uint16_t)v);
-    le16(p + 2, (uint16_t)(v >> 16));
-}
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | ((uint32_t)rd16(p + 2) << 16); }
 
 static void w_bytes(writer_t *w, const void *p, size_t n)
 {
@@ -87,8 +77,8 @@ static void w_tlv(writer_t *w, uint16_t type, const void *v, uint32_t n)
 {
     static const uint8_t pad[4];
     uint8_t h[8] = {0};
-    le16(h + 2, type);
-    le32(h + 4, n);
+    vsafe_put_le16(h + 2, type);
+    vsafe_put_le32(h + 4, n);
     w_bytes(w, h, 8);
     w_bytes(w, v, n);
     w_bytes(w, pad, (4u - n % 4u) % 4u);
@@ -97,7 +87,7 @@ static void w_tlv(writer_t *w, uint16_t type, const void *v, uint32_t n)
 static void w_tlv32(writer_t *w, uint16_t type, uint32_t v)
 {
     uint8_t b[4];
-    le32(b, v);
+    vsafe_put_le32(b, v);
     w_tlv(w, type, b, 4);
 }
 
@@ -219,8 +209,8 @@ static int parse_auth(const uint8_t *p, size_t len, auth_msg_t *a)
         if (len - pos < 8u) {
             return VSAFE_ERR_PARSE;
         }
-        uint16_t type = rd16(p + pos + 2);
-        uint32_t n = rd32(p + pos + 4);
+        uint16_t type = vsafe_get_le16(p + pos + 2);
+        uint32_t n = vsafe_get_le32(p + pos + 4);
         size_t padded = (size_t)n + (4u - n % 4u) % 4u;
         if (n > 4096u || len - pos - 8u < padded) {
             return VSAFE_ERR_PARSE;
@@ -285,7 +275,7 @@ static int check_certificates(struct vsafe_mcu *m, const auth_msg_t *a, const ui
         if (m->crypto->ecdsa_verify(m->crypto->ctx, parent, h, c + CERT_SIGNED_LEN) != VSAFE_OK) {
             return VSAFE_ERR_DA_BAD_CHAIN;
         }
-        uint32_t cls = rd32(c + 4);
+        uint32_t cls = vsafe_get_le32(c + 4);
         if ((cls != 0u && cls != mcu_get32(m->image + MCU_OFF_SOC_CLASS)) ||
             (!vsafe_ct_equal(c + 8, soc_zero, 16) && !vsafe_ct_equal(c + 8, m->image + MCU_OFF_SOC_ID, 16))) {
             return VSAFE_ERR_DA_SOC_MISMATCH;
@@ -429,12 +419,12 @@ int vsafe_mcu_da_request(vsafe_mcu_t *m, const uint8_t *in, size_t in_len, uint8
     }
     writer_t w = {out, out_cap, ADAC_HDR, false};
     int rc;
-    if (in_len < ADAC_HDR || (in_len - ADAC_HDR) % 4u != 0u || rd32(in + 4) != (in_len - ADAC_HDR) / 4u) {
+    if (in_len < ADAC_HDR || (in_len - ADAC_HDR) % 4u != 0u || vsafe_get_le32(in + 4) != (in_len - ADAC_HDR) / 4u) {
         rc = VSAFE_ERR_PARSE;
     } else {
         const uint8_t *payload = in + ADAC_HDR;
         size_t plen = in_len - ADAC_HDR;
-        switch (rd16(in + 2)) {
+        switch (vsafe_get_le16(in + 2)) {
         case 0x0001: rc = plen == 0u ? cmd_discovery(m, &w) : VSAFE_ERR_PARSE; break;
         case 0x0002: rc = plen == 0u ? cmd_start(m, &w) : VSAFE_ERR_PARSE; break;
         case 0x0003: rc = cmd_response(m, payload, plen); break;
@@ -454,9 +444,9 @@ int vsafe_mcu_da_request(vsafe_mcu_t *m, const uint8_t *in, size_t in_len, uint8
             w.len = ADAC_HDR;
         }
     }
-    le16(out, 0);
-    le16(out + 2, adac_status(rc));
-    le32(out + 4, (uint32_t)((w.len - ADAC_HDR) / 4u));
+    vsafe_put_le16(out, 0);
+    vsafe_put_le16(out + 2, adac_status(rc));
+    vsafe_put_le32(out + 4, (uint32_t)((w.len - ADAC_HDR) / 4u));
     *out_len = w.len;
     return rc;
 }

@@ -18,6 +18,8 @@
  */
 #include <string.h>
 
+#include "common/bytes.h"
+
 #include "common/secure.h"
 #include "mcu/mcu_core.h"
 #include "vsafe/se_wire.h"
@@ -58,14 +60,6 @@ static const uint8_t erased_ff[VSAFE_MCU_OBK_WRITE_MAX] = {
 };
 static const uint8_t zeros[VSAFE_MCU_OBK_WRITE_MAX];
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 uint32_t mcu_sparse_word(uint8_t code)
 {
     for (size_t i = 0; i < sizeof sparse_table / sizeof sparse_table[0]; i++) {
@@ -80,7 +74,7 @@ static void rec_encode(uint8_t rec[MCU_REC_LEN], uint8_t code)
 {
     rec[0] = code;
     rec[1] = REC_MARKER;
-    put32(rec + 2, mcu_sparse_word(code));
+    vsafe_put_be32(rec + 2, mcu_sparse_word(code));
     uint16_t crc = vsafe_crc16(rec, 6u);
     rec[6] = (uint8_t)(crc >> 8);
     rec[7] = (uint8_t)crc;
@@ -244,16 +238,16 @@ static int build_image(struct vsafe_mcu *m, uint32_t attempt_limit)
 {
     uint8_t *img = m->image;
     memset(img, 0, MCU_IMAGE_LEN);
-    put32(img + MCU_OFF_MAGIC, VSAFE_MCU_IMG_MAGIC);
+    vsafe_put_be32(img + MCU_OFF_MAGIC, VSAFE_MCU_IMG_MAGIC);
     img[MCU_OFF_VERSION] = 0;
     img[MCU_OFF_VERSION + 1] = VSAFE_MCU_IMG_VERSION;
-    put32(img + MCU_OFF_SOC_CLASS, MCU_SOC_CLASS);
+    vsafe_put_be32(img + MCU_OFF_SOC_CLASS, MCU_SOC_CLASS);
     int rc = m->crypto->random(m->crypto->ctx, img + MCU_OFF_SOC_ID, 16u + 32u + 32u);
     if (rc != VSAFE_OK) {
         return rc;
     }
-    put32(img + MCU_OFF_ATTEMPTS_INV, 0xFFFFFFFFu);
-    put32(img + MCU_OFF_ATTEMPT_LIMIT, attempt_limit != 0u ? attempt_limit : MCU_DEFAULT_ATTEMPT_LIMIT);
+    vsafe_put_be32(img + MCU_OFF_ATTEMPTS_INV, 0xFFFFFFFFu);
+    vsafe_put_be32(img + MCU_OFF_ATTEMPT_LIMIT, attempt_limit != 0u ? attempt_limit : MCU_DEFAULT_ATTEMPT_LIMIT);
     rec_encode(img + MCU_OFF_LC, VSAFE_MCU_STATE_OPEN);
     rec_encode(img + MCU_OFF_TZEN, VSAFE_MCU_TZEN_OFF);
     img[MCU_OFF_HDPL] = 1u;
