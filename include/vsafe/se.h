@@ -72,6 +72,11 @@ typedef struct {
      * first use. Ignored when an existing state is opened. */
     const char *ca_cert_path;
     const char *ca_key_path;
+    /* Create the device without an identity: slot 0 stays empty and zone 0 keeps the profile's
+     * content. Every real device has one; this is for fuzzing and for tests that create
+     * thousands of devices, where a key generation, a CA load and a certificate signature per
+     * device would dominate. Ignored when an existing state is opened. */
+    int no_identity;
 } vsafe_se_open_ext_t;
 
 VSAFE_MUST_CHECK int vsafe_se_open_ex(vsafe_se_t **se, const vsafe_se_options_t *options,

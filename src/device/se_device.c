@@ -103,6 +103,9 @@ static int build_from_profile(vsafe_se_t *se, const char *profile, const vsafe_s
         set_error(ext, "profile cannot be laid out: %s", vsafe_status_message(rc));
         return rc;
     }
+    if (ext != NULL && ext->no_identity) {
+        return VSAFE_OK;
+    }
     return install_identity(se, ext);
 }
 
