@@ -24,12 +24,12 @@ configure: deps
 test: test-fast test-asan test-fuzz test-cross-if-possible
 
 test-fast: all
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && VSAFE_CA_DIR=$$PWD/test-ca ctest --output-on-failure -j $(JOBS)
 
 test-asan: deps
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DVSAFE_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -LE "install"
+	cd $(ASAN_BUILD) && VSAFE_CA_DIR=$$PWD/test-ca ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -LE "install"
 
 # Real libFuzzer runs (clang) of every fuzz target from its committed seed corpus, new inputs kept
 # out of the tree: make test runs each for FUZZ_SECONDS (12 s, about a minute in all);
