@@ -113,6 +113,13 @@ uint8_t vsafe_se_cmd_query(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsa
 
 /* ---- Put attribute ---- */
 
+/* Codes STSELib's full command list names but the device does not execute: 0x08 (Derive LoRa
+ * key), 0x15 (Get signature), extended 0x0C and 0x0D. */
+static bool reserved_command(uint8_t hdr, uint8_t ext)
+{
+    return hdr == 0x08u || hdr == 0x15u || (hdr == VSAFE_SE_CMD_EXTENDED && (ext == 0x0Cu || ext == 0x0Du));
+}
+
 /* 0x29 / 0x2A: COUNT(1) then COUNT records HEADER(1) [EXT(1) when HEADER is 0x1F] VALUE(1)
  * (invariant 4). Pass 1 validates everything, pass 2 stages: a refused Put changes nothing. */
 static uint8_t put_cmd_table(vsafe_se_core_t *core, uint8_t tag, vsafe_cursor_t *in)
@@ -148,6 +155,12 @@ static uint8_t put_cmd_table(vsafe_se_core_t *core, uint8_t tag, vsafe_cursor_t 
                 return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
             }
             const uint8_t *rec = vsafe_se_state_cmd_record(core, hdr, ext);
+            if (rec == NULL && reserved_command(hdr, ext)) {
+                /* The factory table leaves the reserved codes out (they answer 0x04), but ST's
+                 * provisioning example still puts the full 45-record list: accept and ignore
+                 * those records, as the command they name cannot run in any case. */
+                continue;
+            }
             if (rec == NULL) {
                 return VSAFE_SE_ST_ENTRY_NOT_FOUND;
             }
