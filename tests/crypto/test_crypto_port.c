@@ -13,44 +13,8 @@
 #include <openssl/evp.h>
 
 #include "hooks.h"
+#include "crypto_fixture.h"
 
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (*s != '\0') {
-        if (*s == ' ') {
-            s++;
-            continue;
-        }
-        unsigned v;
-        assert_true(n < cap);
-        assert_int_equal(sscanf(s, "%2x", &v), 1);
-        out[n++] = (uint8_t)v;
-        s += 2;
-    }
-    return n;
-}
-
-typedef struct {
-    vsafe_openssl_crypto_t *oc;
-    const vsafe_crypto_t *c;
-} fx_t;
-
-static int setup(void **state)
-{
-    static fx_t fx;
-    assert_int_equal(vsafe_openssl_crypto_new(&fx.oc, 0), VSAFE_OK);
-    fx.c = vsafe_openssl_crypto_port(fx.oc);
-    *state = &fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_t *fx = *state;
-    vsafe_openssl_crypto_free(fx->oc);
-    return 0;
-}
 
 static const char msg64[] = "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
                             "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710";
