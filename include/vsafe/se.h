@@ -54,7 +54,7 @@ typedef struct {
     /* Seed for the device's random generator; 0 = OS randomness. Tests use it for repeatable runs. */
     uint64_t rng_seed;
     /* Timing model: when non-zero, the device NACKs reads for the command's processing time
-     * (spec §8) as measured by the port clock. */
+     * (the A120's published processing time of each command) as measured by the port clock. */
     int timing;
     /* Open an existing state file for reading only (no lock, no writes, commands that change
      * state fail). Used by `vsafe check`. */

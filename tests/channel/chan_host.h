@@ -1,4 +1,4 @@
-/* A minimal, independent host side of the secure channel for the channel tests (spec §6.3–§6.6):
+/* A minimal, independent host side of the secure channel for the channel tests (C-MAC, R-MAC, sequence counter, command and response encryption):
  * builds C-MAC'd and encrypted frames, checks the response CRC and R-MAC, decrypts, and keeps the
  * sequence counter the way STSELib does (advance on every device status except 0x16 and 0x01).
  * It has its own crypto port instance, so nothing is shared with the device under test.
@@ -314,7 +314,7 @@ static inline void th_dev_free(th_dev_t *d)
     free(d->image);
 }
 
-/* Provisions the spec §11 test keys in plaintext (AES-128) and opens the host session at 0. */
+/* Provisions the SDK's AES-128 test host keys (02_Host_key_provisioning) in plaintext (AES-128) and opens the host session at 0. */
 static inline int th_provision_test_keys(th_t *th)
 {
     int st = th_cmd_hex(th, 0x1F, 0x07, "000000 00 " TH_MAC_KEY " " TH_CIPHER_KEY, 0);

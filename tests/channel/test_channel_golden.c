@@ -1,4 +1,4 @@
-/* Spec §11 traces with host keys, byte for byte, through the contract's I2C entry points:
+/* The verified byte traces with host keys (SPL05 state, the SDK's AES-128 test keys), byte for byte, through the contract's I2C entry points:
  * plaintext host-key write, Query 0x47, the C-MAC'd Read at counter 0 with its C-MAC and R-MAC,
  * the encrypted-command Update at counter 4, and the encrypted-response Read lengths. */
 #include <setjmp.h>
@@ -63,8 +63,8 @@ static void test_section11_host_key_traces(void **state)
     expect_bytes(th->frame, th->frame_len, "E5 00 01 00 00 00 64 05 01 F7 24 1A 77");
     assert_int_equal(th->rsp_len, 3 + 0x6A);
     expect_bytes(th->rsp, 3, "00 00 6A");
-    /* §11 prints R-MAC A8 24 7F 32 / CRC 09 04 for "<100 data bytes>" it does not give; the CRC
-     * shows they were not a fresh zone's zeros. For zeros, the §6.4 construction gives 65 79 CB 3E
+    /* The reference trace prints R-MAC A8 24 7F 32 / CRC 09 04 for "<100 data bytes>" it does not give; the CRC
+     * shows they were not a fresh zone's zeros. For zeros, the R-MAC construction gives 65 79 CB 3E
      * (recomputed independently: `openssl mac -cipher AES-128-CBC -macopt hexkey:0011..EEFF CMAC`
      * over 00000001 40 80 00.. | 80 E5 0006 000100000064 | 00 0064 | 00 x 100). */
     expect_bytes(th->rsp + 3, 100, "00000000000000000000000000000000000000000000000000"

@@ -737,7 +737,7 @@ static void one_run(ctx_t *c, int steps)
     if (rc != VSAFE_OK || ks.present) {
         FAILF("fresh device: key slot query %s present %d", sname(rc), ks.present);
     }
-    /* zone 0 holds the device certificate (§10.1) if the profile provides one: its content is the
+    /* zone 0 holds the device certificate (SPL05 partitioning) if the profile provides one: its content is the
      * one thing taken from the device (it is read-only: Update AC Never, no change right) */
     if ((rc = vsafe_host_read_zone(c->h, VSAFE_HOST_PROT_NONE, 0, 0, m->z[0].data, 1000)) != VSAFE_OK) {
         FAILF("zone 0 read: %s", sname(rc));
@@ -757,7 +757,7 @@ static void one_run(ctx_t *c, int steps)
         snprintf(mh + 2 * i, 3, "%02X", c->mac_key[i]);
         snprintf(ch + 2 * i, 3, "%02X", c->cipher_key[i]);
     }
-    th_session(&c->th, mh, ch, 0); /* §13: counter 0 after provisioning */
+    th_session(&c->th, mh, ch, 0); /* the project's rule: the session counter is 0 after provisioning */
     op_session(c, 1);
     check_state(c);
     check_contents(c);

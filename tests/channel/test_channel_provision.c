@@ -1,4 +1,4 @@
-/* Host key provisioning (spec §6.1): control fields (0x4A), wrapped provisioning through a
+/* Host key provisioning (Put 0x4A control fields, plaintext, wrapped and ECDH provisioning): control fields (0x4A), wrapped provisioning through a
  * volatile KEK session, ECDH establishment, their refusals, and the counter staying in sync across
  * a volatile reset and a close/reopen of a durable device. The host side is computed here
  * independently (its own crypto port, OpenSSL key wrap). */

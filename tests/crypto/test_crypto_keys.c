@@ -248,14 +248,14 @@ static void check_x25519(const vsafe_crypto_t *c, const char *k, const char *u, 
 static void test_x25519_rfc7748(void **state)
 {
     const vsafe_crypto_t *c = ((fx_t *)*state)->c;
-    /* §5.2 */
+    /* RFC 7748 §5.2 */
     check_x25519(c, "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
                  "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
                  "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
     check_x25519(c, "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
                  "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
                  "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
-    /* §6.1: both directions give K */
+    /* RFC 7748 §6.1: both directions give K */
     const char *a = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
     const char *apub = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
     const char *b = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb";

@@ -1,6 +1,6 @@
 /* Known-answer tests of the OpenSSL crypto port: RFC 4493 / SP 800-38B AES-CMAC, SP 800-38A
  * AES-ECB and AES-CBC, RFC 3394 key unwrap, RFC 5869 HKDF, SHA-256, P-256 ECDH and ECDSA, the
- * seeded generator, and the spec §11 channel IVs. */
+ * seeded generator, and the channel IVs of the verified traces. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -96,7 +96,7 @@ static void test_ecb_cbc_sp800_38a(void **state)
     assert_memory_equal(ct, exp, 16);
 }
 
-/* Spec §11: the channel IVs with the SDK test cipher key at counter 1. */
+/* The verified traces: the channel IVs with the SDK test cipher key at counter 1. */
 static void test_spec_channel_ivs(void **state)
 {
     fx_t *fx = *state;
@@ -150,7 +150,7 @@ static void test_kw_rfc3394(void **state)
     assert_int_equal(c->aes_kw_unwrap(c->ctx, kek, 32, in, 40, out), VSAFE_OK);
     assert_memory_equal(out, exp, 32);
 
-    /* Round trip of a host-key envelope (spec §6.1): wrap with OpenSSL directly, unwrap via port. */
+    /* Round trip of a host-key envelope (host key provisioning): wrap with OpenSSL directly, unwrap via port. */
     uint8_t env_pt[72], env[80], back[72];
     for (size_t i = 0; i < sizeof env_pt; i++) {
         env_pt[i] = (uint8_t)(i * 7 + 3);

@@ -1,5 +1,5 @@
 /* Host secure channel against the in-process device: provisioning (plaintext, wrapped, ECDH,
- * AES-128/256), the spec §11 C-MAC'd Read byte for byte, MAC and encrypted transfers, counters,
+ * AES-128/256), the C-MAC'd Read of the verified trace byte for byte, MAC and encrypted transfers, counters,
  * refusals, and command-table Puts. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -80,7 +80,7 @@ static void test_golden_cmac_read(void **state)
     assert_int_equal(f->last_cmd_len, sizeof golden);
     assert_memory_equal(f->last_cmd, golden, sizeof golden);
     assert_int_equal(f->last_rsp[2], 0x6A);
-    /* (The R-MAC of §11 covers data this test does not know; the host verified ours.) */
+    /* (The R-MAC of the reference trace covers data this test does not know; the host verified ours.) */
     assert_int_equal(vsafe_host_session_counter(f->h, &c), 0);
     assert_int_equal(c, 1);
 }

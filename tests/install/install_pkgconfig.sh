@@ -6,15 +6,20 @@ BUILD="$1"
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
 cmake --install "$BUILD" --prefix "$D/prefix" >/dev/null
-for f in bin/vsafe include/vsafe/se.h include/vsafe/host.h include/vsafe/status.h lib/libvsafe.a lib/libvsafe.so lib/pkgconfig/vsafe.pc; do
+for f in bin/vsafe include/vsafe/se.h include/vsafe/host.h include/vsafe/status.h include/vsafe/version.h lib/libvsafe.a lib/libvsafe.so lib/pkgconfig/vsafe.pc; do
   [ -e "$D/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 cat > "$D/t.c" <<'C'
 #include <stdio.h>
 #include <vsafe/host.h>
+#include <string.h>
 #include <vsafe/se.h>
+#include <vsafe/version.h>
 int main(void)
 {
+    if (strcmp(vsafe_version(), VSAFE_VERSION_STRING) != 0) {
+        return 2;
+    }
     vsafe_se_t *se;
     vsafe_host_t *h;
     uint32_t c = 0;
@@ -35,4 +40,11 @@ cc "$D/t.c" $(pkg-config --cflags --libs --static vsafe) -o "$D/t_static"
 cc "$D/t.c" $(pkg-config --cflags --libs vsafe) -o "$D/t_shared"
 "$D/t_shared"
 "$D/prefix/bin/vsafe" --device "$D/dev" init >/dev/null
+# One version number: the CLI, pkg-config and the header agree (-V is the short form).
+cli=$("$D/prefix/bin/vsafe" --version)
+pc=$(pkg-config --modversion vsafe)
+hdr=$(sed -n 's/^#define VSAFE_VERSION_STRING "\(.*\)"$/\1/p' "$D/prefix/include/vsafe/version.h")
+[ "$cli" = "vsafe $pc" ] || { echo "FAIL: vsafe --version says '$cli', pkg-config '$pc'"; exit 1; }
+[ "$hdr" = "$pc" ] || { echo "FAIL: version.h says '$hdr', pkg-config '$pc'"; exit 1; }
+[ "$("$D/prefix/bin/vsafe" -V)" = "$cli" ] || { echo "FAIL: vsafe -V differs from --version"; exit 1; }
 echo "install: ok"

@@ -1,5 +1,6 @@
-/* The built-in SPL05 profile against spec §10.1, §13 and the query payloads of the §11 golden
- * trace (rebuilt here from the struct with the layouts of §4.3 and §4.4). */
+/* The built-in SPL05 profile against ST's SPL05 partitioning, the project's
+ * decisions and the query payloads of the verified golden trace (rebuilt here from the struct
+ * with the Query 0x12 and 0x24 layouts). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

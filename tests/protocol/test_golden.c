@@ -1,4 +1,4 @@
-/* The verified byte traces of spec §11 (those that need no host key) and the CRC vectors of §1.6,
+/* The verified byte traces of an SPL05 device (those that need no host key) and the CRC-16 vectors,
  * replayed byte for byte through the contract's I2C entry points, reading exactly as STSELib
  * does: 5 bytes first, then LEN + 3 bytes from byte 0 again. The bytes live in golden_vectors.h,
  * which the Cortex-M33 test firmware replays too. */

@@ -1,4 +1,4 @@
-/* Every refusal of spec §13 that applies without a host key, each with its status, and the
+/* Every refusal of the project's status mapping (docs/STATUS.md) that applies without a host key, each with its status, and the
  * access-condition change rules: a refused command leaves the device unchanged. The frames and
  * expectations live in refusal_vectors.h, which the Cortex-M33 test firmware runs too; the CRC and
  * I2C addressing cases below are specific to the bus view. */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vsafe/version.h>
+
 #include "cli.h"
 
 /* X(name, function, usage after "vsafe", one-line summary) */
@@ -66,7 +68,7 @@ static const command_t commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vsafe [--device DIR] [--json] [--trace] [--cut-after N [--cut-model M]] COMMAND [OPTIONS]\n\n"
+    fprintf(f, "usage: vsafe [--version] [--device DIR] [--json] [--trace] [--cut-after N [--cut-model M]] COMMAND [OPTIONS]\n\n"
                "DIR holds the virtual device (default: $VSAFE_DEVICE, else ./vsafe-device).\n"
                "Every command accepts --json (machine-readable output) and --trace (every I2C frame,\n"
                "decoded, on stderr). --cut-after N cuts power at the N-th NVM program or erase of the command\n"
@@ -112,6 +114,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "vsafe: --cut-model is one of dropped, torn-unit, torn-page, reordered\n");
                 return VSAFE_CLI_EXIT_USAGE;
             }
+        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            printf("vsafe %s\n", vsafe_version());
+            return VSAFE_CLI_EXIT_OK;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return VSAFE_CLI_EXIT_OK;
