@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The CLI conventions tpm2-tools and swtpm users rely on: version, status lookup by wire byte.
+# Expected values are the protocol's (wire byte 0x11 is the A120's "access condition not
+# satisfied", 0x04 "command code not supported"), not read back from vsafe.
+set -u
+V="$1"
+fail=0
+check() { # description, then the command; the command must succeed
+  local what="$1"; shift
+  out=$("$@" 2>&1); local rc=$?
+  if [ $rc -ne 0 ]; then echo "FAIL: $what: exit $rc ($out)"; fail=1; fi
+}
+expect_fail() {
+  local what="$1"; shift
+  if out=$("$@" 2>&1); then echo "FAIL: $what: succeeded ($out)"; fail=1; fi
+}
+
+# vsafe --version / -V: "vsafe X.Y.Z", exit 0
+out=$("$V" --version) || { echo "FAIL: --version exit $?"; fail=1; }
+echo "$out" | grep -Eq '^vsafe [0-9]+\.[0-9]+\.[0-9]+$' || { echo "FAIL: --version printed '$out'"; fail=1; }
+[ "$("$V" -V)" = "$out" ] || { echo "FAIL: -V differs from --version"; fail=1; }
+
+# vsafe status with a wire byte, hex or decimal, names the same status as the name does
+for q in 0x11 17 0X11; do
+  check "status $q" "$V" status "$q"
+  echo "$out" | grep -q 'ACCESS_CONDITION_NOT_SATISFIED' || { echo "FAIL: status $q printed '$out'"; fail=1; }
+  echo "$out" | grep -q '0x11' || { echo "FAIL: status $q does not show the wire byte"; fail=1; }
+done
+check "status 0x04" "$V" status 0x04
+echo "$out" | grep -q 'COMMAND_CODE_NOT_SUPPORTED' || { echo "FAIL: status 0x04 printed '$out'"; fail=1; }
+by_name=$("$V" --json status ACCESS_CONDITION_NOT_SATISFIED)
+by_wire=$("$V" --json status 0x11)
+[ "$by_name" = "$by_wire" ] || { echo "FAIL: --json status by name and by wire byte differ"; fail=1; }
+echo "$by_wire" | python3 -c 'import json,sys; o=json.load(sys.stdin); assert o["wire_status"]==0x11 and o["name"]=="ACCESS_CONDITION_NOT_SATISFIED", o' \
+  || { echo "FAIL: --json status 0x11 shape"; fail=1; }
+# a library value is 0 or negative: 0 is OK
+check "status 0" "$V" status 0
+echo "$out" | grep -q '^0  OK' || { echo "FAIL: status 0 printed '$out'"; fail=1; }
+# out of range and undefined bytes are refused with a reason
+expect_fail "status 300" "$V" status 300
+echo "$out" | grep -q '1..255' || { echo "FAIL: status 300 message '$out'"; fail=1; }
+expect_fail "status 0x99" "$V" status 0x99
+expect_fail "status nosuch" "$V" status nosuch
+
+[ $fail -eq 0 ] && echo "cli conventions: ok"
+exit $fail
