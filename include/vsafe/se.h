@@ -5,6 +5,7 @@
 #ifndef VSAFE_SE_H
 #define VSAFE_SE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,6 +99,12 @@ typedef struct {
     uint32_t image_bytes;     /* size of the device state image */
 } vsafe_se_stats_t;
 int vsafe_se_stats(const vsafe_se_t *se, vsafe_se_stats_t *stats);
+
+/* True when the device lost its supply during the last command written to it (fault injection:
+ * its NVM failed with VSAFE_ERR_POWER_LOSS mid-commit). The bus then sees only NACKs, as with a
+ * real part; an in-process host uses this to report a power loss instead of a timeout. False for
+ * NULL. Cleared by the next command written. */
+bool vsafe_se_power_lost(const vsafe_se_t *se);
 
 /* Bytes of memory the open device holds (its state, buffers and port contexts). */
 size_t vsafe_se_memory(const vsafe_se_t *se);

@@ -289,6 +289,11 @@ int vsafe_se_transceive(vsafe_se_t *se, const uint8_t *cmd, size_t cmd_len, uint
     return 0;
 }
 
+bool vsafe_se_power_lost(const vsafe_se_t *se)
+{
+    return se != NULL && se->core.power_lost;
+}
+
 int vsafe_se_stats(const vsafe_se_t *se, vsafe_se_stats_t *stats)
 {
     if (se == NULL || stats == NULL) {

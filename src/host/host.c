@@ -21,9 +21,16 @@ static int se_write(void *ctx, uint8_t addr7, const uint8_t *buf, size_t len)
     return vsafe_se_i2c_write((vsafe_se_t *)ctx, addr7, buf, len);
 }
 
+/* In process the host can tell a device that lost power from a busy one: the bus would only
+ * NACK until the host gave up (VSAFE_ERR_HOST_TIMEOUT); the cause is reported instead. */
 static int se_read(void *ctx, uint8_t addr7, uint8_t *buf, size_t len)
 {
-    return vsafe_se_i2c_read((vsafe_se_t *)ctx, addr7, buf, len);
+    vsafe_se_t *se = (vsafe_se_t *)ctx;
+    int rc = vsafe_se_i2c_read(se, addr7, buf, len);
+    if (rc == VSAFE_I2C_NACK && vsafe_se_power_lost(se)) {
+        return VSAFE_ERR_POWER_LOSS;
+    }
+    return rc;
 }
 
 int vsafe_host_open(vsafe_host_t **h, const vsafe_host_transport_t *transport)

@@ -195,6 +195,7 @@ static int core_start(vsafe_se_core_t *core, const vsafe_crypto_t *crypto, uint8
     core->image = image;
     core->image_len = image_len;
     core->have_response = false;
+    core->power_lost = false;
     core->rsp_len = 0;
     core->timing = false;
     core->busy_until_us = 0;
@@ -391,6 +392,7 @@ void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t l
         if (rc == VSAFE_ERR_POWER_LOSS) {
             /* Power failed mid-commit: a real part gives no answer at all. */
             core->have_response = false;
+            core->power_lost = true;
             wipe_working(core, out_used);
             return;
         }
@@ -426,6 +428,7 @@ int vsafe_se_core_i2c_write(vsafe_se_core_t *core, uint8_t addr7, const uint8_t 
     if (addr7 != core->addr7 || core_busy(core)) {
         return VSAFE_I2C_NACK;
     }
+    core->power_lost = false;
     vsafe_se_core_process(core, buf, len);
     if (core->timing && core->crypto != NULL && core->crypto->now_us != NULL) {
         core->busy_until_us = core->crypto->now_us(core->crypto->ctx) + 1000ull * command_time_ms(buf, len);

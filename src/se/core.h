@@ -45,6 +45,9 @@ typedef struct vsafe_se_core {
     /* I2C view */
     uint8_t addr7;
     bool have_response;
+    /* The supply failed during the last command (the NVM reported VSAFE_ERR_POWER_LOSS mid-commit):
+     * the bus sees only NACKs, as on a real part; vsafe_se_power_lost lets an in-process host say why. */
+    bool power_lost;
     bool read_only;
     uint16_t rsp_len;
     uint8_t rsp[VSAFE_SE_RSP_WIRE_MAX + 16];

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vsafe/host.h"
+#include "vsafe/sim.h"
 #include "vsafe/se_wire.h"
 
 typedef struct {
@@ -355,6 +356,36 @@ static void test_trace_decode(void **state)
     assert_true(strlen(text) < 10);
 }
 
+/* Finding (issue 11 trial): a power cut during a command was reported as ERR_HOST_TIMEOUT
+ * ("device stayed busy too long"). In process the host knows the supply failed: ERR_POWER_LOSS.
+ * A genuinely busy device still times out (test_custom_transport). */
+static void regress_power_cut_reported_as_timeout(void **state)
+{
+    (void)state;
+    vsafe_sim_nvm_t *sim = NULL;
+    vsafe_nvm_geometry_t g = {.prog_unit = 16, .page_size = 4096, .page_count = 256, .erased = 0xFF};
+    assert_int_equal(vsafe_sim_nvm_new(&sim, &g, 7), VSAFE_OK);
+    vsafe_se_open_ext_t ext = {.nvm = vsafe_sim_nvm_port(sim), .rng_seed = 7, .no_identity = 1};
+    vsafe_se_t *se = NULL;
+    assert_int_equal(vsafe_se_open_ex(&se, NULL, &ext), VSAFE_OK);
+    vsafe_host_t *h = NULL;
+    assert_int_equal(vsafe_host_open_se(&h, se), VSAFE_OK);
+    assert_int_equal(vsafe_host_init(h), VSAFE_OK);
+    assert_false(vsafe_se_power_lost(se));
+    const uint8_t d[2] = {1, 2};
+    assert_int_equal(vsafe_sim_nvm_arm_cut(sim, 1, VSAFE_SIM_CUT_TORN_UNIT), VSAFE_OK);
+    assert_int_equal(vsafe_host_update_zone(h, VSAFE_HOST_PROT_NONE, 1, 0, d, sizeof d, 0), VSAFE_ERR_POWER_LOSS);
+    assert_true(vsafe_se_power_lost(se));
+    /* Power back: the next command runs and clears the flag. */
+    vsafe_sim_nvm_power_on(sim);
+    uint8_t x[2];
+    assert_int_equal(vsafe_host_read_zone(h, VSAFE_HOST_PROT_NONE, 1, 0, x, sizeof x), VSAFE_OK);
+    assert_false(vsafe_se_power_lost(se));
+    vsafe_host_close(h);
+    vsafe_se_close(se);
+    vsafe_sim_nvm_free(sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_custom_transport),
         cmocka_unit_test(test_device_type),
         cmocka_unit_test(test_trace_decode),
+        cmocka_unit_test(regress_power_cut_reported_as_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
