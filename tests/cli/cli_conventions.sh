@@ -42,5 +42,29 @@ echo "$out" | grep -q '1..255' || { echo "FAIL: status 300 message '$out'"; fail
 expect_fail "status 0x99" "$V" status 0x99
 expect_fail "status nosuch" "$V" status nosuch
 
+# One JSON shape for a command's result: the fields once, under the command's name (never also
+# flat at the top level).
+D=$(mktemp -d); trap 'rm -rf "$D"' EXIT
+"$V" --device "$D/dev" init >/dev/null || { echo "FAIL: init"; fail=1; }
+shape() { # command name, then its arguments
+  local name="$1"; shift
+  "$V" --device "$D/dev" --json "$@" | python3 -c '
+import json, sys
+name = sys.argv[1]
+o = json.load(sys.stdin)
+assert list(o) == [name], "top level %r, wanted only %r" % (list(o), name)
+assert isinstance(o[name], (dict, list)), o' "$name" || { echo "FAIL: --json $* shape"; fail=1; }
+}
+shape read read 1 --length 4
+shape read read 5 --length 0
+shape update update 1 --data 0102
+shape decrement decrement 5
+shape zones zones
+"$V" --device "$D/dev" --json read 5 --length 2 | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["read"]
+assert r["zone"] == 5 and r["offset"] == 0 and r["data"] == "0000" and r["counter"] == 0xFFFFFFFE, r' \
+  || { echo "FAIL: --json read fields"; fail=1; }
+
 [ $fail -eq 0 ] && echo "cli conventions: ok"
 exit $fail

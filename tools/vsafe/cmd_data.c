@@ -244,9 +244,8 @@ int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
         if (is_counter) {
             json_object_set_new(r, "counter", json_integer(counter));
         }
-        /* The fields are given both at top level and under "read". */
-        json_t *o = json_deep_copy(r);
-        json_object_set_new(o, "read", r);
+        /* One shape for every command: the result under the command's name. */
+        json_t *o = json_pack("{s:o}", "read", r);
         free(hex);
         free(data);
         return vsafe_cli_json_out(cli, o);
@@ -302,8 +301,7 @@ int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
     if (cli->json) {
         json_t *r = json_pack("{s:i, s:i, s:i, s:b}", "zone", (int)zone, "offset", (int)offset, "length", (int)len,
                               "atomic", atomic);
-        json_t *o = json_deep_copy(r);
-        json_object_set_new(o, "update", r);
+        json_t *o = json_pack("{s:o}", "update", r);
         return vsafe_cli_json_out(cli, o);
     }
     printf("zone %u: wrote %zu bytes at offset %u%s\n", (unsigned)zone, len, (unsigned)offset,
@@ -350,8 +348,7 @@ int vsafe_cmd_decrement(vsafe_cli_t *cli, int argc, char **argv)
     }
     if (cli->json) {
         json_t *r = json_pack("{s:i, s:I}", "zone", (int)zone, "counter", (json_int_t)counter);
-        json_t *o = json_deep_copy(r);
-        json_object_set_new(o, "decrement", r);
+        json_t *o = json_pack("{s:o}", "decrement", r);
         return vsafe_cli_json_out(cli, o);
     }
     printf("zone %u: counter %u\n", (unsigned)zone, counter);
