@@ -1,17 +1,42 @@
 #!/bin/sh
-# make demo: a power-tool battery on a fresh SPL05 device.
+# make demo: a power-tool battery on a fresh SPL05 device, authenticated by the tool before it
+# believes anything the battery says, and two counterfeit batteries that the tool refuses.
 # usage: examples/demo.sh PATH_TO_VSAFE   (examples/power_tool is looked up next to it)
+# The genuine battery is made with the CA vsafe uses by default (VSAFE_CA_DIR, else the local vsafe
+# CA, see docs/IDENTITY.md); the counterfeiter's CA lives in a temporary directory.
+# Exit status 0 only if the genuine battery is accepted and both counterfeits are refused.
 set -eu
 VSAFE=${1:-build/vsafe}
 TOOL=$(dirname "$VSAFE")/examples/power_tool
-DEV=$(mktemp -d)/battery
-trap 'rm -rf "$(dirname "$DEV")"' EXIT
+HERE=$(dirname "$0")
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+DEV=$WORK/battery
 
 step() { printf '\n== %s\n' "$*"; }
+say() { printf '   %s\n' "$@"; }
+
+# expect_refused WHAT CMD...: the tool must refuse the battery (exit status 3, "not genuine");
+# acceptance, or failing for any other reason, ends the demo with an error.
+expect_refused() {
+    what=$1
+    shift
+    rc=0
+    "$@" || rc=$?
+    if [ "$rc" -ne 3 ]; then
+        printf 'demo: FAILED: the tool did not refuse %s (exit status %s, expected 3)\n' "$what" "$rc" >&2
+        exit 1
+    fi
+    printf '   -> %s refused (exit status 3), as it must be\n' "$what"
+}
 
 step "A new battery pack leaves the line with a fresh STSAFE-A120 (SPL05 profile)"
+say "The chip makes its own P-256 key in private key slot 0 (the key never leaves it) and gets a" \
+    "certificate for that key in zone 0, signed by the battery maker's CA."
 "$VSAFE" --device "$DEV" init
-"$VSAFE" --device "$DEV" zones
+"$VSAFE" --device "$DEV" identity
+"$VSAFE" --device "$DEV" identity export --ca "$WORK/maker-ca.pem" >/dev/null
+say "The power tool's firmware trusts that CA, and nothing else: $WORK/maker-ca.pem"
 
 step "Manufacturing writes the battery's data into zone 1"
 "$TOOL" "$DEV" manufacture PT18-2024-000731 "Li-ion NMC 5S2P" 5000 2024-03-14
@@ -23,12 +48,40 @@ step "Three months of charging: each charge decrements zone 5 and records the ev
 "$TOOL" "$DEV" charge 1713801600 0xC4A26001 90
 "$TOOL" "$DEV" charge 1716825600 0xC4A27342 85
 
-step "The tool reads the battery"
-"$TOOL" "$DEV" report
+step "The tool authenticates the battery, then reads it"
+say "Certificate from zone 0, checked against the trusted CA; a fresh random challenge signed by" \
+    "slot 0 and verified with the certificate's key. Only then are zone 1 and zone 5 believed."
+"$TOOL" "$DEV" report "$WORK/maker-ca.pem"
 
 step "The same bytes through the CLI (16-byte events: time, charger, Wh, cycle)"
 "$VSAFE" --device "$DEV" read 5 --length 32
 "$VSAFE" --device "$DEV" --json read 5 --length 16
 
 step "The counter only goes down: zone 5 refuses an Update"
-"$VSAFE" --device "$DEV" update 5 --data 00 2>&1 || true
+if "$VSAFE" --device "$DEV" update 5 --data 00 2>&1; then
+    echo "demo: FAILED: zone 5 accepted an Update" >&2
+    exit 1
+fi
+
+step "Counterfeit 1: a battery whose chip was personalised with another CA"
+say "The counterfeiter runs a CA of their own with the same name (O=vsafe, CN=vsafe test root)" \
+    "and copies the genuine battery's manufacturing data. The names match; the CA's signature" \
+    "on the certificate does not."
+VSAFE_CA_DIR=$WORK/counterfeiter-ca "$VSAFE" --device "$WORK/fake1" init >/dev/null
+"$TOOL" "$WORK/fake1" manufacture PT18-2024-000731 "Li-ion NMC 5S2P" 5000 2024-03-14 >/dev/null
+expect_refused "the battery with a certificate from another CA" "$TOOL" "$WORK/fake1" report "$WORK/maker-ca.pem"
+
+step "Counterfeit 2: a clone carrying a copy of the genuine battery's certificate"
+say "A certificate is public: anyone can read it from zone 0. The clone's chip (examples/counterfeit-chip.json:" \
+    "zone 0 left writable) gets a byte-exact copy of it, and the genuine manufacturing data. The CA check" \
+    "passes; the clone cannot sign the challenge with the certificate's key, which it does not have."
+VSAFE_CA_DIR=$WORK/counterfeiter-ca "$VSAFE" --device "$WORK/fake2" init --profile "$HERE/counterfeit-chip.json" >/dev/null
+"$VSAFE" --device "$DEV" identity export --cert "$WORK/genuine-cert.der" --der >/dev/null
+"$VSAFE" --device "$WORK/fake2" update 0 --data "$(od -An -v -tx1 "$WORK/genuine-cert.der" | tr -d ' \n')"
+"$TOOL" "$WORK/fake2" manufacture PT18-2024-000731 "Li-ion NMC 5S2P" 5000 2024-03-14 >/dev/null
+expect_refused "the clone with a copied certificate" "$TOOL" "$WORK/fake2" report "$WORK/maker-ca.pem"
+
+step "Summary"
+say "genuine battery: authenticated, its data and its 5 charge cycles read" \
+    "counterfeit with another CA's certificate: refused before its data was read" \
+    "clone with a copied certificate: refused before its data was read"
