@@ -89,6 +89,36 @@ typedef void (*vsafe_host_trace_fn)(void *ctx, const vsafe_host_trace_t *event);
 /* Installs (or with fn NULL removes) a hook called for every frame both ways. */
 void vsafe_host_set_trace(vsafe_host_t *h, vsafe_host_trace_fn fn, void *ctx);
 
+/* ---- Capture: every I2C transaction in a pcap file (docs/CAPTURES.md) ----
+ * Link type LINKTYPE_I2C_LINUX (209): each packet is a 5-byte pseudo-header (bus number, then
+ * 32-bit flags, big-endian, bit 0 = read) and the address byte (addr7 << 1 | R/W) followed by the
+ * bytes written or read. A transaction the device did not acknowledge (NACK) is recorded as the
+ * address byte alone. A capture holds what the bus carries, plaintext secrets included (a host key
+ * written in plaintext, for instance): treat the file as secret as the keys it may hold.
+ * A capture may be shared by several handles and threads; each record is flushed as written. */
+#define VSAFE_PCAP_LINKTYPE 209u
+#define VSAFE_PCAP_FLAG_READ 0x00000001u
+typedef struct vsafe_pcap vsafe_pcap_t;
+
+/* Creates (or truncates) path and writes the pcap file header. VSAFE_ERR_ARGUMENT,
+ * VSAFE_ERR_NO_MEMORY, VSAFE_ERR_IO (cannot create or write the file). */
+VSAFE_MUST_CHECK int vsafe_pcap_open(vsafe_pcap_t **p, const char *path);
+/* Appends one transaction: bus number (0..127), 7-bit address, direction, the bytes moved, and
+ * whether the address was acknowledged (when not, data is ignored and only the address byte is
+ * recorded). VSAFE_ERR_ARGUMENT (bus or address out of range, len over 65529), VSAFE_ERR_IO (the
+ * file could not be written; the capture stays failed). */
+VSAFE_MUST_CHECK int vsafe_pcap_record(vsafe_pcap_t *p, uint8_t bus, uint8_t addr7, int is_read,
+                                            const uint8_t *data, size_t len, int acked);
+/* Records written so far. */
+unsigned long vsafe_pcap_count(vsafe_pcap_t *p);
+/* Closes the file. VSAFE_ERR_IO when any record could not be written or the close failed.
+ * NULL is fine (VSAFE_OK). */
+VSAFE_MUST_CHECK int vsafe_pcap_close(vsafe_pcap_t *p);
+/* Records every I2C transaction h's transport makes (bus 0) into p, or with NULL stops. p must
+ * stay open while attached. A record that cannot be written does not fail the command; the
+ * failure is reported by vsafe_pcap_close. */
+void vsafe_host_set_pcap(vsafe_host_t *h, vsafe_pcap_t *p);
+
 /* Renders one trace event as readable text (one or more lines, no trailing newline):
  * direction, the hex bytes, then the decoding: command name, fields (zone, offset, length, amount,
  * option bits, data, tag), the status name, MAC and CRC (with "ok"/"BAD" for the CRC).

@@ -88,6 +88,13 @@ void vsafe_host_set_trace(vsafe_host_t *h, vsafe_host_trace_fn fn, void *ctx)
     }
 }
 
+void vsafe_host_set_pcap(vsafe_host_t *h, vsafe_pcap_t *p)
+{
+    if (h != NULL) {
+        h->transport->pcap = p;
+    }
+}
+
 /* ---- Protection and transfer ---- */
 
 static const vsafe_host_cmd_ac_t *table_find(const vsafe_host_t *h, const uint8_t *hdr, size_t hdr_len)

@@ -6,7 +6,8 @@
  *    because each read of the device restarts at byte 0 of its response;
  *  - NACKs are retried a bounded number of times (write: VSAFE_ERR_HOST_NACK, read:
  *    VSAFE_ERR_HOST_TIMEOUT when exhausted), each one reported to the NACK hook; nothing else is
- *    retried.
+ *    retried;
+ *  - every write and read attempt, ACKed or NACKed, is reported to host_transport_capture.
  * Common to every transport (host_transport_exchange): the response CRC covers STATUS + the
  * bytes after LEN (payload, R-MAC), not the LEN bytes; a frame whose LEN disagrees with the bytes
  * delivered is refused before its CRC is looked at.
@@ -46,6 +47,7 @@ static int bus_write(i2c_transport_t *t, const uint8_t *buf, size_t len)
 {
     for (unsigned attempt = 0; attempt < t->cfg.max_retries; attempt++) {
         int rc = t->cfg.write(t->cfg.ctx, t->cfg.addr7, buf, len);
+        host_transport_capture(&t->base, t->cfg.addr7, 0, buf, len, rc);
         if (rc == 0) {
             return VSAFE_OK;
         }
@@ -61,6 +63,7 @@ static int bus_read(i2c_transport_t *t, uint8_t *buf, size_t len)
 {
     for (unsigned attempt = 0; attempt < t->cfg.max_retries; attempt++) {
         int rc = t->cfg.read(t->cfg.ctx, t->cfg.addr7, buf, len);
+        host_transport_capture(&t->base, t->cfg.addr7, 1, buf, len, rc);
         if (rc == 0) {
             return VSAFE_OK;
         }
@@ -163,6 +166,18 @@ void host_transport_set_nack_hook(host_transport_t *t, host_transport_nack_fn fn
 {
     t->on_nack = fn;
     t->on_nack_ctx = ctx;
+}
+
+void host_transport_capture(host_transport_t *t, uint8_t addr7, int is_read, const uint8_t *buf, size_t len, int rc)
+{
+    if (t->pcap == NULL || (rc != 0 && rc != VSAFE_I2C_NACK)) {
+        return;
+    }
+    if (vsafe_pcap_record(t->pcap, 0, addr7, is_read, buf, len, rc == 0) != VSAFE_OK) {
+        /* A capture that cannot be written must not fail the command: the capture stays failed
+         * and vsafe_pcap_close reports it. */
+        return;
+    }
 }
 
 size_t host_frame_seal(uint8_t *frame, size_t len)

@@ -39,6 +39,7 @@ struct host_transport {
     const host_transport_ops_t *ops;
     host_transport_nack_fn on_nack; /* may be NULL */
     void *on_nack_ctx;
+    vsafe_pcap_t *pcap; /* may be NULL: where each bus transaction is recorded */
 };
 
 /* One response, checked: LEN consistent with the bytes read and within the frame limit, CRC
@@ -60,6 +61,11 @@ VSAFE_MUST_CHECK int host_transport_open_i2c(host_transport_t **out, const vsafe
 void host_transport_close(host_transport_t *t);
 
 void host_transport_set_nack_hook(host_transport_t *t, host_transport_nack_fn fn, void *ctx);
+
+/* Every implementation reports each bus transaction it makes here, once it is over: rc is the
+ * bus result (0 = acknowledged, VSAFE_I2C_NACK = not); a host-side failure (rc < 0) moved
+ * nothing on the bus and is not recorded. */
+void host_transport_capture(host_transport_t *t, uint8_t addr7, int is_read, const uint8_t *buf, size_t len, int rc);
 
 /* Appends the frame CRC (high byte first) after len bytes of frame; returns len + 2. */
 size_t host_frame_seal(uint8_t *frame, size_t len);

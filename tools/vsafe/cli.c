@@ -328,6 +328,15 @@ int vsafe_cli_finish(vsafe_cli_t *cli, int rc)
     cli->host = NULL;
     vsafe_se_close(cli->se);
     cli->se = NULL;
+    if (cli->pcap != NULL) {
+        int prc = vsafe_pcap_close(cli->pcap);
+        cli->pcap = NULL;
+        if (prc != VSAFE_OK) {
+            fprintf(stderr, "vsafe: --pcap %s: %s: the capture is incomplete\n", cli->pcap_path,
+                    vsafe_status_message(prc));
+            rc = rc == VSAFE_CLI_EXIT_OK ? VSAFE_CLI_EXIT_FAIL : rc;
+        }
+    }
     if (cli->cut_after == 0) {
         vsafe_file_nvm_close(cli->sim_lock);
         vsafe_file_nvm_close(cli->mcu_sim_lock);
@@ -513,6 +522,7 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
     if (cli->trace) {
         vsafe_host_set_trace(cli->host, trace_print, cli);
     }
+    vsafe_host_set_pcap(cli->host, cli->pcap);
     rc = vsafe_host_init(cli->host);
     if (rc != 0) {
         return vsafe_cli_fail(cli, rc, "init");

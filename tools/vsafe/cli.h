@@ -33,6 +33,8 @@ typedef struct vsafe_cli {
     const char *usage;      /* current command's usage line (for usage errors) */
     int json;               /* --json */
     int trace;              /* --trace: every frame both ways on stderr */
+    const char *pcap_path;  /* --pcap FILE: every I2C transaction of the command, as pcap */
+    vsafe_pcap_t *pcap;     /* open from main until vsafe_cli_finish; attached to the host handle */
     /* Open handles (vsafe_cli_open_host); closed by main after the command returns. */
     vsafe_se_t *se;
     vsafe_host_t *host;

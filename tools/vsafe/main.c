@@ -68,10 +68,12 @@ static const command_t commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vsafe [--version] [--device DIR] [--json] [--trace] [--cut-after N [--cut-model M]] COMMAND [OPTIONS]\n\n"
+    fprintf(f, "usage: vsafe [--version] [--device DIR] [--json] [--trace] [--pcap FILE] [--cut-after N [--cut-model M]] "
+               "COMMAND [OPTIONS]\n\n"
                "DIR holds the virtual device (default: $VSAFE_DEVICE, else ./vsafe-device).\n"
                "Every command accepts --json (machine-readable output) and --trace (every I2C frame,\n"
-               "decoded, on stderr). --cut-after N cuts power at the N-th NVM program or erase of the command\n"
+               "decoded, on stderr). --pcap FILE writes every I2C transaction to FILE as a pcap capture (link type\n"
+               "209, I2C Linux: tshark -r FILE). --cut-after N cuts power at the N-th NVM program or erase of the command\n"
                "(--cut-model dropped|torn-unit|torn-page|reordered, default torn-unit) and keeps what the cut\n"
                "left; the next command recovers. Exit status: 0 success, 1 failure or device refusal, 2 bad\n"
                "arguments.\n\n"
@@ -101,6 +103,8 @@ int main(int argc, char **argv)
             cli.device_dir = argv[++i];
         } else if (strncmp(a, "--device=", 9) == 0) {
             cli.device_dir = a + 9;
+        } else if (strcmp(a, "--pcap") == 0 && i + 1 < argc) {
+            cli.pcap_path = argv[++i];
         } else if (strcmp(a, "--cut-after") == 0 && i + 1 < argc) {
             char *end = NULL;
             cli.cut_after = strtoul(argv[++i], &end, 0);
@@ -141,6 +145,13 @@ int main(int argc, char **argv)
                     fprintf(stderr, "vsafe: --cut-after does not apply to '%s' (it %s)\n", argv[i],
                             u == 0 ? "creates the state files" : u == 1 ? "only reads the state files" : "opens no device");
                     return VSAFE_CLI_EXIT_USAGE;
+                }
+            }
+            if (cli.pcap_path != NULL) {
+                int prc = vsafe_pcap_open(&cli.pcap, cli.pcap_path);
+                if (prc != VSAFE_OK) {
+                    fprintf(stderr, "vsafe: --pcap %s: %s\n", cli.pcap_path, vsafe_status_message(prc));
+                    return VSAFE_CLI_EXIT_FAIL;
                 }
             }
             return vsafe_cli_finish(&cli, commands[c].fn(&cli, argc - i, argv + i));
