@@ -20,12 +20,14 @@
  *   mcu/mcu_core.h             the MCU model's core and its persistent record
  *   profile/profile_file.h     the profile-file loader (JSON text -> compiled profile)
  *   host/keyfile.h             the host key-file parser, writer and durable staged write
+ *   common/secure.h            the one wipe and the one constant-time compare, to test them
  *   port/posix/crypto_openssl.h, port/posix/nvm_file.h
  *                              the OpenSSL crypto port and the file-backed NVM, to assemble a
  *                              device by hand in a test */
 #ifndef VSAFE_TESTS_HOOKS_H
 #define VSAFE_TESTS_HOOKS_H
 
+#include "common/secure.h"
 #include "host/keyfile.h"
 #include "mcu/mcu_core.h"
 #include "port/posix/crypto_openssl.h"

@@ -52,13 +52,36 @@ void vsafe_wipe(void *p, size_t n)
 }
 #endif
 
+/* The compare: 8 bytes at a time, XORs ORed into one accumulator, no branch on the data. The empty
+ * asm after each step makes the accumulator opaque to the compiler, so it can neither stop early
+ * once a difference is seen nor turn the loop into memcmp. (The old form kept the accumulator in a
+ * volatile byte: a store and a reload per byte, ~40 ns for a 16-byte key, on the path of every
+ * keyed AES and MAC command.) Without GNU asm, volatile reads one byte at a time. */
+#if defined(__GNUC__) || defined(__clang__)
+bool vsafe_ct_equal(const void *a, const void *b, size_t n)
+{
+    const uint8_t *x = (const uint8_t *)a;
+    const uint8_t *y = (const uint8_t *)b;
+    uint64_t d = 0;
+    for (; n >= 8u; n -= 8u, x += 8, y += 8) {
+        d |= *(const vsafe_wipe_u64_t *)(const void *)x ^ *(const vsafe_wipe_u64_t *)(const void *)y;
+        __asm__("" : "+r"(d));
+    }
+    for (; n > 0u; n--, x++, y++) {
+        d |= (uint64_t)(*x ^ *y);
+        __asm__("" : "+r"(d));
+    }
+    return d == 0u;
+}
+#else
 bool vsafe_ct_equal(const void *a, const void *b, size_t n)
 {
     const volatile uint8_t *x = (const volatile uint8_t *)a;
     const volatile uint8_t *y = (const volatile uint8_t *)b;
-    volatile uint8_t d = 0;
+    uint8_t d = 0;
     for (size_t i = 0; i < n; i++) {
         d = (uint8_t)(d | (x[i] ^ y[i]));
     }
     return d == 0u;
 }
+#endif
