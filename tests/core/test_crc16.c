@@ -1,4 +1,4 @@
-/* CRC-16/X-25 of the frames: the table-driven, four-bytes-per-step implementation equals a plain
+/* CRC-16/X-25 of the frames: the table-driven, eight-bytes-per-step implementation equals a plain
  * bit-by-bit CRC (written here from the definition: reflected polynomial 0x8408, init 0xFFFF,
  * xorout 0xFFFF) for every length 0..80, every start alignment and every split point of
  * vsafe_crc16_continue. */
