@@ -1,9 +1,20 @@
-/* make bench, second part: the key services of the OpenSSL crypto port against the same primitive
- * called directly through OpenSSL in the same run. The direct side gets everything prepared
- * once (keys imported, contexts initialised and, for AES/CMAC, keyed); the port gets raw key
- * bytes on every call, as the device core passes them. Each figure is the best of ten runs of
- * about 60 ms, port and direct alternating, to keep a shared machine's noise out of the ratio. Figures
- * are printed; nothing here is a pass/fail test. */
+/* make bench, second part: the key services through the I2C entry points, against the same
+ * primitive called directly through OpenSSL in the same run, and against the real chip.
+ *
+ *   vsafe_bench_keys [--json] [--only TEXT]   (--only: the primitives whose name contains TEXT)
+ *
+ * Three figures per primitive, in operations per second:
+ *  - "I2C": the host library (vsafe_host_sign, ...) on an in-process volatile SPL05 device, so each
+ *    operation is a command frame written with vsafe_se_i2c_write and its response read with
+ *    vsafe_se_i2c_read (CRC both ways, the device's dispatch, key lookup, the crypto port, the
+ *    command's store commit and wipes, the host's parsing of the response);
+ *  - "port": the device's OpenSSL crypto port alone, given raw key bytes on every call as the
+ *    device core gives them (shows where the I2C path's cost is);
+ *  - "OpenSSL": the primitive itself, with everything prepared once (keys imported, contexts
+ *    initialised and, for AES/CMAC, keyed), the fastest a host program could call it.
+ * The ratio I2C / OpenSSL is the figure of merit (target >= 0.8). Each figure is the best of ten
+ * runs of about 60 ms, the three sides alternating, to keep a shared machine's noise out of the
+ * ratio. Figures are printed; nothing here is a pass/fail test. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +25,22 @@
 #include <openssl/param_build.h>
 
 #include "port/posix/crypto_openssl.h"
+#include "vsafe/host.h"
+#include "vsafe/se.h"
+
+/* Processing times of the real STSAFE-A120, in milliseconds: the time ST's host library allows
+ * the chip for a command before it reads the response (when it does not poll for it). They are
+ * per command, whatever the curve: Generate signature 0x16 37 ms, Verify signature 0x17 62 ms,
+ * Establish key (ECDH) 0x18 83 ms, Generate MAC 0x09 23 ms, Encrypt 0x1B 5 ms. A chip therefore
+ * does at most 1000 / ms such operations per second; "x chip" below is the I2C rate over that. */
+#define CHIP_MS_SIGN 37.0
+#define CHIP_MS_VERIFY 62.0
+#define CHIP_MS_ECDH 83.0
+#define CHIP_MS_MAC 23.0
+#define CHIP_MS_ENCRYPT 5.0
+
+#define ROUNDS 10
+#define RUN_S 0.06
 
 static double now_s(void)
 {
@@ -32,7 +59,7 @@ static void need(int ok, const char *what)
 
 typedef int (*op_fn)(void *arg);
 
-/* Operations per second of fn over one run of about 60 ms. */
+/* Operations per second of fn over one run of about RUN_S. */
 static double rate(op_fn fn, void *arg)
 {
     long n = 0;
@@ -43,15 +70,21 @@ static double rate(op_fn fn, void *arg)
         }
         n += 8;
         t = now_s();
-    } while (t - t0 < 0.06);
+    } while (t - t0 < RUN_S);
     return (double)n / (t - t0);
 }
 
 typedef struct {
+    vsafe_host_t *h;
     const vsafe_crypto_t *c;
     unsigned curve;
+    uint8_t slot; /* the device's private key slot (asymmetric) or symmetric key slot */
     size_t half;
-    uint8_t priv[66], pub[132], peer[132], msg[64], sig[132], secret[66];
+    /* the device's key (I2C side) */
+    uint8_t dev_pub[132], dev_sig[132];
+    /* the port's own key (port side) */
+    uint8_t priv[66], pub[132], peer[132], sig[132], secret[66];
+    uint8_t msg[64];
     size_t msg_len;
     /* direct OpenSSL */
     EVP_PKEY *pk, *peer_pk;
@@ -65,6 +98,44 @@ typedef struct {
     EVP_MAC_CTX *cmac;
 } bench_t;
 
+/* ---- through the I2C entry points (host library, in-process device) ---- */
+static int i2c_sign(void *a)
+{
+    bench_t *b = a;
+    size_t n = 0;
+    return vsafe_host_sign(b->h, VSAFE_HOST_PROT_TABLE, b->slot, b->curve, b->msg, b->msg_len, b->dev_sig,
+                           sizeof b->dev_sig, &n) == VSAFE_OK &&
+           n == 2 * b->half;
+}
+static int i2c_verify(void *a)
+{
+    bench_t *b = a;
+    int valid = 0;
+    return vsafe_host_verify_signature(b->h, VSAFE_HOST_PROT_TABLE, b->curve, b->dev_pub,
+                                       vsafe_host_curve_pub_size(b->curve), 0, b->dev_sig, 2 * b->half, b->msg,
+                                       b->msg_len, &valid) == VSAFE_OK &&
+           valid == 1;
+}
+static int i2c_ecdh(void *a)
+{
+    bench_t *b = a;
+    size_t n = 0;
+    return vsafe_host_establish_key(b->h, VSAFE_HOST_PROT_TABLE, b->slot, b->curve, b->peer, 2 * b->half, b->secret,
+                                    sizeof b->secret, &n) == VSAFE_OK;
+}
+static int i2c_gcm(void *a)
+{
+    bench_t *b = a;
+    vsafe_host_aead_t p = {.mode = VSAFE_AEAD_GCM, .slot = b->slot, .nonce = b->iv, .nonce_len = 12, .tag_len = 16};
+    return vsafe_host_aead_encrypt(b->h, VSAFE_HOST_PROT_TABLE, &p, b->data, 64, b->out, b->tag, NULL) == VSAFE_OK;
+}
+static int i2c_cmac(void *a)
+{
+    bench_t *b = a;
+    return vsafe_host_mac_generate(b->h, VSAFE_HOST_PROT_TABLE, b->slot, b->data, 64, b->tag, 16) == VSAFE_OK;
+}
+
+/* ---- the crypto port alone ---- */
 static int port_sign(void *a)
 {
     bench_t *b = a;
@@ -94,6 +165,7 @@ static int port_cmac(void *a)
     return b->c->cmac_raw(b->c->ctx, b->key, 16, b->data, 64, b->tag) == VSAFE_OK;
 }
 
+/* ---- OpenSSL directly ---- */
 static int direct_sign(void *a)
 {
     bench_t *b = a;
@@ -137,15 +209,35 @@ static int direct_cmac(void *a)
            EVP_MAC_final(b->cmac, b->tag, &n, 16) == 1;
 }
 
-static void report(const char *name, bench_t *b, op_fn port, op_fn direct)
+/* ---- reporting ---- */
+static int g_json;
+static int g_rows;
+static const char *g_only;
+
+static void report(const char *name, const char *command, double chip_ms, bench_t *b, op_fn i2c, op_fn port,
+                   op_fn direct)
 {
-    double d = 0, p = 0;
-    for (int round = 0; round < 10; round++) {
-        double rd = rate(direct, b), rp = rate(port, b);
+    double d = 0, p = 0, w = 0;
+    if (g_only != NULL && strstr(name, g_only) == NULL) {
+        return;
+    }
+    for (int round = 0; round < ROUNDS; round++) {
+        double rd = rate(direct, b), rw = rate(i2c, b), rp = rate(port, b);
         d = rd > d ? rd : d;
+        w = rw > w ? rw : w;
         p = rp > p ? rp : p;
     }
-    printf("  %-22s port %10.0f/s   direct OpenSSL %10.0f/s   ratio %.2f\n", name, p, d, p / d);
+    double chip = 1000.0 / chip_ms;
+    if (g_json) {
+        printf("%s\n    {\"name\":\"%s\",\"command\":\"%s\",\"i2c_per_s\":%.0f,\"port_per_s\":%.0f,"
+               "\"openssl_per_s\":%.0f,\"ratio_i2c_openssl\":%.3f,\"ratio_port_openssl\":%.3f,"
+               "\"chip_ms\":%.1f,\"ratio_i2c_chip\":%.1f}",
+               g_rows ? "," : "", name, command, w, p, d, w / d, p / d, chip_ms, w / chip);
+    } else {
+        printf("  %-20s %10.0f %10.0f %10.0f   %5.2f  %5.2f   %5.1f  %8.0fx\n", name, w, p, d, w / d, p / d, chip_ms,
+               w / chip);
+    }
+    g_rows++;
 }
 
 static EVP_PKEY *ec_pub_pkey(const char *group, const uint8_t *xy, size_t half)
@@ -167,14 +259,26 @@ static EVP_PKEY *ec_pub_pkey(const char *group, const uint8_t *xy, size_t half)
     return pk;
 }
 
-static void bench_ecdsa(const vsafe_crypto_t *c, const char *label, unsigned curve, const char *group, size_t half)
+/* The device's key in slot (I2C side), generated there; its first signature checked. */
+static void device_key(bench_t *b)
 {
-    bench_t b = {.c = c, .curve = curve, .half = half, .msg_len = half < 64 ? half : 64};
+    size_t n = 0;
+    need(vsafe_host_generate_key(b->h, VSAFE_HOST_PROT_TABLE, b->slot, b->curve, 0, b->dev_pub, sizeof b->dev_pub,
+                                 &n) == VSAFE_OK,
+         "device key generation");
+    need(i2c_sign(b) && i2c_verify(b), "device signature");
+}
+
+static void bench_ecdsa(vsafe_host_t *h, const vsafe_crypto_t *c, const char *label, unsigned curve,
+                        const char *group, size_t half, uint8_t slot)
+{
+    bench_t b = {.h = h, .c = c, .curve = curve, .slot = slot, .half = half, .msg_len = half < 64 ? half : 64};
     char name[40];
     memset(b.msg, 0x5C, sizeof b.msg);
+    device_key(&b);
     need(c->ec_keygen(c->ctx, curve, b.priv, b.pub) == VSAFE_OK, "keygen");
     need(port_sign(&b), "sign");
-    /* the direct side: the same key, imported once, contexts initialised once */
+    /* the direct side: the port's key, imported once, contexts initialised once */
     BIGNUM *d = BN_bin2bn(b.priv, (int)half, NULL);
     uint8_t pt[1 + 132];
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -193,17 +297,18 @@ static void bench_ecdsa(const vsafe_crypto_t *c, const char *label, unsigned cur
     b.der_len = sizeof b.der;
     need(EVP_PKEY_sign(b.sign, b.der, &b.der_len, b.msg, b.msg_len) == 1, "direct sign");
     snprintf(name, sizeof name, "%s sign", label);
-    report(name, &b, port_sign, direct_sign);
+    report(name, "Generate signature 0x16", CHIP_MS_SIGN, &b, i2c_sign, port_sign, direct_sign);
     snprintf(name, sizeof name, "%s verify", label);
-    report(name, &b, port_verify, direct_verify);
+    report(name, "Verify signature 0x17", CHIP_MS_VERIFY, &b, i2c_verify, port_verify, direct_verify);
     if (curve == VSAFE_CURVE_P256) {
         uint8_t peer_priv[66];
         need(c->ec_keygen(c->ctx, curve, peer_priv, b.peer) == VSAFE_OK, "peer keygen");
         b.peer_pk = ec_pub_pkey(group, b.peer, half);
         b.derive = EVP_PKEY_CTX_new_from_pkey(NULL, b.pk, NULL);
         need(EVP_PKEY_derive_init(b.derive) == 1 && EVP_PKEY_derive_set_peer(b.derive, b.peer_pk) == 1, "derive");
+        need(i2c_ecdh(&b), "device ECDH");
         snprintf(name, sizeof name, "%s ECDH", label);
-        report(name, &b, port_ecdh, direct_ecdh);
+        report(name, "Establish key 0x18", CHIP_MS_ECDH, &b, i2c_ecdh, port_ecdh, direct_ecdh);
         EVP_PKEY_CTX_free(b.derive);
         EVP_PKEY_free(b.peer_pk);
     }
@@ -216,10 +321,11 @@ static void bench_ecdsa(const vsafe_crypto_t *c, const char *label, unsigned cur
     EVP_PKEY_free(b.pk);
 }
 
-static void bench_ed25519(const vsafe_crypto_t *c)
+static void bench_ed25519(vsafe_host_t *h, const vsafe_crypto_t *c, uint8_t slot)
 {
-    bench_t b = {.c = c, .curve = VSAFE_CURVE_ED25519, .half = 32, .msg_len = 32};
+    bench_t b = {.h = h, .c = c, .curve = VSAFE_CURVE_ED25519, .slot = slot, .half = 32, .msg_len = 32};
     memset(b.msg, 0x5C, sizeof b.msg);
+    device_key(&b);
     need(c->ec_keygen(c->ctx, b.curve, b.priv, b.pub) == VSAFE_OK, "keygen");
     need(port_sign(&b), "sign");
     b.pk = EVP_PKEY_new_raw_private_key_ex(NULL, "ED25519", NULL, b.priv, 32);
@@ -228,19 +334,38 @@ static void bench_ed25519(const vsafe_crypto_t *c)
     need(b.pk != NULL && EVP_DigestSignInit_ex(b.md_sign, NULL, NULL, NULL, NULL, b.pk, NULL) == 1 &&
              EVP_DigestVerifyInit_ex(b.md_verify, NULL, NULL, NULL, NULL, b.pk, NULL) == 1,
          "ed25519 init");
-    report("Ed25519 sign", &b, port_sign, direct_sign);
-    report("Ed25519 verify", &b, port_verify, direct_verify);
+    report("Ed25519 sign", "Generate signature 0x16", CHIP_MS_SIGN, &b, i2c_sign, port_sign, direct_sign);
+    report("Ed25519 verify", "Verify signature 0x17", CHIP_MS_VERIFY, &b, i2c_verify, port_verify, direct_verify);
     EVP_MD_CTX_free(b.md_sign);
     EVP_MD_CTX_free(b.md_verify);
     EVP_PKEY_free(b.pk);
 }
 
-static void bench_sym(const vsafe_crypto_t *c)
+/* A plaintext symmetric key in slot (the slot's control fields first allow plaintext writes). */
+static void device_symkey(vsafe_host_t *h, const vsafe_host_symkey_info_t *info, const uint8_t key[16])
 {
-    bench_t b = {.c = c};
+    const uint8_t ctrl[3] = {VSAFE_HOST_SYM_CTRL_PLAINTEXT | VSAFE_HOST_SYM_CTRL_CHANGE_RIGHT, 0xFF, 0xFF};
+    need(vsafe_host_put_symkey_ctrl(h, info->slot, ctrl) == VSAFE_OK, "symmetric control fields");
+    need(vsafe_host_symkey_write_plain(h, VSAFE_HOST_PROT_TABLE, info, key, 16) == VSAFE_OK, "symmetric key write");
+}
+
+static void bench_sym(vsafe_host_t *h, const vsafe_crypto_t *c)
+{
+    bench_t b = {.h = h, .c = c};
     memset(b.key, 0x11, sizeof b.key);
     memset(b.iv, 0x22, sizeof b.iv);
     memset(b.data, 0x33, sizeof b.data);
+    const vsafe_host_symkey_info_t gcm_info = {.slot = 1, .key_type = VSAFE_HOST_SYM_AES128,
+                                               .mode = VSAFE_HOST_SYM_GCM,
+                                               .usage = VSAFE_HOST_SYM_USE_ENCRYPT | VSAFE_HOST_SYM_USE_DECRYPT,
+                                               .tag_len = 16};
+    const vsafe_host_symkey_info_t cmac_info = {.slot = 2, .key_type = VSAFE_HOST_SYM_AES128,
+                                                .mode = VSAFE_HOST_SYM_CMAC,
+                                                .usage = VSAFE_HOST_SYM_USE_MAC_GENERATE |
+                                                         VSAFE_HOST_SYM_USE_MAC_VERIFY,
+                                                .min_mac_len = 16};
+    device_symkey(h, &gcm_info, b.key);
+    device_symkey(h, &cmac_info, b.key);
     EVP_CIPHER *gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
     b.gcm = EVP_CIPHER_CTX_new();
@@ -249,24 +374,69 @@ static void bench_sym(const vsafe_crypto_t *c)
                        OSSL_PARAM_construct_end()};
     need(EVP_EncryptInit_ex2(b.gcm, gcm, b.key, b.iv, NULL) == 1 && EVP_MAC_init(b.cmac, b.key, 16, p) == 1,
          "sym init");
-    report("AES-128-GCM 64 B", &b, port_gcm, direct_gcm);
-    report("AES-128-CMAC 64 B", &b, port_cmac, direct_cmac);
+    /* the device's answers are the primitive's: checked once against OpenSSL's */
+    uint8_t out[64], tag[16];
+    b.slot = gcm_info.slot;
+    need(i2c_gcm(&b), "device GCM");
+    memcpy(out, b.out, 64);
+    memcpy(tag, b.tag, 16);
+    need(direct_gcm(&b) && memcmp(out, b.out, 64) == 0 && memcmp(tag, b.tag, 16) == 0, "device GCM = OpenSSL");
+    report("AES-128-GCM 64 B", "Encrypt 0x1B", CHIP_MS_ENCRYPT, &b, i2c_gcm, port_gcm, direct_gcm);
+    b.slot = cmac_info.slot;
+    need(i2c_cmac(&b), "device CMAC");
+    memcpy(tag, b.tag, 16);
+    need(direct_cmac(&b) && memcmp(tag, b.tag, 16) == 0, "device CMAC = OpenSSL");
+    report("AES-128-CMAC 64 B", "Generate MAC 0x09", CHIP_MS_MAC, &b, i2c_cmac, port_cmac, direct_cmac);
     EVP_CIPHER_CTX_free(b.gcm);
     EVP_MAC_CTX_free(b.cmac);
     EVP_CIPHER_free(gcm);
     EVP_MAC_free(mac);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            g_json = 1;
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            g_only = argv[++i];
+        } else {
+            fprintf(stderr, "usage: vsafe_bench_keys [--json] [--only TEXT]\n");
+            return 2;
+        }
+    }
     vsafe_openssl_crypto_t *oc = NULL;
     need(vsafe_openssl_crypto_new(&oc, 0) == VSAFE_OK, "port");
     const vsafe_crypto_t *c = vsafe_openssl_crypto_port(oc);
-    printf("key services, crypto port vs OpenSSL directly (%s):\n", OpenSSL_version(OPENSSL_VERSION));
-    bench_ecdsa(c, "P-256", VSAFE_CURVE_P256, "prime256v1", 32);
-    bench_ecdsa(c, "P-384", VSAFE_CURVE_P384, "secp384r1", 48);
-    bench_ed25519(c);
-    bench_sym(c);
+    /* a volatile SPL05 device: no file I/O in the figures */
+    vsafe_se_options_t o = {.profile = "spl05", .state_path = NULL};
+    vsafe_se_t *se = NULL;
+    vsafe_host_t *h = NULL;
+    need(vsafe_se_open(&se, &o) == VSAFE_OK && vsafe_host_open_se(&h, se) == VSAFE_OK && vsafe_host_init(h) == VSAFE_OK,
+         "device");
+    if (g_json) {
+        printf("{\"openssl\":\"%s\",\"rounds\":%d,\"run_ms\":%.0f,\"results\":[", OpenSSL_version(OPENSSL_VERSION),
+               ROUNDS, RUN_S * 1000);
+    } else {
+        printf("key services through the I2C entry points (host library, in-process SPL05 device) vs OpenSSL directly\n"
+               "(%s; ops/s, best of %d runs of %.0f ms; chip: the real A120's processing time of the command)\n\n",
+               OpenSSL_version(OPENSSL_VERSION), ROUNDS, RUN_S * 1000);
+        printf("  %-20s %10s %10s %10s   %5s  %5s   %5s  %9s\n", "", "I2C/s", "port/s", "OpenSSL/s", "I2C/", "port/",
+               "chip", "I2C vs");
+        printf("  %-20s %10s %10s %10s   %5s  %5s   %5s  %9s\n", "primitive", "", "", "", "OSSL", "OSSL", "ms",
+               "chip");
+    }
+    bench_ecdsa(h, c, "P-256", VSAFE_CURVE_P256, "prime256v1", 32, 1);
+    bench_ecdsa(h, c, "P-384", VSAFE_CURVE_P384, "secp384r1", 48, 2);
+    bench_ed25519(h, c, 3);
+    bench_sym(h, c);
+    if (g_json) {
+        printf("\n]}\n");
+    } else {
+        printf("\n  target: I2C / OpenSSL >= 0.80\n");
+    }
+    vsafe_host_close(h);
+    vsafe_se_close(se);
     vsafe_openssl_crypto_free(oc);
     return 0;
 }
