@@ -1,0 +1,329 @@
+/* vsafe's STSELib platform layer (vsafe_stse.h): STSELib's platform functions over a vsafe device.
+ *
+ * How STSELib drives the bus, and what this layer does with it:
+ *  - a command frame is handed over in pieces: send_start(total length), send_continue for each
+ *    piece but the last, send_stop(last piece). The pieces are gathered here and the whole frame
+ *    goes to the device in ONE I2C write at send_stop, as the device requires (one write = one
+ *    command frame). A write the device does not acknowledge is STSE_PLATFORM_BUS_ACK_ERROR,
+ *    which STSELib retries after a delay.
+ *  - a response is read with receive_start(n): here the I2C read of n bytes happens (the device
+ *    restarts every read at byte 0 of its response), then receive_continue / receive_stop copy
+ *    consecutive pieces out of what was read. A NACKed read is STSE_PLATFORM_BUS_ACK_ERROR.
+ *  - the frame CRC (CRC-16/X-25) is computed in pieces: Crc16_Calculate starts it over the first
+ *    piece, each Crc16_Accumulate continues it; both return the CRC of everything so far.
+ * Invariants: the gathered frame never exceeds its buffer nor the length announced at
+ * send_start (else STSE_PLATFORM_BUFFER_ERR and nothing is written); a piece is never copied
+ * beyond the bytes actually read; the layer's state is one bus (STSELib's bus ID is ignored:
+ * every call goes to the one device, at the address STSELib gives).
+ * Randomness comes from OpenSSL (RAND_bytes). Not thread-safe, as STSELib itself. */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/stse_platform.h"
+#include "vsafe/host.h"
+#include "vsafe/se_wire.h"
+#include "vsafe_stse.h"
+
+#define VSAFE_STSE_BUF 1024u /* a command frame is at most 752 + 2 CRC bytes; a response 752 + 5 */
+
+static struct {
+    vsafe_se_t *se;        /* the device in use */
+    vsafe_se_t *own;       /* the one the layer opened (closed by vsafe_stse_shutdown) */
+    vsafe_pcap_t *pcap;    /* VSAFE_STSE_PCAP */
+    int open_failed;       /* reported once */
+    uint8_t tx[VSAFE_STSE_BUF];
+    size_t tx_len, tx_expected;
+    uint8_t rx[VSAFE_STSE_BUF];
+    size_t rx_len, rx_pos;
+    uint16_t crc; /* vsafe_crc16 final value of everything accumulated */
+} g;
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+void vsafe_stse_use_device(vsafe_se_t *se)
+{
+    g.se = se != NULL ? se : g.own;
+}
+
+vsafe_se_t *vsafe_stse_device(void)
+{
+    if (g.se != NULL || g.open_failed) {
+        return g.se;
+    }
+    vsafe_se_options_t o = {.profile = env("VSAFE_STSE_PROFILE"), .state_path = env("VSAFE_STSE_STATE")};
+    int rc = vsafe_se_open(&g.own, &o);
+    if (rc != 0) {
+        fprintf(stderr, "vsafe stselib layer: cannot open the device%s%s: %s (%s)\n", o.state_path ? " " : "",
+                o.state_path ? o.state_path : "", vsafe_status_name(rc), vsafe_status_message(rc));
+        g.own = NULL;
+        g.open_failed = 1;
+        return NULL;
+    }
+    const char *cap = env("VSAFE_STSE_PCAP");
+    if (cap != NULL && g.pcap == NULL && vsafe_pcap_open(&g.pcap, cap) != VSAFE_OK) {
+        fprintf(stderr, "vsafe stselib layer: cannot write the capture %s\n", cap);
+        g.pcap = NULL;
+    }
+    g.se = g.own;
+    return g.se;
+}
+
+void vsafe_stse_shutdown(void)
+{
+    if (g.se == g.own) {
+        g.se = NULL;
+    }
+    vsafe_se_close(g.own);
+    g.own = NULL;
+    g.open_failed = 0;
+    if (g.pcap != NULL && vsafe_pcap_close(g.pcap) != VSAFE_OK) {
+        fprintf(stderr, "vsafe stselib layer: the capture is incomplete\n");
+    }
+    g.pcap = NULL;
+}
+
+static void capture(uint8_t addr, int is_read, const uint8_t *buf, size_t len, int rc)
+{
+    if (g.pcap != NULL && (rc == 0 || rc == VSAFE_I2C_NACK) &&
+        vsafe_pcap_record(g.pcap, 0, addr, is_read, buf, len, rc == 0) != VSAFE_OK) {
+        fprintf(stderr, "vsafe stselib layer: capture write failed\n");
+    }
+}
+
+/* ---- I2C ---- */
+
+stse_ReturnCode_t stse_platform_i2c_init(PLAT_UI8 busID)
+{
+    (void)busID;
+    return vsafe_stse_device() != NULL ? STSE_OK : STSE_PLATFORM_BUS_ERR;
+}
+
+/* The virtual device never sleeps: there is nothing to wake. */
+stse_ReturnCode_t stse_platform_i2c_wake(PLAT_UI8 busID, PLAT_UI8 devAddr, PLAT_UI16 speed)
+{
+    (void)busID;
+    (void)devAddr;
+    (void)speed;
+    return STSE_OK;
+}
+
+stse_ReturnCode_t stse_platform_i2c_send_start(PLAT_UI8 busID, PLAT_UI8 devAddr, PLAT_UI16 speed,
+                                               PLAT_UI16 FrameLength)
+{
+    (void)busID;
+    (void)devAddr;
+    (void)speed;
+    g.tx_len = 0;
+    g.tx_expected = 0;
+    if (FrameLength > VSAFE_STSE_BUF) {
+        return STSE_PLATFORM_BUFFER_ERR;
+    }
+    g.tx_expected = FrameLength;
+    return STSE_OK;
+}
+
+/* A NULL piece stands for that many zero bytes (STSELib's filler elements have no buffer). */
+static stse_ReturnCode_t gather(const PLAT_UI8 *piece, PLAT_UI16 size)
+{
+    if (size > g.tx_expected - g.tx_len) {
+        return STSE_PLATFORM_BUFFER_ERR;
+    }
+    if (piece != NULL) {
+        memcpy(g.tx + g.tx_len, piece, size);
+    } else {
+        memset(g.tx + g.tx_len, 0, size);
+    }
+    g.tx_len += size;
+    return STSE_OK;
+}
+
+stse_ReturnCode_t stse_platform_i2c_send_continue(PLAT_UI8 busID, PLAT_UI8 devAddr, PLAT_UI16 speed,
+                                                  PLAT_UI8 *pElement, PLAT_UI16 element_size)
+{
+    (void)busID;
+    (void)devAddr;
+    (void)speed;
+    return gather(pElement, element_size);
+}
+
+stse_ReturnCode_t stse_platform_i2c_send_stop(PLAT_UI8 busID, PLAT_UI8 devAddr, PLAT_UI16 speed,
+                                              PLAT_UI8 *pElement, PLAT_UI16 element_size)
+{
+    (void)busID;
+    (void)speed;
+    stse_ReturnCode_t ret = gather(pElement, element_size);
+    if (ret != STSE_OK) {
+        return ret;
+    }
+    if (g.tx_len != g.tx_expected) {
+        return STSE_PLATFORM_BUFFER_ERR; /* fewer bytes than announced: never send a short frame */
+    }
+    vsafe_se_t *se = vsafe_stse_device();
+    if (se == NULL) {
+        return STSE_PLATFORM_BUS_ERR;
+    }
+    int rc = vsafe_se_i2c_write(se, devAddr, g.tx, g.tx_len);
+    capture(devAddr, 0, g.tx, g.tx_len, rc);
+    return rc == 0 ? STSE_OK : rc == VSAFE_I2C_NACK ? STSE_PLATFORM_BUS_ACK_ERROR : STSE_PLATFORM_BUS_ERR;
+}
+
+stse_ReturnCode_t stse_platform_i2c_receive_start(PLAT_UI8 busID, PLAT_UI8 devAddr, PLAT_UI16 speed,
+                                                  PLAT_UI16 frame_Length)
+{
+    (void)busID;
+    (void)speed;
+    g.rx_len = 0;
+    g.rx_pos = 0;
+    if (frame_Length == 0 || frame_Length > VSAFE_STSE_BUF) {
+        return STSE_PLATFORM_BUFFER_ERR;
+    }
+    vsafe_se_t *se = vsafe_stse_device();
+    if (se == NULL) {
+        return STSE_PLATFORM_BUS_ERR;
+    }
+    int rc = vsafe_se_i2c_read(se, devAddr, g.rx, frame_Length);
+    capture(devAddr, 1, g.rx, frame_Length, rc);
+    if (rc != 0) {
+        return rc == VSAFE_I2C_NACK ? STSE_PLATFORM_BUS_ACK_ERROR : STSE_PLATFORM_BUS_ERR;
+    }
+    g.rx_len = frame_Length;
+    return STSE_OK;
+}
+
+/* A NULL destination skips the bytes (STSELib discards parts of a response it does not keep). */
+static stse_ReturnCode_t hand_out(PLAT_UI8 *dest, PLAT_UI16 size)
+{
+    if (size > g.rx_len - g.rx_pos) {
+        return STSE_PLATFORM_BUFFER_ERR;
+    }
+    if (dest != NULL) {
+        memcpy(dest, g.rx + g.rx_pos, size);
+    }
+    g.rx_pos += size;
+    return STSE_OK;
+}
+
+stse_ReturnCode_t stse_platform_i2c_receive_continue(PLAT_UI8 busID, PLAT_UI8 devAddr, PLAT_UI16 speed,
+                                                     PLAT_UI8 *pElement, PLAT_UI16 element_size)
+{
+    (void)busID;
+    (void)devAddr;
+    (void)speed;
+    return hand_out(pElement, element_size);
+}
+
+stse_ReturnCode_t stse_platform_i2c_receive_stop(PLAT_UI8 busID, PLAT_UI8 devAddr, PLAT_UI16 speed,
+                                                 PLAT_UI8 *pElement, PLAT_UI16 element_size)
+{
+    (void)busID;
+    (void)devAddr;
+    (void)speed;
+    stse_ReturnCode_t ret = hand_out(pElement, element_size);
+    g.rx_len = 0;
+    g.rx_pos = 0;
+    return ret;
+}
+
+/* ---- CRC-16 of frames ---- */
+
+stse_ReturnCode_t stse_platform_crc16_init(void)
+{
+    g.crc = 0;
+    return STSE_OK;
+}
+
+PLAT_UI16 stse_platform_Crc16_Calculate(PLAT_UI8 *pbuffer, PLAT_UI16 length)
+{
+    g.crc = vsafe_crc16(pbuffer, length);
+    return g.crc;
+}
+
+PLAT_UI16 stse_platform_Crc16_Accumulate(PLAT_UI8 *pbuffer, PLAT_UI16 length)
+{
+    g.crc = vsafe_crc16_continue(g.crc, pbuffer, length);
+    return g.crc;
+}
+
+/* ---- Delay ---- */
+
+stse_ReturnCode_t stse_platform_delay_init(void)
+{
+    return STSE_OK;
+}
+
+void stse_platform_Delay_ms(PLAT_UI16 delay_val)
+{
+    const char *d = env("VSAFE_STSE_DELAY");
+    if (d != NULL && strcmp(d, "0") == 0) {
+        return;
+    }
+    struct timespec ts = {.tv_sec = delay_val / 1000u, .tv_nsec = (long)(delay_val % 1000u) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* ---- Power ----
+ * The device's power line: off closes a device the layer opened from a state file (volatile
+ * session state is lost, the NVM image stays, exactly as at a power loss), on opens it again.
+ * A volatile device, or one given by vsafe_stse_use_device, stays as it is. */
+
+stse_ReturnCode_t stse_platform_power_init(void)
+{
+    return STSE_OK;
+}
+
+stse_ReturnCode_t stse_platform_power_ctrl_init(void)
+{
+    return STSE_OK;
+}
+
+stse_ReturnCode_t stse_platform_power_off(PLAT_UI8 busID, PLAT_UI8 devAddr)
+{
+    (void)busID;
+    (void)devAddr;
+    if (g.own != NULL && g.se == g.own && env("VSAFE_STSE_STATE") != NULL) {
+        vsafe_se_close(g.own);
+        g.own = NULL;
+        g.se = NULL;
+    }
+    return STSE_OK;
+}
+
+stse_ReturnCode_t stse_platform_power_on(PLAT_UI8 busID, PLAT_UI8 devAddr)
+{
+    (void)busID;
+    (void)devAddr;
+    return vsafe_stse_device() != NULL ? STSE_OK : STSE_PLATFORM_POWER_ERROR;
+}
+
+/* ---- Randomness and crypto initialisation ---- */
+
+stse_ReturnCode_t stse_platform_generate_random_init(void)
+{
+    return RAND_status() == 1 ? STSE_OK : STSE_PLATFORM_SERVICES_INIT_ERROR;
+}
+
+PLAT_UI32 stse_platform_generate_random(void)
+{
+    uint8_t b[4] = {0};
+    if (RAND_bytes(b, sizeof b) != 1) {
+        /* No random bytes: fail loudly rather than hand out a predictable value. */
+        fprintf(stderr, "vsafe stselib layer: OpenSSL RAND_bytes failed\n");
+        abort();
+    }
+    return (PLAT_UI32)b[0] << 24 | (PLAT_UI32)b[1] << 16 | (PLAT_UI32)b[2] << 8 | b[3];
+}
+
+/* Weak: a firmware with its own crypto callbacks (and their initialisation) replaces it. The layer
+ * itself needs no crypto set-up (OpenSSL initialises on first use). */
+__attribute__((weak)) stse_ReturnCode_t stse_platform_crypto_init(void)
+{
+    return STSE_OK;
+}
