@@ -16,7 +16,7 @@
 
 #include "vsafe/se_wire.h"
 
-static int is_global(vsafe_cli_t *cli, int argc, char **argv, int *i)
+int vsafe_cli_is_global(vsafe_cli_t *cli, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
     if (strcmp(a, "--json") == 0) {
@@ -52,12 +52,18 @@ int vsafe_cli_parse(vsafe_cli_t *cli, int argc, char **argv, const vsafe_cli_opt
             only_pos = 1;
             continue;
         }
+        if (!only_pos && strcmp(a, "-h") == 0) {
+            a = "--help";
+        }
         if (!only_pos && a[0] == '-' && a[1] == '-') {
-            if (is_global(cli, argc, argv, &i)) {
+            if (vsafe_cli_is_global(cli, argc, argv, &i)) {
                 continue;
             }
             if (strcmp(a, "--help") == 0) {
                 printf("usage: vsafe %s\n", cli->usage != NULL ? cli->usage : cli->command);
+                if (cli->help != NULL) {
+                    printf("\n%s", cli->help);
+                }
                 if (done != NULL) {
                     *done = 1;
                 }

@@ -31,6 +31,8 @@ typedef struct vsafe_cli {
     const char *device_dir; /* --device, else $VSAFE_DEVICE, else ./vsafe-device */
     const char *command;    /* current command name */
     const char *usage;      /* current command's usage line (for usage errors) */
+    const char *help;       /* current command's option descriptions, printed after the usage line by
+                             * --help / -h (NULL: the usage line alone) */
     int json;               /* --json */
     int trace;              /* --trace: every frame both ways on stderr */
     const char *pcap_path;  /* --pcap FILE: every I2C transaction of the command, as pcap */
@@ -76,9 +78,14 @@ typedef struct {
     int *flag;          /* !has_arg: set to 1 when present */
 } vsafe_cli_opt_t;
 
-/* Returns 0, or an exit status (2 after a usage message; 0 after --help, with *done set). */
+/* Returns 0, or an exit status (2 after a usage message; 0 after --help or -h, with *done set:
+ * the usage line and cli->help are printed on stdout). */
 int vsafe_cli_parse(vsafe_cli_t *cli, int argc, char **argv, const vsafe_cli_opt_t *opts, const char **pos,
                     size_t pos_min, size_t pos_max, size_t *pos_count, int *done);
+
+/* Whether argv[*i] is a global option (--json, --trace, --device DIR / --device=DIR); applies it
+ * to cli and advances *i past its value. */
+int vsafe_cli_is_global(vsafe_cli_t *cli, int argc, char **argv, int *i);
 
 /* Prints "vsafe COMMAND: <message>" and the usage line to stderr (or the JSON error object) and
  * returns VSAFE_CLI_EXIT_USAGE. */

@@ -15,27 +15,9 @@
 
 #include "cli.h"
 #include "device/identity.h"
+#include "keyfmt.h"
 
 #define CERT_MAX 1000u
-
-/* The certificate at the start of zone 0 (its size from the DER header 30 82 HH LL, as hosts take it). */
-static int read_cert(vsafe_cli_t *cli, uint8_t *der, size_t *len)
-{
-    int rc = vsafe_host_read_zone(cli->host, VSAFE_HOST_PROT_NONE, 0, 0, der, 4);
-    if (rc != 0) {
-        return vsafe_cli_fail(cli, rc, "read zone 0");
-    }
-    size_t n = ((size_t)der[2] << 8 | der[3]) + 4u;
-    if (der[0] != 0x30 || der[1] != 0x82 || n > CERT_MAX) {
-        return vsafe_cli_fail_named(cli, "NO_CERTIFICATE", "zone 0 does not start with a DER certificate (30 82 ...)");
-    }
-    rc = vsafe_host_read_zone(cli->host, VSAFE_HOST_PROT_NONE, 0, 0, der, n);
-    if (rc != 0) {
-        return vsafe_cli_fail(cli, rc, "read zone 0");
-    }
-    *len = n;
-    return 0;
-}
 
 /* Signs 32 random bytes with slot 0 (16 00 00 20 <challenge>) and verifies R||S over them as a
  * digest with the certificate's key. 1 match, 0 no match, -1 the device refused (status in *st). */
@@ -164,7 +146,7 @@ int vsafe_cmd_identity(vsafe_cli_t *cli, int argc, char **argv)
     }
     uint8_t der_buf[CERT_MAX];
     size_t der_len = 0;
-    rc = read_cert(cli, der_buf, &der_len);
+    rc = vsafe_cli_read_device_cert(cli, der_buf, sizeof der_buf, &der_len);
     if (rc != 0) {
         X509_free(ca);
         return rc;

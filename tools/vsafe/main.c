@@ -16,6 +16,12 @@
       "create a new device from a profile, its identity signed by the CA given (else the local vsafe CA)")      \
     X("identity", vsafe_cmd_identity, "identity [--json] | identity export [--cert F] [--ca F] [--der]",           \
       "show the device certificate (checked against slot 0 by a signature) or export it and the CA")           \
+    X("key", vsafe_cmd_key, "key table|generate|show|sign|verify|ecdh|ecdhe|decompress ...",                   \
+      "private key slots: generate, show, sign, verify, ECDH (vsafe key --help)")                               \
+    X("pubkey", vsafe_cmd_pubkey, "pubkey table|show|write|flags|authenticate ...",                          \
+      "generic public key slots and entity authentication (vsafe pubkey --help)")                              \
+    X("hash", vsafe_cmd_hash, "hash [--alg ALG] (--data HEX|--data-file F|F|-) [--out F]",                      \
+      "hash data on the device (sha256, sha384, sha512, sha3-*)")                                              \
     X("zones", vsafe_cmd_zones, "zones", "show the partition table")                                          \
     X("read", vsafe_cmd_read, "read ZONE [--offset N] [--length N] [--host-key FILE]", "read a zone")           \
     X("update", vsafe_cmd_update, "update ZONE [--offset N] --data HEX [--atomic] [--host-key FILE]",            \
