@@ -56,11 +56,22 @@ def _u(value, bits, what):
     return value
 
 
+_ACS = {"always": 0, "host": 1, "never": 2}
+
+
+def _key_pair(mac_key, cipher_key):
+    mac_key, cipher_key = bytes(mac_key), bytes(cipher_key)
+    if len(mac_key) not in (16, 32) or len(cipher_key) != len(mac_key):
+        raise ValueError("host keys are two keys of 16 bytes (AES-128) or two of 32 (AES-256)")
+    return mac_key, cipher_key, 0 if len(mac_key) == 16 else 1
+
+
 class _Handle:
     """What Device and a served device share: the host-library handle and the operations."""
 
     _host = None
     _pcap = None
+    _prot = _lib.PROT_TABLE
 
     def _attach_pcap(self, pcap):
         if pcap is None:
@@ -100,7 +111,7 @@ class _Handle:
                 return z
         # Not in the partition table: the device itself gives the refusal (ENTRY_NOT_FOUND).
         one = ctypes.create_string_buffer(1)
-        _check(_lib.lib.vsafe_host_read_zone(self._h(), _lib.PROT_TABLE, zone, 0, one, 1), f"read zone {zone}")
+        _check(_lib.lib.vsafe_host_read_zone(self._h(), self._prot, zone, 0, one, 1), f"read zone {zone}")
         raise ValueError(f"zone {zone} is not in the partition table, yet the device read it")
 
     def _read(self, zone, offset, length):
@@ -116,10 +127,10 @@ class _Handle:
         ctx = f"read zone {zone} offset {offset} length {length}"
         if z["type"] == "counter":
             c = _lib.u32()
-            _check(_lib.lib.vsafe_host_read_counter_zone(self._h(), _lib.PROT_TABLE, zone, offset, out, length,
+            _check(_lib.lib.vsafe_host_read_counter_zone(self._h(), self._prot, zone, offset, out, length,
                                                          ctypes.byref(c)), ctx)
             return out.raw[:length], c.value
-        _check(_lib.lib.vsafe_host_read_zone(self._h(), _lib.PROT_TABLE, zone, offset, out, length), ctx)
+        _check(_lib.lib.vsafe_host_read_zone(self._h(), self._prot, zone, offset, out, length), ctx)
         return out.raw[:length], None
 
     def read_zone(self, zone, offset=0, length=None):
@@ -136,7 +147,7 @@ class _Handle:
     def update_zone(self, zone, data, offset=0, atomic=False):
         """Writes data into a data zone at offset; atomic=True: one command, all or nothing."""
         data = bytes(data)
-        _check(_lib.lib.vsafe_host_update_zone(self._h(), _lib.PROT_TABLE, _u(zone, 8, "zone"), _u(offset, 16, "offset"),
+        _check(_lib.lib.vsafe_host_update_zone(self._h(), self._prot, _u(zone, 8, "zone"), _u(offset, 16, "offset"),
                                                data, len(data), 1 if atomic else 0),
                f"update zone {zone} offset {offset}")
 
@@ -146,7 +157,7 @@ class _Handle:
         if amount == 0:
             raise ValueError("amount must be at least 1")
         c = _lib.u32()
-        _check(_lib.lib.vsafe_host_decrement(self._h(), _lib.PROT_TABLE, _u(zone, 8, "zone"), _u(amount, 32, "amount"),
+        _check(_lib.lib.vsafe_host_decrement(self._h(), self._prot, _u(zone, 8, "zone"), _u(amount, 32, "amount"),
                                              _u(offset, 16, "offset"), data, len(data), ctypes.byref(c)),
                f"decrement zone {zone}")
         return c.value
@@ -157,6 +168,75 @@ class _Handle:
         out = ctypes.create_string_buffer(max(len(data), 1))
         _check(_lib.lib.vsafe_host_echo(self._h(), data, len(data), out), "echo")
         return out.raw[: len(data)]
+
+    def random(self, n):
+        """n random bytes from the device."""
+        out = ctypes.create_string_buffer(max(_u(n, 16, "n"), 1))
+        _check(_lib.lib.vsafe_host_random(self._h(), out, n), "random")
+        return out.raw[:n]
+
+    # ---- access conditions ----
+    def change_access(self, zone, read=None, update=None, lock=False, amount=1):
+        """Makes a zone's read and/or update access condition stricter ("always" < "host" <
+        "never"); lock=True also clears the change right for good. An update AC change of a
+        counter zone is a Decrement by amount (the device has no other way to carry it)."""
+        _u(zone, 8, "zone")
+        cr = 0 if lock else 1
+        for ac in (read, update):
+            if ac is not None and ac not in _ACS:
+                raise ValueError(f"access condition is one of {', '.join(_ACS)}, not {ac!r}")
+        if read is not None:
+            _check(_lib.lib.vsafe_host_change_read_ac(self._h(), self._prot, zone, _ACS[read], cr),
+                   f"change read AC of zone {zone}")
+        if update is not None:
+            if self._zone(zone)["type"] == "counter":
+                c = _lib.u32()
+                _check(_lib.lib.vsafe_host_change_decrement_ac(self._h(), self._prot, zone, _ACS[update], cr,
+                                                               _u(amount, 32, "amount"), 0, b"", 0, ctypes.byref(c)),
+                       f"change update AC of zone {zone}")
+            else:
+                _check(_lib.lib.vsafe_host_change_update_ac(self._h(), self._prot, zone, _ACS[update], cr, 0, b"", 0, 0),
+                       f"change update AC of zone {zone}")
+
+    # ---- host key and secure channel ----
+    def provision_host_key(self, mac_key, cipher_key, method="plaintext"):
+        """Writes the host key pair (two AES-128 or two AES-256 keys) into the device, in
+        plaintext (1F 07) or wrapped under a volatile KEK session ("wrapped")."""
+        mac_key, cipher_key, kt = _key_pair(mac_key, cipher_key)
+        fn = {"plaintext": _lib.lib.vsafe_host_provision_plaintext,
+              "wrapped": _lib.lib.vsafe_host_provision_wrapped}.get(method)
+        if fn is None:
+            raise ValueError("method is 'plaintext' or 'wrapped' (or use provision_host_key_ecdh)")
+        _check(fn(self._h(), kt, mac_key, cipher_key), f"provision host key ({method})")
+
+    def provision_host_key_ecdh(self, aes256=False):
+        """Establishes a host key pair by ECDH with the device; returns (mac_key, cipher_key),
+        which the caller must keep: the device never gives them again."""
+        n = 32 if aes256 else 16
+        mac, cip = ctypes.create_string_buffer(n), ctypes.create_string_buffer(n)
+        try:
+            _check(_lib.lib.vsafe_host_provision_ecdh(self._h(), 1 if aes256 else 0, mac, cip), "provision host key (ecdh)")
+            return mac.raw, cip.raw
+        finally:
+            ctypes.memset(mac, 0, n)
+            ctypes.memset(cip, 0, n)
+
+    def open_session(self, mac_key, cipher_key):
+        """Opens the host secure channel: from now on every data command carries a C-MAC and
+        expects an R-MAC (encrypted where the command table says), as the CLI's --host-key."""
+        mac_key, cipher_key, kt = _key_pair(mac_key, cipher_key)
+        _check(_lib.lib.vsafe_host_session_open(self._h(), mac_key, cipher_key, kt), "open session")
+        self._prot = _lib.PROT_MAC
+
+    def close_session(self):
+        _lib.lib.vsafe_host_session_close(self._h())
+        self._prot = _lib.PROT_TABLE
+
+    def session_counter(self):
+        """The C-MAC sequence counter the next protected command will carry."""
+        c = _lib.u32()
+        _check(_lib.lib.vsafe_host_session_counter(self._h(), ctypes.byref(c)), "session counter")
+        return c.value
 
     # ---- lifetime ----
     def close(self):

@@ -85,12 +85,24 @@ _proto("vsafe_host_read_counter_zone", ctypes.c_int, c_p, ctypes.c_int, u8, u16,
 _proto("vsafe_host_update_zone", ctypes.c_int, c_p, ctypes.c_int, u8, u16, buf, sz, ctypes.c_int)
 _proto("vsafe_host_decrement", ctypes.c_int, c_p, ctypes.c_int, u8, u32, u16, buf, sz, ctypes.POINTER(u32))
 _proto("vsafe_host_echo", ctypes.c_int, c_p, buf, sz, ctypes.c_void_p)
+_proto("vsafe_host_random", ctypes.c_int, c_p, ctypes.c_void_p, sz)
+_proto("vsafe_host_change_read_ac", ctypes.c_int, c_p, ctypes.c_int, u8, u8, ctypes.c_int)
+_proto("vsafe_host_change_update_ac", ctypes.c_int, c_p, ctypes.c_int, u8, u8, ctypes.c_int, u16, buf, sz, ctypes.c_int)
+_proto("vsafe_host_change_decrement_ac", ctypes.c_int, c_p, ctypes.c_int, u8, u8, ctypes.c_int, u32, u16, buf, sz,
+       ctypes.POINTER(u32))
+_proto("vsafe_host_session_open", ctypes.c_int, c_p, buf, buf, ctypes.c_uint)
+_proto("vsafe_host_session_close", None, c_p)
+_proto("vsafe_host_session_counter", ctypes.c_int, c_p, ctypes.POINTER(u32))
+_proto("vsafe_host_provision_plaintext", ctypes.c_int, c_p, ctypes.c_uint, buf, buf)
+_proto("vsafe_host_provision_wrapped", ctypes.c_int, c_p, ctypes.c_uint, buf, buf)
+_proto("vsafe_host_provision_ecdh", ctypes.c_int, c_p, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p)
 _proto("vsafe_host_set_pcap", None, c_p, c_p)
 _proto("vsafe_pcap_open", ctypes.c_int, c_pp, ctypes.c_char_p)
 _proto("vsafe_pcap_record", ctypes.c_int, c_p, u8, u8, ctypes.c_int, buf, sz, ctypes.c_int)
 _proto("vsafe_pcap_close", ctypes.c_int, c_p)
 
 PROT_TABLE = 0  # VSAFE_HOST_PROT_TABLE: as the device's command table requires (the CLI's default)
+PROT_MAC = 2  # VSAFE_HOST_PROT_MAC: C-MAC and R-MAC (the CLI with --host-key)
 I2C_NACK = 1  # VSAFE_I2C_NACK
 ZONE_COUNTER = 1  # VSAFE_SE_ZONE_COUNTER
 DEFAULT_ADDR = 0x20

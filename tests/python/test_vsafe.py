@@ -134,6 +134,63 @@ class InProcess(unittest.TestCase):
         self.dev.close()  # twice is fine
 
 
+class SecureChannel(unittest.TestCase):
+    MAC, CIPHER = bytes(range(16)), bytes(range(16, 32))
+
+    def setUp(self):
+        self.dev = vsafe.Device()
+
+    def tearDown(self):
+        self.dev.close()
+
+    def test_host_zone_needs_the_session(self):
+        self.dev.provision_host_key(self.MAC, self.CIPHER)
+        self.dev.change_access(1, update="host")
+        self.assertEqual([z["update_ac"] for z in self.dev.zones() if z["index"] == 1], ["host"])
+        with self.assertRaises(vsafe.DeviceError) as cm:
+            self.dev.update_zone(1, b"plain")
+        self.assertEqual(cm.exception.status, "ACCESS_CONDITION_NOT_SATISFIED")
+        self.dev.open_session(self.MAC, self.CIPHER)
+        c0 = self.dev.session_counter()
+        self.dev.update_zone(1, b"maced")
+        self.assertEqual(self.dev.session_counter(), c0 + 1)  # one protected command
+        self.assertEqual(self.dev.read_zone(1, length=5), b"maced")
+        self.dev.close_session()
+        with self.assertRaises(vsafe.DeviceError):
+            self.dev.update_zone(1, b"plain")
+        with self.assertRaises(vsafe.DeviceError) as cm:
+            self.dev.change_access(1, update="always")  # never less strict
+        self.assertEqual(cm.exception.status, "ACCESS_CONDITION_NOT_SATISFIED")
+
+    def test_wrong_keys_fail_the_mac(self):
+        self.dev.provision_host_key(self.MAC, self.CIPHER)
+        self.dev.change_access(2, update="host")
+        self.dev.open_session(self.CIPHER, self.MAC)  # swapped: not the provisioned pair
+        with self.assertRaises(vsafe.DeviceError):
+            self.dev.update_zone(2, b"x")
+
+    def test_anonymous_provisioning_refused_by_spl05(self):
+        # SPL05's host-key control fields (Query 0x4A) allow plaintext provisioning only.
+        with self.assertRaises(vsafe.DeviceError) as cm:
+            self.dev.provision_host_key_ecdh()
+        self.assertEqual(cm.exception.status, "ACCESS_CONDITION_NOT_SATISFIED")
+        with self.assertRaises(vsafe.DeviceError) as cm:
+            self.dev.provision_host_key(self.MAC, self.CIPHER, method="wrapped")
+        self.assertEqual(cm.exception.status, "ACCESS_CONDITION_NOT_SATISFIED")
+        self.dev.provision_host_key(self.MAC, self.CIPHER)  # plaintext still works after them
+        self.dev.change_access(3, update="host", lock=True)
+        self.dev.open_session(self.MAC, self.CIPHER)
+        self.dev.update_zone(3, b"after")
+        self.assertEqual(self.dev.read_zone(3, length=5), b"after")
+        z3 = [z for z in self.dev.zones() if z["index"] == 3][0]
+        self.assertFalse(z3["update_ac_change_right"])
+
+    def test_random(self):
+        a, b = self.dev.random(48), self.dev.random(48)
+        self.assertEqual((len(a), len(b)), (48, 48))
+        self.assertNotEqual(a, b)
+
+
 class Capture(unittest.TestCase):
     def test_pcap_of_host_and_raw_transactions(self):
         with tempfile.TemporaryDirectory() as d:
