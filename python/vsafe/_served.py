@@ -10,7 +10,11 @@ from . import DeviceError, BusNack, _Handle, _check, _u
 
 # Requests of the socket protocol (docs/SOCKET.md).
 _OP_I2C_WRITE, _OP_I2C_READ = 0x10, 0x11
-_OP_POWER, _OP_RESET, _OP_CUT, _OP_TIMING = 0x20, 0x21, 0x22, 0x23
+_OP_POWER, _OP_RESET, _OP_CUT, _OP_TIMING, _OP_STATS = 0x20, 0x21, 0x22, 0x23, 0x24
+# STATS fields in wire order (docs/SOCKET.md); a newer server may append more, kept as field_N.
+_STATS = ("commands", "commits", "nvm_bytes", "program_ops", "erase_ops", "wear_max_erases", "durable_commands",
+          "device_syncs", "server_sync_calls", "server_durable_commands", "power_cycles", "cuts", "powered",
+          "cut_armed", "timing", "durability")
 _CUT_MODELS = {"dropped": 1, "torn-unit": 2, "torn-page": 3, "reordered": 4}
 
 _HAVE_SOCKET = hasattr(_lib.lib, "vsafe_host_conn_open")
@@ -100,4 +104,13 @@ class Served(_Handle):
         self._request(_OP_CUT, struct.pack(">IB", _u(n, 32, "n"), _CUT_MODELS[model]), "cut")
 
     def timing(self, on):
+        """The timing model: while on, the device NACKs for each command's processing time."""
         self._request(_OP_TIMING, bytes([1 if on else 0]), "timing")
+
+    def stats(self):
+        """The device's and the server's counters, as `vsafe ctl stats --json` names them."""
+        _, data = self._request(_OP_STATS, b"", "stats", out_cap=1 + 8 * 255)
+        if not data or len(data) < 1 + 8 * data[0]:
+            raise DeviceError(-801, "stats: short reply")
+        values = struct.unpack(f">{data[0]}Q", data[1:1 + 8 * data[0]])
+        return {(_STATS[i] if i < len(_STATS) else f"field_{i}"): v for i, v in enumerate(values)}

@@ -7,6 +7,7 @@ Also runs under pytest (plain unittest classes)."""
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
@@ -261,6 +262,95 @@ class WithTheCli(unittest.TestCase):
             with self.assertRaises(vsafe.DeviceError) as cm:
                 dev.update_zone(0, b"\x00")
         self.assertEqual(json.loads(r.stdout)["error"], cm.exception.status)
+
+
+def has_serve():
+    return hasattr(vsafe._lib.lib, "vsafe_host_conn_open")
+
+
+class Server:
+    """`vsafe serve` of the installed CLI on a fresh device, stopped with SIGTERM."""
+
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "served")
+        self.sock = os.path.join(tmp, "s.sock")
+        cli("--device", self.dir, "init")
+        self.proc = subprocess.Popen([CLI, "serve", "--device", self.dir, "--socket", self.sock],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready = self.proc.stdout.readline().strip()  # the socket path, once clients can connect
+        if ready != self.sock:
+            self.proc.kill()
+            raise AssertionError(f"vsafe serve did not become ready: {ready!r} {self.proc.stderr.read()}")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+
+@unittest.skipUnless(has_serve(), "this build has no socket transport (vsafe serve)")
+class Served(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.server = Server(self.tmp.name)
+        self.dev = vsafe.connect(self.server.sock)
+
+    def tearDown(self):
+        self.dev.close()
+        rc = self.server.stop()
+        self.tmp.cleanup()
+        self.assertEqual(rc, 0)
+
+    def test_operations_and_the_cli_agree(self):
+        self.dev.update_zone(2, b"over the socket", offset=30)
+        counter = self.dev.decrement(8, amount=6, data=b"\x01")
+        r = json.loads(cli("--connect", self.server.sock, "--json", "read", "2", "--offset", "30", "--length",
+                           "15").stdout)
+        self.assertEqual(bytes.fromhex(r["read"]["data"]), b"over the socket")
+        out = json.loads(cli("--connect", self.server.sock, "--json", "decrement", "8").stdout)
+        self.assertEqual(out["decrement"]["counter"], counter - 1)
+        self.assertEqual(self.dev.read_counter(8), counter - 1)
+        self.assertEqual(self.dev.zones(), json.loads(cli("--connect", self.server.sock, "--json", "zones").stdout)["zones"])
+        with self.assertRaises(vsafe.DeviceError) as cm:
+            self.dev.update_zone(0, b"x")
+        self.assertEqual(cm.exception.status, "ACCESS_CONDITION_NOT_SATISFIED")
+
+    def test_raw_bus(self):
+        self.assertEqual(self.dev.i2c_write(frame(b"\x00served")), 0)
+        rsp = self.dev.i2c_read(5 + 6)
+        self.assertEqual(rsp[:3], b"\x00\x00\x08")
+        self.assertEqual(rsp[3:9], b"served")
+        self.assertEqual(self.dev.i2c_write(frame(b"\x00\x01"), addr=0x21), 1)
+        with self.assertRaises(vsafe.BusNack):
+            self.dev.i2c_read(5, addr=0x21)
+
+    def test_power_and_cut(self):
+        self.dev.update_zone(1, b"kept")
+        self.dev.power(False)
+        with self.assertRaises(vsafe.DeviceError):
+            self.dev.read_zone(1, length=4)  # a powered-off device acknowledges nothing
+        self.dev.power(True)
+        self.assertEqual(self.dev.read_zone(1, length=4), b"kept")
+        before = self.dev.read_counter(5)
+        self.dev.cut_after(1, model="dropped")
+        with self.assertRaises(vsafe.DeviceError):
+            self.dev.decrement(5)  # power lost at its first NVM operation: no response
+        after = self.dev.read_counter(5)
+        self.assertEqual(after, before)  # nothing of it reached NVM (dropped)
+        self.assertEqual(self.dev.decrement(5), before - 1)
+        st = self.dev.stats()
+        self.assertEqual(st["cuts"], 1)
+        self.assertGreaterEqual(st["power_cycles"], 2)
+        self.assertGreaterEqual(st["commits"], 2)
+
+    def test_pcap_over_the_socket(self):
+        path = os.path.join(self.tmp.name, "client.pcap")
+        with vsafe.connect(self.server.sock, pcap=path) as dev:
+            dev.i2c_write(frame(b"\x00\x42"))
+            dev.i2c_read(7)
+        with open(path, "rb") as f:
+            blob = f.read()
+        self.assertEqual(struct.unpack("<I", blob[20:24])[0], 209)
+        self.assertIn(b"\x00\x00\x00\x00\x00\x40" + frame(b"\x00\x42"), blob)
 
 
 if __name__ == "__main__":
