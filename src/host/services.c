@@ -469,7 +469,8 @@ int vsafe_host_mac_generate(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t slo
         return VSAFE_ERR_ARGUMENT;
     }
     const uint8_t hdr[1] = {SVC_CMD_GENERATE_MAC};
-    uint8_t p[3 + 255] = {0x03, slot, (uint8_t)mac_len};
+    uint8_t p[3 + 255]; /* not zero-initialised: only the 3 + msg_len bytes written are sent */
+    p[0] = 0x03, p[1] = slot, p[2] = (uint8_t)mac_len;
     if (msg_len > 0) {
         memcpy(p + 3, msg, msg_len);
     }
@@ -497,7 +498,8 @@ int vsafe_host_mac_verify(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t slot,
         return VSAFE_ERR_ARGUMENT;
     }
     const uint8_t hdr[1] = {SVC_CMD_VERIFY_MAC};
-    uint8_t p[VSAFE_SE_FRAME_MAX] = {0x02, slot, (uint8_t)mac_len};
+    uint8_t p[VSAFE_SE_FRAME_MAX]; /* not zero-initialised: only the bytes written are sent */
+    p[0] = 0x02, p[1] = slot, p[2] = (uint8_t)mac_len;
     memcpy(p + 3, mac, mac_len);
     if (msg_len > 0) {
         memcpy(p + 3 + mac_len, msg, msg_len);
