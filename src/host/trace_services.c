@@ -2,7 +2,8 @@
  * signatures, ECDH, hash, symmetric key provisioning, AES, MAC, Derive keys, envelopes, password.
  *
  * Invariant: no byte of a key being written, a password, input key material, a payload to wrap or
- * an unwrapped one, a shared secret or a derived key is rendered; host_trace_cmd_secret_range and
+ * an unwrapped one, a shared secret, a derived key, or the plaintext of an AES encryption or
+ * decryption (one-shot or chunked) is rendered; host_trace_cmd_secret_range and
  * host_trace_rsp_secret name them, the hex dump in trace.c masks them, and the decoders here show
  * them as "<N bytes, secret>". Every read is bounds-checked against the payload length; a frame
  * that does not parse is shown as its remaining bytes ("rest"), never read past. */
@@ -120,8 +121,24 @@ int host_trace_cmd_secret_range(uint8_t code, uint8_t ext, const uint8_t *p, siz
         *from = 1;
         return n > 1;
     }
+    if (code == SVC_CMD_ENCRYPT) {
+        /* SUB SLOT, then a layout that follows the slot's mode (unknown here): the plaintext is
+         * somewhere in the rest, so all of the rest is masked. */
+        *from = 2;
+        return n > 2;
+    }
     if (code != VSAFE_SE_CMD_EXTENDED) {
         return 0;
+    }
+    if (ext == SVC_EXT_START_ENCRYPT) {
+        *from = 1;
+        return n > 1;
+    }
+    if (ext == SVC_EXT_PROCESS_ENCRYPT || ext == SVC_EXT_FINISH_ENCRYPT) {
+        /* AAD_LEN AAD MSG_LEN PLAINTEXT; all of it when the AAD length does not fit. */
+        size_t al = n >= 2 ? vsafe_get_be16(p) : n;
+        *from = 4u + al <= n ? 4u + al : 0u;
+        return n > *from;
     }
     if (ext == VSAFE_SE_EXT_WRITE_HOST_KEY_PLAIN) {
         *from = 4;
@@ -144,8 +161,9 @@ int host_trace_cmd_secret_range(uint8_t code, uint8_t ext, const uint8_t *p, siz
 /* A response payload that is secret as a whole. */
 int host_trace_rsp_secret(uint8_t code, uint8_t ext)
 {
-    return code == SVC_CMD_ESTABLISH_KEY || code == SVC_CMD_UNWRAP ||
-           (code == VSAFE_SE_CMD_EXTENDED && ext == SVC_EXT_DERIVE);
+    return code == SVC_CMD_ESTABLISH_KEY || code == SVC_CMD_UNWRAP || code == SVC_CMD_DECRYPT ||
+           (code == VSAFE_SE_CMD_EXTENDED && (ext == SVC_EXT_DERIVE || ext == SVC_EXT_START_DECRYPT ||
+                                              ext == SVC_EXT_PROCESS_DECRYPT || ext == SVC_EXT_FINISH_DECRYPT));
 }
 
 static void sb_pub(sbuf_t *sb, const char *label, const uint8_t *p, size_t n)
@@ -364,9 +382,14 @@ int host_trace_service_command(sbuf_t *sb, uint8_t code, uint8_t ext, const uint
     case SVC_CMD_ENCRYPT:
     case SVC_CMD_DECRYPT:
         if (n >= 2) {
-            /* the layout after SLOT follows the slot's mode, which the frame does not say */
+            /* the layout after SLOT follows the slot's mode, which the frame does not say; an
+             * encryption's carries its plaintext */
             sb_printf(sb, " sub=0x%02X slot=%u", p[0], p[1]);
-            sb_data(sb, "data", p + 2, n - 2);
+            if (code == SVC_CMD_ENCRYPT) {
+                host_trace_secret(sb, "data", n - 2);
+            } else {
+                sb_data(sb, "data", p + 2, n - 2);
+            }
             return 1;
         }
         return 0;
@@ -452,7 +475,11 @@ int host_trace_service_command(sbuf_t *sb, uint8_t code, uint8_t ext, const uint
     case SVC_EXT_START_DECRYPT:
         if (n >= 1) {
             sb_printf(sb, " slot=%u", p[0]);
-            sb_data(sb, "data", p + 1, n - 1);
+            if (ext == SVC_EXT_START_ENCRYPT) {
+                host_trace_secret(sb, "data", n - 1);
+            } else {
+                sb_data(sb, "data", p + 1, n - 1);
+            }
             return 1;
         }
         return 0;
@@ -464,7 +491,11 @@ int host_trace_service_command(sbuf_t *sb, uint8_t code, uint8_t ext, const uint
             size_t al = vsafe_get_be16(p);
             sb_data(sb, "aad", p + 2, al);
             size_t dl = vsafe_get_be16(p + 2 + al);
-            sb_data(sb, "data", p + 4 + al, n - 4 - al);
+            if (ext == SVC_EXT_PROCESS_ENCRYPT || ext == SVC_EXT_FINISH_ENCRYPT) {
+                host_trace_secret(sb, "plaintext", n - 4 - al);
+            } else {
+                sb_data(sb, "data", p + 4 + al, n - 4 - al);
+            }
             if (4u + al + dl != n) {
                 sb_printf(sb, " length=%zu", dl);
             }
@@ -502,8 +533,12 @@ int host_trace_service_response(sbuf_t *sb, uint8_t code, uint8_t ext, const uin
                                    const uint8_t *p, size_t n)
 {
     if (host_trace_rsp_secret(code, ext)) {
-        host_trace_secret(sb, code == SVC_CMD_ESTABLISH_KEY ? "shared_secret" : code == SVC_CMD_UNWRAP ? "payload" : "output",
-                  n);
+        host_trace_secret(sb,
+                          code == SVC_CMD_ESTABLISH_KEY ? "shared_secret"
+                          : code == SVC_CMD_UNWRAP      ? "payload"
+                          : code == VSAFE_SE_CMD_EXTENDED && ext == SVC_EXT_DERIVE ? "output"
+                                                                                   : "plaintext",
+                          n);
         return 1;
     }
     size_t id = 0;

@@ -229,11 +229,58 @@ static void regress_trace_maced_host_key_write(void **state)
     assert_no_secret();
 }
 
+/* Finding (issue 9, CLI work): the trace showed AES plaintext in the clear: the data of Encrypt
+ * (0x1B) and of the chunked encryptions (1F 11..13) in the hex dump and the decoding, and the
+ * decrypted output of Decrypt (0x1C) and of the chunked decryptions (1F 14..16) in the response,
+ * on a FREE unencrypted table (the SPL05 factory state, where they travel in plaintext). */
+static void regress_trace_aes_plaintext(void **state)
+{
+    (void)state;
+    char buf[512];
+    snprintf(buf, sizeof buf, "1B 02 03 %s 00 00", SECRET_HEX); /* ECB encrypt */
+    decode_cmd(buf);
+    assert_non_null(strstr(text, "Encrypt"));
+    assert_non_null(strstr(text, "slot=3 data=<16 bytes, secret>"));
+    assert_no_secret();
+    /* GCM encrypt: IV_LEN IV AAD_LEN AAD MSG_LEN PLAINTEXT */
+    snprintf(buf, sizeof buf, "1B 02 03 00 01 AA 00 00 00 10 %s 00 00", SECRET_HEX);
+    decode_cmd(buf);
+    assert_no_secret();
+    snprintf(buf, sizeof buf, "1F 11 03 00 01 AA 00 00 00 10 %s 00 00", SECRET_HEX);
+    decode_cmd(buf);
+    assert_no_secret();
+    snprintf(buf, sizeof buf, "1F 12 00 01 AA 00 10 %s 00 00", SECRET_HEX);
+    decode_cmd(buf);
+    assert_non_null(strstr(text, "aad=aa (1 bytes)"));
+    assert_non_null(strstr(text, "plaintext=<16 bytes, secret>"));
+    assert_no_secret();
+    snprintf(buf, sizeof buf, "1F 13 00 00 00 10 %s 00 00", SECRET_HEX);
+    decode_cmd(buf);
+    assert_no_secret();
+    /* Responses: ECB plaintext, AEAD VERIFIED || plaintext, chunked decryption output */
+    decode_rsp("1C 02 03 00 00", SECRET_HEX);
+    assert_non_null(strstr(text, "plaintext=<16 bytes, secret>"));
+    assert_no_secret();
+    snprintf(buf, sizeof buf, "01 %s", SECRET_HEX);
+    decode_rsp("1C 02 03 00 00", buf);
+    assert_no_secret();
+    for (unsigned ext = 0x14; ext <= 0x16; ext++) {
+        char cmd[32];
+        snprintf(cmd, sizeof cmd, "1F %02X 00 00 00 00", ext);
+        decode_rsp(cmd, buf);
+        assert_no_secret();
+    }
+    /* The ciphertext an encryption returns is not secret, and still shown */
+    decode_rsp("1B 02 03 00 00", "01 02 03 04");
+    assert_non_null(strstr(text, "01 02 03 04"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_spec_frames),
         cmocka_unit_test(test_trace_masks_secrets),
+        cmocka_unit_test(regress_trace_aes_plaintext),
         cmocka_unit_test(test_trace_run_never_shows_keys),
         cmocka_unit_test(regress_trace_maced_host_key_write),
     };

@@ -22,6 +22,18 @@
       "generic public key slots and entity authentication (vsafe pubkey --help)")                              \
     X("hash", vsafe_cmd_hash, "hash [--alg ALG] (--data HEX|--data-file F|F|-) [--out F]",                      \
       "hash data on the device (sha256, sha384, sha512, sha3-*)")                                              \
+    X("symkey", vsafe_cmd_symkey, "symkey table|ctrl|write|establish|erase ...",                              \
+      "symmetric key slots: provisioning control, plaintext/wrapped writes, ECDHE establishment")              \
+    X("aes", vsafe_cmd_aes, "aes encrypt|decrypt|gmac --slot N ...", "AES-ECB, CCM*, GCM and GMAC with a slot's key") \
+    X("mac", vsafe_cmd_mac, "mac generate|verify --slot N ...", "AES-CMAC and HMAC-SHA-256 with a slot's key")    \
+    X("derive", vsafe_cmd_derive, "derive (--ikm HEX|--ikm-file F|--ikm-slot N) [--salt ...] [--info ...] "      \
+      "[--length L,...] [--to-slot ...]", "HKDF-SHA256 on the device, keys to the host or into slots")           \
+    X("envelope", vsafe_cmd_envelope, "envelope keygen|table ...", "local envelope keys (for wrap / unwrap)")      \
+    X("wrap", vsafe_cmd_wrap, "wrap --slot N (--data HEX|--data-file F) [--out F]",                              \
+      "wrap a payload in a local envelope (AES key wrap)")                                                      \
+    X("unwrap", vsafe_cmd_unwrap, "unwrap --slot N (--data HEX|--data-file F) [--out F]",                        \
+      "unwrap a local envelope")                                                                                \
+    X("password", vsafe_cmd_password, "password verify --password HEX ...", "verify the device password")        \
     X("zones", vsafe_cmd_zones, "zones", "show the partition table")                                          \
     X("read", vsafe_cmd_read, "read ZONE [--offset N] [--length N] [--host-key FILE]", "read a zone")           \
     X("update", vsafe_cmd_update, "update ZONE [--offset N] --data HEX [--atomic] [--host-key FILE]",            \
