@@ -63,6 +63,31 @@ VSAFE_MUST_CHECK int vsafe_host_open_se(vsafe_host_t **h, vsafe_se_t *se);
 /* Closes the handle and wipes its session keys. NULL is fine. */
 void vsafe_host_close(vsafe_host_t *h);
 
+/* ---- A served device (`vsafe serve`, the socket protocol of docs/SOCKET.md) ----
+ * address: a Unix socket path, or HOST:PORT for TCP (an address without '/' that ends in
+ * ":DIGITS", for example "127.0.0.1:7070" or "[::1]:7070"; "unix:PATH" forces a path).
+ * device: the device's name on a server of several (--root), or NULL for a server of one. */
+typedef struct vsafe_host_conn vsafe_host_conn_t;
+
+/* Connects and, with a device name, chooses that device (HELLO). msg (may be NULL) receives the server's one-line
+ * reason on failure. VSAFE_ERR_HOST_TRANSPORT (cannot connect), VSAFE_ERR_SERVER_NO_DEVICE, the
+ * server's status, VSAFE_ERR_PROTO_*, VSAFE_ERR_NO_MEMORY, VSAFE_ERR_ARGUMENT. */
+VSAFE_MUST_CHECK int vsafe_host_conn_open(vsafe_host_conn_t **c, const char *address, const char *device, char *msg,
+                                          size_t msg_cap);
+void vsafe_host_conn_close(vsafe_host_conn_t *c);
+/* One request of the protocol: op and its argument bytes; the reply's STATUS in *status (0,
+ * VSAFE_I2C_NACK, 2 for TRANSCEIVE without response, or a negative status) and its data in out
+ * (truncated to out_cap; *out_len is the full length). Returns VSAFE_OK when a reply arrived,
+ * VSAFE_ERR_HOST_TRANSPORT when the connection failed, VSAFE_ERR_PROTO_* for a bad reply. */
+VSAFE_MUST_CHECK int vsafe_host_conn_request(vsafe_host_conn_t *c, uint8_t op, const uint8_t *args, size_t args_len,
+                                             int32_t *status, uint8_t *out, size_t out_cap, size_t *out_len);
+/* Opens a host handle on a connection (which must outlive the handle): each command is one
+ * TRANSCEIVE. A write the device does not acknowledge is VSAFE_ERR_HOST_NACK, a command with no
+ * response (power lost) VSAFE_ERR_HOST_TIMEOUT, as on the bus after its retries. */
+VSAFE_MUST_CHECK int vsafe_host_open_conn(vsafe_host_t **h, vsafe_host_conn_t *c);
+/* vsafe_host_conn_open and vsafe_host_open_conn in one; the handle owns the connection. */
+VSAFE_MUST_CHECK int vsafe_host_open_socket(vsafe_host_t **h, const char *address, const char *device);
+
 /* ---- Trace ---- */
 typedef enum {
     VSAFE_HOST_TRACE_COMMAND = 0,  /* a command frame as written (CRC included) */

@@ -105,6 +105,9 @@ int vsafe_se_stats(const vsafe_se_t *se, vsafe_se_stats_t *stats);
  * real part; an in-process host uses this to report a power loss instead of a timeout. False for
  * NULL. Cleared by the next command written. */
 bool vsafe_se_power_lost(const vsafe_se_t *se);
+/* Turns the timing model (see vsafe_se_open_ext_t.timing) on or off on an open device; the
+ * volatile state is kept. VSAFE_ERR_ARGUMENT for NULL. */
+int vsafe_se_set_timing(vsafe_se_t *se, int on);
 
 /* Bytes of memory the open device holds (its state, buffers and port contexts). */
 size_t vsafe_se_memory(const vsafe_se_t *se);

@@ -317,3 +317,13 @@ size_t vsafe_se_memory(const vsafe_se_t *se)
     }
     return sizeof *se + se->image_len + vsafe_openssl_crypto_memory(se->crypto) + vsafe_file_nvm_memory(se->file);
 }
+
+int vsafe_se_set_timing(vsafe_se_t *se, int on)
+{
+    if (se == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    se->core.timing = on != 0;
+    se->core.busy_until_us = 0;
+    return VSAFE_OK;
+}

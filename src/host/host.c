@@ -33,6 +33,51 @@ static int se_read(void *ctx, uint8_t addr7, uint8_t *buf, size_t len)
     return rc;
 }
 
+/* The handle around a transport it then owns (closed here on failure). */
+static int open_on(vsafe_host_t **h, host_transport_t *t)
+{
+    vsafe_host_t *n = calloc(1, sizeof *n);
+    if (n == NULL) {
+        host_transport_close(t);
+        return VSAFE_ERR_NO_MEMORY;
+    }
+    n->transport = t;
+    host_session_init(&n->session, n->transport);
+    *h = n;
+    return VSAFE_OK;
+}
+
+int vsafe_host_open_conn(vsafe_host_t **h, vsafe_host_conn_t *c)
+{
+    if (h == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    *h = NULL;
+    host_transport_t *t = NULL;
+    int rc = host_transport_open_socket(&t, c, 0);
+    return rc != VSAFE_OK ? rc : open_on(h, t);
+}
+
+int vsafe_host_open_socket(vsafe_host_t **h, const char *address, const char *device)
+{
+    if (h == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    *h = NULL;
+    vsafe_host_conn_t *c = NULL;
+    int rc = vsafe_host_conn_open(&c, address, device, NULL, 0);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    host_transport_t *t = NULL;
+    rc = host_transport_open_socket(&t, c, 1);
+    if (rc != VSAFE_OK) {
+        vsafe_host_conn_close(c);
+        return rc;
+    }
+    return open_on(h, t);
+}
+
 int vsafe_host_open(vsafe_host_t **h, const vsafe_host_transport_t *transport)
 {
     if (h == NULL) {

@@ -3,10 +3,9 @@
  * sessions, MACs or the command set. The layers above (session.c, then host.c) only call down.
  *
  * A transport is an object whose first member is host_transport_t and whose behaviour is an ops
- * table. Today there is one implementation: I2C through caller callbacks (which also carries the
- * in-process device, whose bus view is vsafe_se_i2c_write/read). Another one, for example a
- * socket to a device server, supplies its own exchange (send one frame, receive one frame; no
- * NACK polling) and destroy, and a constructor; nothing above this header changes.
+ * table. Two implementations: I2C through caller callbacks (which also carries the in-process
+ * device, whose bus view is vsafe_se_i2c_write/read), and a socket to a device server
+ * (transport_socket.c: send one frame, receive one frame; no NACK polling).
  * Not installed. */
 #ifndef VSAFE_HOST_TRANSPORT_H
 #define VSAFE_HOST_TRANSPORT_H
@@ -56,6 +55,11 @@ typedef struct {
  * (address 0x20, 100 attempts, 10 ms poll interval). VSAFE_ERR_ARGUMENT (no write or read
  * callback), VSAFE_ERR_NO_MEMORY. */
 VSAFE_MUST_CHECK int host_transport_open_i2c(host_transport_t **out, const vsafe_host_transport_t *cfg);
+
+/* A transport over a connection to a device server (transport_socket.c): one TRANSCEIVE request
+ * per command, no NACK polling (the server waits out the device's busy time). owns: destroying
+ * the transport closes the connection. VSAFE_ERR_ARGUMENT, VSAFE_ERR_NO_MEMORY. */
+VSAFE_MUST_CHECK int host_transport_open_socket(host_transport_t **out, vsafe_host_conn_t *conn, int owns);
 
 /* Destroys t (any implementation). NULL is fine. */
 void host_transport_close(host_transport_t *t);

@@ -29,10 +29,12 @@ int vsafe_cli_is_global(vsafe_cli_t *cli, int argc, char **argv, int *i)
     }
     if (strncmp(a, "--device=", 9) == 0) {
         cli->device_dir = a + 9;
+        cli->device_given = 1;
         return 1;
     }
     if (strcmp(a, "--device") == 0 && *i + 1 < argc) {
         cli->device_dir = argv[++*i];
+        cli->device_given = 1;
         return 1;
     }
     return 0;
@@ -332,6 +334,8 @@ int vsafe_cli_finish(vsafe_cli_t *cli, int rc)
 {
     vsafe_host_close(cli->host);
     cli->host = NULL;
+    vsafe_host_conn_close(cli->conn);
+    cli->conn = NULL;
     vsafe_se_close(cli->se);
     cli->se = NULL;
     if (cli->pcap != NULL) {
@@ -492,8 +496,55 @@ static void trace_print(void *ctx, const vsafe_host_trace_t *ev)
     fprintf(stderr, "%s%s\n", text, rc == VSAFE_OK ? "" : " ...");
 }
 
+int vsafe_cli_connect(vsafe_cli_t *cli)
+{
+    char msg[300] = "";
+    const char *name = cli->device_given ? cli->device_dir : NULL;
+    int rc = vsafe_host_conn_open(&cli->conn, cli->connect, name, msg, sizeof msg);
+    if (rc != 0) {
+        cli->conn = NULL;
+        return vsafe_cli_fail(cli, rc, "cannot reach %s%s at %s%s%s", name != NULL ? "device " : "the device",
+                              name != NULL ? name : "", cli->connect, msg[0] ? ": " : "", msg);
+    }
+    return 0;
+}
+
+int vsafe_cli_write_durability(vsafe_cli_t *cli, const char *level)
+{
+    const char *path = vsafe_cli_device_file(cli, "durability");
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fprintf(f, "%s\n", level) < 0 || fclose(f) != 0) {
+        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot write '%s'", path);
+    }
+    return 0;
+}
+
+static int open_host_connected(vsafe_cli_t *cli)
+{
+    int rc = vsafe_cli_connect(cli);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = vsafe_host_open_conn(&cli->host, cli->conn);
+    if (rc != 0) {
+        cli->host = NULL;
+        return vsafe_cli_fail(cli, rc, "cannot open host handle");
+    }
+    if (cli->trace) {
+        vsafe_host_set_trace(cli->host, trace_print, cli);
+    }
+    rc = vsafe_host_init(cli->host);
+    if (rc != 0) {
+        return vsafe_cli_fail(cli, rc, "init");
+    }
+    return 0;
+}
+
 int vsafe_cli_open_host(vsafe_cli_t *cli)
 {
+    if (cli->connect != NULL) {
+        return open_host_connected(cli);
+    }
     int present = vsafe_cli_state_file_present(cli, "se.nvm");
     if (present < 0) {
         return VSAFE_CLI_EXIT_FAIL;

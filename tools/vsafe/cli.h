@@ -52,7 +52,18 @@ typedef struct vsafe_cli {
     struct vsafe_sim_nvm *mcu_sim;
     struct vsafe_file_nvm *mcu_sim_lock;
     int cut_mcu; /* set by `mcu` and `da`: the cut goes to mcu.nvm, never to se.nvm */
+    /* --connect ADDR (or $VSAFE_CONNECT): commands reach a served device (vsafe serve) instead of
+     * DIR; an explicit --device NAME (device_given) then names the device on the server. */
+    const char *connect;
+    int device_given;
+    struct vsafe_host_conn *conn; /* open connection (vsafe_cli_connect); closed by finish */
 } vsafe_cli_t;
+
+/* Connects to cli->connect (choosing --device NAME when given) into cli->conn. Returns 0 or an
+ * exit status (error already printed). */
+int vsafe_cli_connect(vsafe_cli_t *cli);
+/* Writes DIR/durability ("power" or "process"). Returns 0 or an exit status. */
+int vsafe_cli_write_durability(vsafe_cli_t *cli, const char *level);
 
 /* Ends a command: closes handles; after a fault-injected run writes the simulated NVM back to
  * the state file and reports the cut. Returns the exit status to use (rc, or FAIL after a cut). */

@@ -33,14 +33,17 @@ static int mkdir_p(const char *dir)
 
 int vsafe_cmd_init(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *profile = NULL, *ca_cert = NULL, *ca_key = NULL;
+    const char *profile = NULL, *ca_cert = NULL, *ca_key = NULL, *durability = NULL;
     int force = 0, done = 0;
     const vsafe_cli_opt_t opts[] = {{"profile", 1, &profile, NULL}, {"force", 0, NULL, &force},
                                     {"ca-cert", 1, &ca_cert, NULL}, {"ca-key", 1, &ca_key, NULL},
-                                    {NULL, 0, NULL, NULL}};
+                                    {"durability", 1, &durability, NULL}, {NULL, 0, NULL, NULL}};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
+    }
+    if (durability != NULL && strcmp(durability, "power") != 0 && strcmp(durability, "process") != 0) {
+        return vsafe_cli_usage_error(cli, "--durability is power or process, not '%s'", durability);
     }
     if ((ca_cert == NULL) != (ca_key == NULL)) {
         return vsafe_cli_usage_error(cli, "--ca-cert and --ca-key go together");
@@ -82,6 +85,11 @@ int vsafe_cmd_init(vsafe_cli_t *cli, int argc, char **argv)
     }
     vsafe_se_close(cli->se);
     cli->se = NULL;
+    /* The level `vsafe serve` keeps this device at (docs/SOCKET.md, "Durability"). */
+    rc = vsafe_cli_write_durability(cli, durability != NULL ? durability : "power");
+    if (rc != 0) {
+        return rc;
+    }
     rc = vsafe_cli_open_host(cli);
     if (rc != 0) {
         return rc;

@@ -65,7 +65,15 @@
       "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--force] | provision --root-key F|--password PW "      \
       "[--mask HEX] [--force] | discover | regress --full|--partial [--password PW] | "                         \
       "open-debug [--domain s|ns] [--hdpl N]  (--password also as --password-file F, -fd N, -env VAR)",         \
-      "debug authentication of the MCU (ADAC)")
+      "debug authentication of the MCU (ADAC)")                                                            \
+    X("serve", vsafe_cmd_serve,                                                                                \
+      "serve [--device DIR | --root DIR] --socket PATH | --listen 127.0.0.1:PORT [--pid-file F] "              \
+      "[--durability power|process] [--no-group-commit]",                                                      \
+      "serve devices to other processes over a socket until SIGTERM (docs/SOCKET.md)")                        \
+    X("ctl", vsafe_cmd_ctl,                                                                                    \
+      "ctl power off|on | reset | cut-after N [--cut-model M] | timing on|off | stats | "                      \
+      "state save|load FILE | list  (with --connect)",                                                         \
+      "control a served device: power, reset, power cuts, timing, statistics, state")
 
 #define DECLARE(name, fn, use, summary) int fn(vsafe_cli_t *cli, int argc, char **argv);
 VSAFE_CLI_COMMANDS(DECLARE)
@@ -86,9 +94,11 @@ static const command_t commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vsafe [--version] [--device DIR] [--json] [--trace] [--pcap FILE] [--cut-after N [--cut-model M]] "
-               "COMMAND [OPTIONS]\n\n"
+    fprintf(f, "usage: vsafe [--version] [--device DIR] [--connect ADDR] [--json] [--trace] [--pcap FILE] "
+               "[--cut-after N [--cut-model M]] COMMAND [OPTIONS]\n\n"
                "DIR holds the virtual device (default: $VSAFE_DEVICE, else ./vsafe-device).\n"
+               "--connect ADDR (or $VSAFE_CONNECT) reaches a served device instead (vsafe serve): a socket path\n"
+               "or HOST:PORT; --device NAME then names the device on a server of several.\n"
                "Every command accepts --json (machine-readable output) and --trace (every I2C frame,\n"
                "decoded, on stderr). --pcap FILE writes every I2C transaction to FILE as a pcap capture (link type\n"
                "209, I2C Linux: tshark -r FILE). --cut-after N cuts power at the N-th NVM program or erase of the command\n"
@@ -110,6 +120,10 @@ int main(int argc, char **argv)
     if (cli.device_dir == NULL || cli.device_dir[0] == '\0') {
         cli.device_dir = "./vsafe-device";
     }
+    cli.connect = getenv("VSAFE_CONNECT");
+    if (cli.connect != NULL && cli.connect[0] == '\0') {
+        cli.connect = NULL;
+    }
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -119,10 +133,16 @@ int main(int argc, char **argv)
             cli.trace = 1;
         } else if (strcmp(a, "--device") == 0 && i + 1 < argc) {
             cli.device_dir = argv[++i];
+            cli.device_given = 1;
         } else if (strncmp(a, "--device=", 9) == 0) {
             cli.device_dir = a + 9;
+            cli.device_given = 1;
         } else if (strcmp(a, "--pcap") == 0 && i + 1 < argc) {
             cli.pcap_path = argv[++i];
+        } else if (strcmp(a, "--connect") == 0 && i + 1 < argc) {
+            cli.connect = argv[++i];
+        } else if (strncmp(a, "--connect=", 10) == 0) {
+            cli.connect = a + 10;
         } else if (strcmp(a, "--cut-after") == 0 && i + 1 < argc) {
             char *end = NULL;
             cli.cut_after = strtoul(argv[++i], &end, 0);
@@ -156,6 +176,21 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], commands[c].name) == 0) {
             cli.command = commands[c].name;
             cli.usage = commands[c].usage;
+            static const char *const local_only[] = {"init", "check", "mcu", "da"};
+            for (size_t u = 0; cli.connect != NULL && u < sizeof local_only / sizeof local_only[0]; u++) {
+                if (strcmp(argv[i], local_only[u]) == 0) {
+                    /* Refused, never run on a local DIR by surprise: the served device is not here. */
+                    fprintf(stderr, "vsafe: '%s' works on a device directory and cannot go through --connect%s\n",
+                            argv[i], u < 2 ? " (run it where the server's device directory is)"
+                                           : " (the server serves the secure element, not the MCU model)");
+                    return VSAFE_CLI_EXIT_USAGE;
+                }
+            }
+            if (cli.connect != NULL && cli.cut_after > 0) {
+                fprintf(stderr, "vsafe: --cut-after cannot go through --connect: use 'vsafe --connect ADDR ctl "
+                                "cut-after N' before the command\n");
+                return VSAFE_CLI_EXIT_USAGE;
+            }
             static const char *const uncut[] = {"init", "check", "status"};
             for (size_t u = 0; cli.cut_after > 0 && u < sizeof uncut / sizeof uncut[0]; u++) {
                 if (strcmp(argv[i], uncut[u]) == 0) {

@@ -265,3 +265,5 @@ void vsafe_file_nvm_close(vsafe_file_nvm_t *f)
 uint64_t vsafe_file_nvm_reads(const vsafe_file_nvm_t *f) { return f->file_reads; }
 
 size_t vsafe_file_nvm_memory(const vsafe_file_nvm_t *f) { return f == NULL ? 0u : sizeof *f + (size_t)f->size; }
+
+int vsafe_file_nvm_fd(const vsafe_file_nvm_t *f) { return f == NULL ? -1 : f->fd; }

@@ -28,6 +28,9 @@ vsafe_nvm_t *vsafe_file_nvm_port(vsafe_file_nvm_t *f);
 void vsafe_file_nvm_close(vsafe_file_nvm_t *f);
 /* read calls made on the file itself since open (1 after open: the whole file at once). */
 uint64_t vsafe_file_nvm_reads(const vsafe_file_nvm_t *f);
+/* The file descriptor (for a server that syncs many files in one round, src/server). The handle
+ * keeps ownership; -1 for NULL. */
+int vsafe_file_nvm_fd(const vsafe_file_nvm_t *f);
 /* Bytes the handle holds (the RAM copy of the file); 0 for NULL. For vsafe_se_memory. */
 size_t vsafe_file_nvm_memory(const vsafe_file_nvm_t *f);
 
