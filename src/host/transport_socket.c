@@ -287,10 +287,14 @@ static int socket_exchange(host_transport_t *base, const uint8_t *cmd, size_t cm
         return rc == VSAFE_ERR_HOST_TRANSPORT ? rc : VSAFE_ERR_HOST_TRANSPORT;
     }
     if (st == VSAFE_I2C_NACK) {
+        host_transport_capture(base, t->addr7, 0, cmd, cmd_len, VSAFE_I2C_NACK);
         return VSAFE_ERR_HOST_NACK;
     }
-    if (st == VSAFE_PROTO_NO_RESPONSE) {
-        return VSAFE_ERR_HOST_TIMEOUT;
+    host_transport_capture(base, t->addr7, 0, cmd, cmd_len, 0);
+    if (st == VSAFE_PROTO_NO_RESPONSE || st == VSAFE_PROTO_POWER_LOST) {
+        host_transport_capture(base, t->addr7, 1, rsp, 5, VSAFE_I2C_NACK);
+        /* As in process: a power loss is reported as such, a device that stays busy as a timeout. */
+        return st == VSAFE_PROTO_POWER_LOST ? VSAFE_ERR_POWER_LOSS : VSAFE_ERR_HOST_TIMEOUT;
     }
     if (st != 0) {
         return st < 0 ? st : VSAFE_ERR_HOST_TRANSPORT;
@@ -298,6 +302,11 @@ static int socket_exchange(host_transport_t *base, const uint8_t *cmd, size_t cm
     if (got > rsp_cap) {
         *rsp_len = rsp_cap;
         return VSAFE_ERR_HOST_FRAME;
+    }
+    /* The capture shows the reads the I2C transport makes: the first 5 bytes, then the frame. */
+    host_transport_capture(base, t->addr7, 1, rsp, got < 5 ? got : 5, 0);
+    if (got > 5) {
+        host_transport_capture(base, t->addr7, 1, rsp, got, 0);
     }
     *rsp_len = got;
     return VSAFE_OK;

@@ -54,6 +54,7 @@ struct vsafe_server_dev {
     int durability;
     int timing;
     bool sync_pending;           /* programs since the last sync the store asked for */
+    bool power_lost;             /* the last command written lost power (an armed cut fired) */
     uint64_t commands, durable, device_syncs, power_cycles, cuts;
     uint64_t nvm_bytes, program_ops, erase_ops;
     uint64_t commits_closed;     /* commits of earlier device objects (power cycles) */
@@ -311,6 +312,7 @@ static int after_sim_command(vsafe_server_dev_t *d)
     if (cut) {
         d->cuts++;
         d->power_cycles++;
+        d->power_lost = true;
     }
     close_se(d);
     if (rc == 0) {
@@ -366,6 +368,7 @@ static int write_locked(vsafe_server_dev_t *d, uint8_t addr7, const uint8_t *buf
     if (rc != 0) {
         return rc;
     }
+    d->power_lost = false;
     d->commands++;
     int s = d->sim != NULL ? after_sim_command(d) : settle(d);
     return s == 0 ? 0 : s;
@@ -423,8 +426,11 @@ int vsafe_server_dev_transceive(vsafe_server_dev_t *d, uint8_t addr7, const uint
         }
         *rsp_len = rc == 0 ? total : 0;
     }
+    if (acked && rc == VSAFE_I2C_NACK) {
+        rc = d->power_lost ? VSAFE_PROTO_POWER_LOST : VSAFE_PROTO_NO_RESPONSE;
+    }
     pthread_mutex_unlock(&d->lock);
-    return acked && rc == VSAFE_I2C_NACK ? VSAFE_PROTO_NO_RESPONSE : rc;
+    return rc;
 }
 
 /* ---- Power, timing ---- */

@@ -35,8 +35,9 @@ int vsafe_server_dev_fd(const vsafe_server_dev_t *d);
 int vsafe_server_dev_i2c_write(vsafe_server_dev_t *d, uint8_t addr7, const uint8_t *buf, size_t len);
 int vsafe_server_dev_i2c_read(vsafe_server_dev_t *d, uint8_t addr7, uint8_t *buf, size_t len);
 /* Write, then (waiting out the timing model, at most 2 s) the whole response frame into rsp.
- * VSAFE_I2C_NACK when the write is not acknowledged, VSAFE_PROTO_NO_RESPONSE when it was but no
- * response can be read (power lost during the command, or busy for more than 2 s). */
+ * VSAFE_I2C_NACK when the write is not acknowledged, VSAFE_PROTO_POWER_LOST when it was and an
+ * armed cut took the power during the command, VSAFE_PROTO_NO_RESPONSE when no response can be
+ * read otherwise (busy for more than 2 s). */
 int vsafe_server_dev_transceive(vsafe_server_dev_t *d, uint8_t addr7, const uint8_t *cmd, size_t cmd_len,
                                 uint8_t *rsp, size_t rsp_cap, size_t *rsp_len);
 

@@ -30,6 +30,9 @@
 /* TRANSCEIVE's STATUS when the write was acknowledged but no response could be read (I2C_WRITE
  * and I2C_READ answer 0 or VSAFE_I2C_NACK, as the bus does). */
 #define VSAFE_PROTO_NO_RESPONSE 2
+/* TRANSCEIVE's STATUS when the write was acknowledged and the device lost power during the
+ * command (an armed CUT fired): no response, the device has booted again on what the cut left. */
+#define VSAFE_PROTO_POWER_LOST 3
 
 enum vsafe_proto_op {
     VSAFE_PROTO_HELLO = 0x01,      /* NAME (0..64 bytes): choose the device */
