@@ -66,6 +66,7 @@ bench: deps
 	cmake --build build-bench -j $(JOBS)
 	./build-bench/bench/vsafe_bench
 	./build-bench/bench/vsafe_bench_keys
+	./build-bench/bench/vsafe_bench_server ./build-bench/vsafe
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)

@@ -1,22 +1,23 @@
 /* The committer (device.h): group commit of many devices' durable commands.
  *
  * A device thread that finished a durable command (its record written to its state file, not yet
- * synced) queues a waiter and sleeps. One commit thread takes every waiter queued at that moment
- * as one round and makes all their files durable with as few calls as it can: one fdatasync when
- * the round holds one file, one syncfs per filesystem when it holds several (syncfs writes back
- * and flushes every dirty file of that filesystem: the files of the round included; on ext4 it
- * is one journal commit and one cache flush for the whole round instead of one per file). Then it
- * wakes exactly the waiters of that round. While a round syncs, the next one gathers: the more
- * devices are busy, the more commands share each sync.
+ * synced) queues a waiter. If no sync round is in progress it leads one itself: it takes every
+ * waiter queued at that moment (itself included) and makes all their files durable with as few
+ * calls as it can: one fdatasync when the round holds one file, one syncfs per filesystem when it
+ * holds several (syncfs writes back and flushes every dirty file of that filesystem, the files of
+ * the round included). Then it wakes the waiters of that round. Waiters that arrive while a round
+ * syncs wait; when it ends, one of them leads the next round for all of them. The more devices are
+ * busy, the more commands share each sync; a lone device pays no hand-off to another thread.
  *
  * Invariants:
- *  1. A waiter is woken only by the round that took it, after that round's sync calls returned;
- *     its status is the status of the call that covered its file.
+ *  1. A waiter is marked done only by the round that took it, after that round's sync calls
+ *     returned; its status is the status of the call that covered its file.
  *  2. A waiter queued while a round is syncing is not part of it (its write may be later than
  *     the sync started): it waits for the next round.
  *  3. Without group commit each waiter syncs its own file at once (the baseline the benchmark
  *     compares against).
- *  4. Stopping finishes the rounds queued before the stop; nobody is left waiting.
+ *  4. At most one round is in progress; nobody waits while no round is in progress (a waiter that
+ *     finds none leads one), so every waiter is served.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,12 +41,9 @@ typedef struct waiter {
 struct vsafe_server_committer {
     vsafe_server_commit_cfg_t cfg;
     pthread_mutex_t mu;
-    pthread_cond_t work;
     pthread_cond_t done;
-    waiter_t *head;
-    bool stop;
-    bool running;
-    pthread_t thread;
+    waiter_t *head;     /* waiting for the next round */
+    bool syncing;       /* a round is in progress (its leader is syncing) */
     atomic_uint_fast64_t sync_calls;
     atomic_uint_fast64_t durable;
 };
@@ -111,36 +109,6 @@ static void sync_round(vsafe_server_committer_t *c, waiter_t *batch)
     }
 }
 
-static void *commit_thread(void *arg)
-{
-    vsafe_server_committer_t *c = arg;
-    pthread_mutex_lock(&c->mu);
-    for (;;) {
-        while (c->head == NULL && !c->stop) {
-            pthread_cond_wait(&c->work, &c->mu);
-        }
-        if (c->head == NULL) {
-            break;
-        }
-        waiter_t *batch = c->head; /* invariant 2: later arrivals go to a fresh list */
-        c->head = NULL;
-        pthread_mutex_unlock(&c->mu);
-        if (c->cfg.delay_ms > 0) {
-            sleep_ms(c->cfg.delay_ms);
-        }
-        sync_round(c, batch);
-        pthread_mutex_lock(&c->mu);
-        for (waiter_t *w = batch; w != NULL;) {
-            waiter_t *next = w->next; /* w lives on its waiter's stack: read next first */
-            w->done = true;
-            w = next;
-        }
-        pthread_cond_broadcast(&c->done);
-    }
-    pthread_mutex_unlock(&c->mu);
-    return NULL;
-}
-
 int vsafe_server_committer_new(vsafe_server_committer_t **out, const vsafe_server_commit_cfg_t *cfg)
 {
     vsafe_server_committer_t *c = calloc(1, sizeof *c);
@@ -149,15 +117,7 @@ int vsafe_server_committer_new(vsafe_server_committer_t **out, const vsafe_serve
     }
     c->cfg = *cfg;
     pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->work, NULL);
     pthread_cond_init(&c->done, NULL);
-    if (c->cfg.group) {
-        if (pthread_create(&c->thread, NULL, commit_thread, c) != 0) {
-            free(c);
-            return VSAFE_ERR_NO_MEMORY;
-        }
-        c->running = true;
-    }
     *out = c;
     return VSAFE_OK;
 }
@@ -167,14 +127,6 @@ void vsafe_server_committer_free(vsafe_server_committer_t *c)
     if (c == NULL) {
         return;
     }
-    if (c->running) {
-        pthread_mutex_lock(&c->mu);
-        c->stop = true;
-        pthread_cond_signal(&c->work);
-        pthread_mutex_unlock(&c->mu);
-        pthread_join(c->thread, NULL);
-    }
-    pthread_cond_destroy(&c->work);
     pthread_cond_destroy(&c->done);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -183,7 +135,7 @@ void vsafe_server_committer_free(vsafe_server_committer_t *c)
 int vsafe_server_committer_wait(vsafe_server_committer_t *c, int fd)
 {
     atomic_fetch_add(&c->durable, 1);
-    if (!c->running) { /* invariant 3 */
+    if (!c->cfg.group) { /* invariant 3 */
         if (c->cfg.delay_ms > 0) {
             sleep_ms(c->cfg.delay_ms);
         }
@@ -193,9 +145,28 @@ int vsafe_server_committer_wait(vsafe_server_committer_t *c, int fd)
     pthread_mutex_lock(&c->mu);
     w.next = c->head;
     c->head = &w;
-    pthread_cond_signal(&c->work);
     while (!w.done) {
-        pthread_cond_wait(&c->done, &c->mu);
+        if (c->syncing) {
+            pthread_cond_wait(&c->done, &c->mu);
+            continue;
+        }
+        /* No round in progress: this waiter leads one for everything queued (itself included). */
+        c->syncing = true;
+        waiter_t *batch = c->head; /* invariant 2: later arrivals go to a fresh list */
+        c->head = NULL;
+        pthread_mutex_unlock(&c->mu);
+        if (c->cfg.delay_ms > 0) {
+            sleep_ms(c->cfg.delay_ms);
+        }
+        sync_round(c, batch);
+        pthread_mutex_lock(&c->mu);
+        for (waiter_t *v = batch; v != NULL;) {
+            waiter_t *next = v->next; /* v lives on its waiter's stack: read next first */
+            v->done = true;
+            v = next;
+        }
+        c->syncing = false;
+        pthread_cond_broadcast(&c->done);
     }
     pthread_mutex_unlock(&c->mu);
     return w.rc;

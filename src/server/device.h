@@ -65,7 +65,7 @@ typedef struct {
 } vsafe_server_commit_cfg_t;
 
 VSAFE_MUST_CHECK int vsafe_server_committer_new(vsafe_server_committer_t **out, const vsafe_server_commit_cfg_t *cfg);
-/* Stops the commit thread after the rounds in flight; then frees. NULL is fine. */
+/* Frees (no waiter may be left: call after every device thread ended). NULL is fine. */
 void vsafe_server_committer_free(vsafe_server_committer_t *c);
 /* Blocks until everything written to fd before the call is durable. 0 or VSAFE_ERR_IO. */
 VSAFE_MUST_CHECK int vsafe_server_committer_wait(vsafe_server_committer_t *c, int fd);

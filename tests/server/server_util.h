@@ -22,8 +22,8 @@
 #include "vsafe/host.h"
 #include "vsafe/se.h"
 
-static int su_fails;
-static int su_checks;
+static int su_fails __attribute__((unused));
+static int su_checks __attribute__((unused));
 #define CHECK(cond, ...)                                                                                          \
     do {                                                                                                          \
         su_checks++;                                                                                              \
@@ -38,7 +38,7 @@ static int su_checks;
 static const char *su_vsafe; /* the CLI binary */
 static char su_tmp[256];     /* a fresh directory for this test run */
 
-static double su_now(void)
+static inline double su_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -46,7 +46,7 @@ static double su_now(void)
 }
 
 /* A device directory DIR/se.nvm created through the library (no identity: fast). */
-static int su_make_device(const char *dir)
+static inline int su_make_device(const char *dir)
 {
     char p[512];
     mkdir(dir, 0700);
@@ -67,7 +67,7 @@ typedef struct {
 
 /* Starts `vsafe serve ARGS...` (NULL-terminated) and waits (10 s at most) for its ready line.
  * Returns 0 when it printed one, else the child's exit status (it has exited) or -1. */
-static int su_start(su_server_t *s, const char *const *args)
+static inline int su_start(su_server_t *s, const char *const *args)
 {
     static int seq;
     int p[2];
@@ -121,7 +121,7 @@ static int su_start(su_server_t *s, const char *const *args)
 }
 
 /* Sends sig and returns the exit status (256 + signal number if it died of a signal). */
-static int su_stop(su_server_t *s, int sig)
+static inline int su_stop(su_server_t *s, int sig)
 {
     if (s->pid <= 0) {
         return -1;
@@ -134,7 +134,7 @@ static int su_stop(su_server_t *s, int sig)
 }
 
 /* Whether the server's stderr contains text. */
-static int su_log_has(const su_server_t *s, const char *text)
+static inline int su_log_has(const su_server_t *s, const char *text)
 {
     char buf[8192] = "";
     FILE *f = fopen(s->err_path, "r");
@@ -149,10 +149,14 @@ static int su_log_has(const su_server_t *s, const char *text)
 
 /* ---- The protocol, byte by byte ---- */
 
-static int su_connect(const char *path)
+static inline int su_connect(const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    size_t pl = strlen(path);
+    if (pl >= sizeof a.sun_path) {
+        return -1;
+    }
+    memcpy(a.sun_path, path, pl + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
@@ -161,7 +165,7 @@ static int su_connect(const char *path)
     return fd;
 }
 
-static int su_write_all(int fd, const uint8_t *b, size_t n)
+static inline int su_write_all(int fd, const uint8_t *b, size_t n)
 {
     while (n > 0) {
         ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
@@ -174,7 +178,7 @@ static int su_write_all(int fd, const uint8_t *b, size_t n)
     return 0;
 }
 
-static int su_read_all(int fd, uint8_t *b, size_t n)
+static inline int su_read_all(int fd, uint8_t *b, size_t n)
 {
     while (n > 0) {
         ssize_t r = recv(fd, b, n, 0);
@@ -188,7 +192,7 @@ static int su_read_all(int fd, uint8_t *b, size_t n)
 }
 
 /* A request: LEN (4, BE) VERSION OP ARGS. */
-static int su_send(int fd, uint8_t version, uint8_t op, const uint8_t *args, size_t n)
+static inline int su_send(int fd, uint8_t version, uint8_t op, const uint8_t *args, size_t n)
 {
     uint8_t *m = malloc(6 + n);
     uint32_t len = (uint32_t)(2 + n);
@@ -207,7 +211,7 @@ static int su_send(int fd, uint8_t version, uint8_t op, const uint8_t *args, siz
 }
 
 /* A reply: LEN VERSION OP STATUS(4) DATA. Returns 0, or -1 when the connection ended. */
-static int su_recv(int fd, uint8_t *op, int32_t *status, uint8_t *data, size_t cap, size_t *n)
+static inline int su_recv(int fd, uint8_t *op, int32_t *status, uint8_t *data, size_t cap, size_t *n)
 {
     uint8_t h[10];
     if (su_read_all(fd, h, sizeof h) != 0) {
@@ -240,7 +244,7 @@ static int su_recv(int fd, uint8_t *op, int32_t *status, uint8_t *data, size_t c
 }
 
 /* One request and its reply's status (INT32_MIN when the connection failed). */
-static int32_t su_call(int fd, uint8_t op, const uint8_t *args, size_t n, uint8_t *data, size_t cap, size_t *dl)
+static inline int32_t su_call(int fd, uint8_t op, const uint8_t *args, size_t n, uint8_t *data, size_t cap, size_t *dl)
 {
     uint8_t rop = 0;
     int32_t st = 0;
@@ -255,7 +259,7 @@ static int32_t su_call(int fd, uint8_t op, const uint8_t *args, size_t n, uint8_
 }
 
 /* STATS field i (docs/SOCKET.md order) on an open connection; UINT64_MAX on failure. */
-static uint64_t su_stat(int fd, unsigned field)
+static inline uint64_t su_stat(int fd, unsigned field)
 {
     uint8_t d[1 + 8 * 64];
     size_t n = 0;
@@ -273,7 +277,7 @@ enum { ST_COMMANDS = 0, ST_COMMITS = 1, ST_NVM_BYTES = 2, ST_PROGRAM_OPS = 3, ST
        ST_DURABLE = 6, ST_DEVICE_SYNCS = 7, ST_SERVER_SYNC_CALLS = 8, ST_SERVER_DURABLE = 9, ST_POWER_CYCLES = 10,
        ST_CUTS = 11, ST_POWERED = 12, ST_CUT_ARMED = 13, ST_TIMING = 14, ST_DURABILITY = 15 };
 
-static int su_hello(int fd, const char *name)
+static inline int su_hello(int fd, const char *name)
 {
     uint8_t d[128];
     size_t n = 0;
@@ -281,7 +285,7 @@ static int su_hello(int fd, const char *name)
 }
 
 /* A host handle on a served device, initialised. */
-static vsafe_host_t *su_host(const char *addr, const char *name)
+static inline vsafe_host_t *su_host(const char *addr, const char *name)
 {
     vsafe_host_t *h = NULL;
     if (vsafe_host_open_socket(&h, addr, name) != VSAFE_OK) {
