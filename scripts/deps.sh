@@ -3,7 +3,9 @@
 set -euo pipefail
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in cmake make gcc pkg-config libssl-dev libcmocka-dev libjansson-dev clang libclang-rt-14-dev; do
+# python3, openssl and man-db: the CLI tests check JSON with python3, results with the openssl
+# command, and the man page with man -l.
+for p in cmake make gcc pkg-config libssl-dev libcmocka-dev libjansson-dev clang libclang-rt-14-dev python3 openssl man-db; do
   have_pkg "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

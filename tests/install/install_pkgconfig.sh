@@ -6,7 +6,7 @@ BUILD="$1"
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
 cmake --install "$BUILD" --prefix "$D/prefix" >/dev/null
-for f in bin/vsafe include/vsafe/se.h include/vsafe/host.h include/vsafe/status.h include/vsafe/version.h lib/libvsafe.a lib/libvsafe.so lib/pkgconfig/vsafe.pc; do
+for f in bin/vsafe include/vsafe/se.h include/vsafe/host.h include/vsafe/status.h include/vsafe/version.h lib/libvsafe.a lib/libvsafe.so lib/pkgconfig/vsafe.pc share/man/man1/vsafe.1 share/bash-completion/completions/vsafe; do
   [ -e "$D/prefix/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 cat > "$D/t.c" <<'C'
@@ -47,4 +47,9 @@ hdr=$(sed -n 's/^#define VSAFE_VERSION_STRING "\(.*\)"$/\1/p' "$D/prefix/include
 [ "$cli" = "vsafe $pc" ] || { echo "FAIL: vsafe --version says '$cli', pkg-config '$pc'"; exit 1; }
 [ "$hdr" = "$pc" ] || { echo "FAIL: version.h says '$hdr', pkg-config '$pc'"; exit 1; }
 [ "$("$D/prefix/bin/vsafe" -V)" = "$cli" ] || { echo "FAIL: vsafe -V differs from --version"; exit 1; }
+# The installed man page is readable with man -l, the completion is valid bash.
+if command -v man >/dev/null; then
+  MANWIDTH=120 man -l "$D/prefix/share/man/man1/vsafe.1" | grep -q "vsafe read ZONE" || { echo "FAIL: man -l vsafe.1"; exit 1; }
+fi
+bash -n "$D/prefix/share/bash-completion/completions/vsafe" || { echo "FAIL: completion script is not valid bash"; exit 1; }
 echo "install: ok"

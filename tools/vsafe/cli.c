@@ -40,6 +40,94 @@ int vsafe_cli_is_global(vsafe_cli_t *cli, int argc, char **argv, int *i)
     return 0;
 }
 
+/* ---- Help ---- */
+
+static const vsafe_cli_global_t globals[] = {
+    {"--device", "DIR", "the device directory (default: $VSAFE_DEVICE, else ./vsafe-device)"},
+    {"--connect", "ADDR", "reach a served device (vsafe serve): a socket path or HOST:PORT; default $VSAFE_CONNECT"},
+    {"--json", NULL, "machine-readable output: one JSON object on stdout, also for every failure"},
+    {"--trace", NULL, "every I2C frame both ways, decoded, on stderr (secrets never shown)"},
+    {"--pcap", "FILE", "write every I2C transaction to FILE as a pcap capture (link type 209, I2C Linux: tshark -r FILE)"},
+    {"--cut-after", "N", "cut power at the N-th NVM program or erase of the command; the next command recovers"},
+    {"--cut-model", "M", "how the cut write ends: dropped, torn-unit (default), torn-page or reordered"},
+    {"--version", NULL, "print \"vsafe VERSION\" and exit (also -V)"},
+    {"--help", NULL, "print this help and exit (also -h); after a command, that command's help"},
+};
+
+const vsafe_cli_global_t *vsafe_cli_globals(size_t *count)
+{
+    *count = sizeof globals / sizeof globals[0];
+    return globals;
+}
+
+static const char *opt_arg(const vsafe_cli_opt_t *o)
+{
+    return o->arg != NULL ? o->arg : "VALUE";
+}
+
+/* --help: the command's usage, summary and every option, on stdout (exit 0); or, while `vsafe
+ * help` walks the commands, the same as a JSON object appended to cli->help_all. */
+static int help(vsafe_cli_t *cli, const vsafe_cli_opt_t *opts, int *done)
+{
+    if (done != NULL) {
+        *done = 1;
+    }
+    const char *usage = cli->usage != NULL ? cli->usage : cli->command;
+    if (cli->help_all != NULL) {
+        json_t *arr = json_array();
+        for (const vsafe_cli_opt_t *o = opts; o != NULL && o->name != NULL; o++) {
+            json_t *j = json_pack("{s:s, s:s?, s:s?}", "name", o->name, "arg", o->has_arg ? opt_arg(o) : NULL,
+                                  "help", o->help);
+            json_array_append_new(arr, j);
+        }
+        const char *cmd = cli->sub != NULL && cli->group != NULL ? cli->group : cli->command;
+        json_array_append_new(cli->help_all,
+                              json_pack("{s:s, s:s?, s:s, s:s?, s:s?, s:o}", "command", cmd, "sub", cli->sub, "usage",
+                                        usage, "summary", cli->summary, "text", cli->help, "options", arr));
+        return VSAFE_CLI_EXIT_OK;
+    }
+    printf("usage: vsafe %s\n", usage);
+    if (cli->summary != NULL) {
+        printf("\n%s\n", cli->summary);
+    }
+    if (cli->help != NULL) {
+        /* a subcommand's own description of what it does and of its options */
+        printf("\n%s", cli->help);
+    }
+    int described = 0;
+    for (const vsafe_cli_opt_t *o = opts; o != NULL && o->name != NULL; o++) {
+        described |= o->help != NULL;
+    }
+    if (described) {
+        printf("\noptions:\n");
+        for (const vsafe_cli_opt_t *o = opts; o->name != NULL; o++) {
+            if (o->help == NULL) {
+                continue; /* described in cli->help */
+            }
+            char left[64];
+            snprintf(left, sizeof left, "--%s%s%s", o->name, o->has_arg ? " " : "", o->has_arg ? opt_arg(o) : "");
+            printf("  %-26s %s\n", left, o->help != NULL ? o->help : "");
+        }
+    }
+    printf("\nglobal options: --device DIR, --json, --trace, --cut-after N [--cut-model M], -h/--help "
+           "(see vsafe --help)\n");
+    return VSAFE_CLI_EXIT_OK;
+}
+
+int vsafe_cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            return 0;
+        }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+
 int vsafe_cli_parse(vsafe_cli_t *cli, int argc, char **argv, const vsafe_cli_opt_t *opts, const char **pos,
                     size_t pos_min, size_t pos_max, size_t *pos_count, int *done)
 {
@@ -55,21 +143,14 @@ int vsafe_cli_parse(vsafe_cli_t *cli, int argc, char **argv, const vsafe_cli_opt
             continue;
         }
         if (!only_pos && strcmp(a, "-h") == 0) {
-            a = "--help";
+            return help(cli, opts, done);
         }
         if (!only_pos && a[0] == '-' && a[1] == '-') {
             if (vsafe_cli_is_global(cli, argc, argv, &i)) {
                 continue;
             }
             if (strcmp(a, "--help") == 0) {
-                printf("usage: vsafe %s\n", cli->usage != NULL ? cli->usage : cli->command);
-                if (cli->help != NULL) {
-                    printf("\n%s", cli->help);
-                }
-                if (done != NULL) {
-                    *done = 1;
-                }
-                return VSAFE_CLI_EXIT_OK;
+                return help(cli, opts, done);
             }
             const char *name = a + 2;
             const char *eq = strchr(name, '=');
@@ -589,7 +670,7 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
 
 int vsafe_cli_open_no_args(vsafe_cli_t *cli, int argc, char **argv, int *done)
 {
-    static const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
+    static const vsafe_cli_opt_t opts[] = {VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, done);
     if (rc != 0 || *done) {
         return rc;

@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vsafe/host.h"
 #include "vsafe/se.h"
@@ -33,6 +34,13 @@ typedef struct vsafe_cli {
     const char *usage;      /* current command's usage line (for usage errors) */
     const char *help;       /* current command's option descriptions, printed after the usage line by
                              * --help / -h (NULL: the usage line alone) */
+    const char *summary;    /* current command's one-line summary (for --help) */
+    const char *group;      /* in a subcommand: the group's name ("key"); command is then "key sign" */
+    const char *sub;        /* current subcommand name, NULL when the command has none */
+    /* `vsafe help --json|--man|--completion|--markdown` walks every command and subcommand with
+     * --help: then vsafe_cli_parse appends the command's description to this array instead of
+     * printing it (see help.c). NULL otherwise. */
+    json_t *help_all;
     int json;               /* --json */
     int trace;              /* --trace: every frame both ways on stderr */
     const char *pcap_path;  /* --pcap FILE: every I2C transaction of the command, as pcap */
@@ -77,17 +85,46 @@ int vsafe_cli_cut_model(const char *name);
 
 typedef int (*vsafe_cli_fn)(vsafe_cli_t *cli, int argc, char **argv);
 
+/* The command table of main.c (help.c walks it). */
+typedef struct {
+    const char *name;
+    vsafe_cli_fn fn;
+    const char *usage;
+    const char *summary;
+} vsafe_cli_command_t;
+const vsafe_cli_command_t *vsafe_cli_commands(size_t *count);
+/* `vsafe --help`: global options and the command list. */
+void vsafe_cli_main_usage(FILE *f);
+
+/* Global options, accepted before the command (and --json, --trace, --device after it): the one
+ * list the usage text, the man page and the completion script are made from. */
+typedef struct {
+    const char *name; /* "--device" */
+    const char *arg;  /* "DIR", or NULL for a flag */
+    const char *help;
+} vsafe_cli_global_t;
+const vsafe_cli_global_t *vsafe_cli_globals(size_t *count);
+
+/* Whether argv[1..] asks for help (--help or -h before any "--"). */
+int vsafe_cli_wants_help(int argc, char **argv);
+
 /* ---- Option parsing ----
  * A command describes its options in a table ending with {NULL}. Options are `--name VALUE` or
  * `--name=VALUE` when has_arg, `--name` otherwise (the int at flag is set to 1). Positional
  * arguments are collected in pos[] (at most pos_max). --json, --trace, --device DIR and --help
- * are accepted by every command. */
+ * are accepted by every command, and -h as --help.
+ * Every option has a help line: `vsafe COMMAND --help`, the man page, docs/CLI-REFERENCE.md and the
+ * completion script are made from these tables (test cli_help checks none is missing). */
 typedef struct {
     const char *name;   /* without the leading "--" */
     int has_arg;
     const char **value; /* has_arg: where the argument goes */
     int *flag;          /* !has_arg: set to 1 when present */
+    const char *arg;    /* has_arg: what the value is, for help ("N", "FILE", "HEX"); NULL = "VALUE".
+                         * A name ending in FILE or DIR (or "F") makes the completion offer file names. */
+    const char *help;   /* one line */
 } vsafe_cli_opt_t;
+#define VSAFE_CLI_OPT_END {NULL, 0, NULL, NULL, NULL, NULL}
 
 /* Returns 0, or an exit status (2 after a usage message; 0 after --help or -h, with *done set:
  * the usage line and cli->help are printed on stdout). */
@@ -123,9 +160,12 @@ char *vsafe_cli_hex(const uint8_t *buf, size_t len);
 typedef struct {
     const char *value, *file, *fd, *env;
 } vsafe_cli_secret_t;
-#define VSAFE_CLI_SECRET_OPTS(NAME, s)                                                             \
-    {NAME, 1, &(s).value, NULL}, {NAME "-file", 1, &(s).file, NULL}, {NAME "-fd", 1, &(s).fd, NULL}, \
-        {NAME "-env", 1, &(s).env, NULL}
+#define VSAFE_CLI_SECRET_OPTS(NAME, s) VSAFE_CLI_SECRET_OPTS_H(NAME, s, "the " NAME)
+#define VSAFE_CLI_SECRET_OPTS_H(NAME, s, WHAT)                                                          \
+    {NAME, 1, &(s).value, NULL, "VALUE", WHAT " (visible in the process list: prefer the next three)"},   \
+        {NAME "-file", 1, &(s).file, NULL, "FILE", WHAT ", read from FILE"},                               \
+        {NAME "-fd", 1, &(s).fd, NULL, "N", WHAT ", read from file descriptor N"},                         \
+        {NAME "-env", 1, &(s).env, NULL, "VAR", WHAT ", from environment variable VAR"}
 /* Whether any of the four ways was used. */
 int vsafe_cli_secret_given(const vsafe_cli_secret_t *s);
 /* Reads the secret named name (for messages) into out[cap] (NUL-terminated; *len without it).

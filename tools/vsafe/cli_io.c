@@ -199,6 +199,25 @@ static void group_help(const vsafe_cli_t *cli, FILE *f, const vsafe_cli_sub_t *s
 int vsafe_cli_dispatch(vsafe_cli_t *cli, int argc, char **argv, const vsafe_cli_sub_t *subs, size_t count,
                        const char *summary, const char *def)
 {
+    if (cli->help_all != NULL) {
+        /* `vsafe help` walks the commands: every subcommand describes itself (cli.c, help()). */
+        const char *group = cli->command;
+        for (size_t s = 0; s < count; s++) {
+            static char command[64];
+            snprintf(command, sizeof command, "%s %s", group, subs[s].name);
+            char *av[] = {(char *)subs[s].name, (char *)"--help", NULL};
+            cli->command = command;
+            cli->group = group;
+            cli->sub = subs[s].name;
+            cli->usage = subs[s].usage;
+            cli->help = subs[s].help;
+            cli->summary = NULL;
+            (void)subs[s].fn(cli, 2, av);
+        }
+        cli->command = group;
+        cli->group = cli->sub = NULL;
+        return VSAFE_CLI_EXIT_OK;
+    }
     int i = 1;
     for (; i < argc; i++) {
         if (vsafe_cli_is_global(cli, argc, argv, &i)) {
@@ -223,9 +242,12 @@ int vsafe_cli_dispatch(vsafe_cli_t *cli, int argc, char **argv, const vsafe_cli_
         if (strcmp(subs[s].name, name) == 0) {
             static char command[64];
             snprintf(command, sizeof command, "%s %s", cli->command, subs[s].name);
+            cli->group = cli->command;
+            cli->sub = subs[s].name;
             cli->command = command;
             cli->usage = subs[s].usage;
             cli->help = subs[s].help;
+            cli->summary = NULL; /* the group's; the entry's help says what the subcommand does */
             if (i >= argc) {
                 /* The default subcommand with no arguments: a one-element argv naming it. */
                 static char *none[2];

@@ -15,7 +15,7 @@ typedef struct {
     const char *hex;
     const char *file;
 } vsafe_cli_input_t;
-#define VSAFE_CLI_INPUT_OPTS(NAME, in) {NAME, 1, &(in).hex, NULL}, {NAME "-file", 1, &(in).file, NULL}
+#define VSAFE_CLI_INPUT_OPTS(NAME, in) {NAME, 1, &(in).hex, NULL, "HEX", NULL}, {NAME "-file", 1, &(in).file, NULL, "FILE", NULL}
 
 int vsafe_cli_input_given(const vsafe_cli_input_t *in);
 /* Reads input NAME into *out (malloc'd, free it; never NULL on success) and *len. Usage error

@@ -138,16 +138,16 @@ static int aes_run(vsafe_cli_t *cli, int argc, char **argv, int encrypt)
 {
     aes_opts_t o = {0};
     int done = 0;
-    const vsafe_cli_opt_t enc_opts[] = {{"slot", 1, &o.slot, NULL},         {"mode", 1, &o.mode, NULL},
+    const vsafe_cli_opt_t enc_opts[] = {{"slot", 1, &o.slot, NULL, NULL, NULL},         {"mode", 1, &o.mode, NULL, NULL, NULL},
                                         VSAFE_CLI_INPUT_OPTS("data", o.data), VSAFE_CLI_INPUT_OPTS("nonce", o.nonce),
-                                        VSAFE_CLI_INPUT_OPTS("aad", o.aad),   {"chunk", 1, &o.chunk, NULL},
-                                        {"out", 1, &o.out, NULL},             {"tag-out", 1, &o.tag_out, NULL},
-                                        {"host-key", 1, &o.host_key, NULL},   {NULL, 0, NULL, NULL}};
-    const vsafe_cli_opt_t dec_opts[] = {{"slot", 1, &o.slot, NULL},         {"mode", 1, &o.mode, NULL},
+                                        VSAFE_CLI_INPUT_OPTS("aad", o.aad),   {"chunk", 1, &o.chunk, NULL, NULL, NULL},
+                                        {"out", 1, &o.out, NULL, NULL, NULL},             {"tag-out", 1, &o.tag_out, NULL, NULL, NULL},
+                                        {"host-key", 1, &o.host_key, NULL, NULL, NULL},   VSAFE_CLI_OPT_END};
+    const vsafe_cli_opt_t dec_opts[] = {{"slot", 1, &o.slot, NULL, NULL, NULL},         {"mode", 1, &o.mode, NULL, NULL, NULL},
                                         VSAFE_CLI_INPUT_OPTS("data", o.data), VSAFE_CLI_INPUT_OPTS("nonce", o.nonce),
                                         VSAFE_CLI_INPUT_OPTS("aad", o.aad),   VSAFE_CLI_INPUT_OPTS("tag", o.tag),
-                                        {"chunk", 1, &o.chunk, NULL},         {"out", 1, &o.out, NULL},
-                                        {"host-key", 1, &o.host_key, NULL},   {NULL, 0, NULL, NULL}};
+                                        {"chunk", 1, &o.chunk, NULL, NULL, NULL},         {"out", 1, &o.out, NULL, NULL, NULL},
+                                        {"host-key", 1, &o.host_key, NULL, NULL, NULL},   VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, encrypt ? enc_opts : dec_opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -303,10 +303,10 @@ static int aes_gmac(vsafe_cli_t *cli, int argc, char **argv)
 {
     aes_opts_t o = {0};
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &o.slot, NULL},           VSAFE_CLI_INPUT_OPTS("nonce", o.nonce),
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &o.slot, NULL, NULL, NULL},           VSAFE_CLI_INPUT_OPTS("nonce", o.nonce),
                                     VSAFE_CLI_INPUT_OPTS("aad", o.aad),   VSAFE_CLI_INPUT_OPTS("tag", o.tag),
-                                    {"out", 1, &o.out, NULL},             {"host-key", 1, &o.host_key, NULL},
-                                    {NULL, 0, NULL, NULL}};
+                                    {"out", 1, &o.out, NULL, NULL, NULL},             {"host-key", 1, &o.host_key, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -411,12 +411,12 @@ static int mac_run(vsafe_cli_t *cli, int argc, char **argv, int generate)
 {
     mac_opts_t o = {0};
     int done = 0;
-    const vsafe_cli_opt_t gen_opts[] = {{"slot", 1, &o.slot, NULL},  VSAFE_CLI_INPUT_OPTS("data", o.data),
-                                        {"mac-len", 1, &o.len, NULL}, {"out", 1, &o.out, NULL},
-                                        {"host-key", 1, &o.host_key, NULL}, {NULL, 0, NULL, NULL}};
-    const vsafe_cli_opt_t ver_opts[] = {{"slot", 1, &o.slot, NULL}, VSAFE_CLI_INPUT_OPTS("data", o.data),
-                                        VSAFE_CLI_INPUT_OPTS("mac", o.mac), {"host-key", 1, &o.host_key, NULL},
-                                        {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t gen_opts[] = {{"slot", 1, &o.slot, NULL, NULL, NULL},  VSAFE_CLI_INPUT_OPTS("data", o.data),
+                                        {"mac-len", 1, &o.len, NULL, NULL, NULL}, {"out", 1, &o.out, NULL, NULL, NULL},
+                                        {"host-key", 1, &o.host_key, NULL, NULL, NULL}, VSAFE_CLI_OPT_END};
+    const vsafe_cli_opt_t ver_opts[] = {{"slot", 1, &o.slot, NULL, NULL, NULL}, VSAFE_CLI_INPUT_OPTS("data", o.data),
+                                        VSAFE_CLI_INPUT_OPTS("mac", o.mac), {"host-key", 1, &o.host_key, NULL, NULL, NULL},
+                                        VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, generate ? gen_opts : ver_opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;

@@ -304,7 +304,7 @@ static int salvage_file(vsafe_cli_t *cli, check_t *c)
 int vsafe_cmd_check(vsafe_cli_t *cli, int argc, char **argv)
 {
     int salvage = 0;
-    const vsafe_cli_opt_t opts[] = {{"salvage", 0, NULL, &salvage}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"salvage", 0, NULL, &salvage, NULL, "mount the longest undamaged prefix of a DAMAGED state, logged to DIR/salvage.log (loses what the report says)"}, VSAFE_CLI_OPT_END};
     int done = 0;
     size_t npos = 0;
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, &npos, &done);

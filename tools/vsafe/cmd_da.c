@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_io.h"
 #include "cmd_mcu.h"
 #include "common/secure.h"
 
@@ -78,8 +79,8 @@ static int keygen(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *dir = NULL, *mask_s = NULL;
     int bind = 0, done = 0, force = 0;
-    vsafe_cli_opt_t opts[] = {{"out-dir", 1, &dir, NULL}, {"mask", 1, &mask_s, NULL}, {"bind", 0, NULL, &bind},
-                              {"force", 0, NULL, &force}, {NULL, 0, NULL, NULL}};
+    vsafe_cli_opt_t opts[] = {{"out-dir", 1, &dir, NULL, "DIR", "where the keys and certificates go (created 0700; default: the device directory)"}, {"mask", 1, &mask_s, NULL, "HEX", "permission mask the certificates grant / the DA configuration allows (32-bit hex)"}, {"bind", 0, NULL, &bind, NULL, "also provision the new root key's hash into the device's DA configuration"},
+                              {"force", 0, NULL, &force, NULL, "replace existing keys, or a DA configuration of a closed device (warns)"}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -171,9 +172,9 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
     const char *root_s = NULL, *mask_s = NULL;
     vsafe_cli_secret_t pw_s = {0};
     int force = 0, done = 0;
-    vsafe_cli_opt_t opts[] = {{"root-key", 1, &root_s, NULL}, VSAFE_CLI_SECRET_OPTS("password", pw_s),
-                              {"mask", 1, &mask_s, NULL},     {"force", 0, NULL, &force},
-                              {NULL, 0, NULL, NULL}};
+    vsafe_cli_opt_t opts[] = {{"root-key", 1, &root_s, NULL, "FILE", "the DA root public or private key (PEM) whose hash is provisioned"}, VSAFE_CLI_SECRET_OPTS_H("password", pw_s, "the DA password"),
+                              {"mask", 1, &mask_s, NULL, "HEX", "permission mask the certificates grant / the DA configuration allows (32-bit hex)"},     {"force", 0, NULL, &force, NULL, "replace existing keys, or a DA configuration of a closed device (warns)"},
+                              VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -318,10 +319,10 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
     const char *chain_s = NULL, *key_s = NULL, *dom_s = NULL, *hdpl_s = NULL;
     vsafe_cli_secret_t pw_s = {0};
     int full = 0, partial = 0, done = 0;
-    vsafe_cli_opt_t opts[] = {{"full", 0, NULL, &full},        {"partial", 0, NULL, &partial},
-                              {"chain", 1, &chain_s, NULL},    {"key", 1, &key_s, NULL},
-                              VSAFE_CLI_SECRET_OPTS("password", pw_s), {"domain", 1, &dom_s, NULL},
-                              {"hdpl", 1, &hdpl_s, NULL},      {NULL, 0, NULL, NULL}};
+    vsafe_cli_opt_t opts[] = {{"full", 0, NULL, &full, NULL, "full regression to OPEN: erases flash, SRAM and OBK"},        {"partial", 0, NULL, &partial, NULL, "partial regression (TrustZone on): erases the non-secure side only"},
+                              {"chain", 1, &chain_s, NULL, "FILE", "certificate chain to authenticate with (default: the keygen chain in the device directory)"},    {"key", 1, &key_s, NULL, "FILE", "private key of the chain's leaf certificate (PEM)"},
+                              VSAFE_CLI_SECRET_OPTS_H("password", pw_s, "the DA password"), {"domain", 1, &dom_s, NULL, "s|ns", "open-debug: which domain to open, secure (s) or non-secure (ns)"},
+                              {"hdpl", 1, &hdpl_s, NULL, "N", "open-debug: the hide protection level at which debug reopens (1..3)"},      VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -433,37 +434,47 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
     return 0;
 }
 
-int vsafe_cmd_da(vsafe_cli_t *cli, int argc, char **argv)
+static int sub_discover(vsafe_cli_t *cli, int argc, char **argv)
 {
-    cli->cut_mcu = 1;
-    if (argc < 2) {
-        return vsafe_cli_usage_error(cli, "missing subcommand");
-    }
-    const char *sub = argv[1];
-    argc--, argv++;
-    if (strcmp(sub, "keygen") == 0) {
-        return keygen(cli, argc, argv);
-    }
-    if (strcmp(sub, "provision") == 0) {
-        return provision(cli, argc, argv);
-    }
-    if (strcmp(sub, "regress") == 0 || strcmp(sub, "open-debug") == 0) {
-        return authenticate(cli, sub, argc, argv);
-    }
-    if (strcmp(sub, "discover") == 0) {
-        int done = 0;
-        vsafe_cli_opt_t none[] = {{NULL, 0, NULL, NULL}};
-        int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
-        if (rc != 0 || done) {
-            return rc;
-        }
-        vsafe_mcu_t *m;
-        if ((rc = vsafe_cli_open_mcu(cli, &m, 1)) != 0) {
-            return rc;
-        }
-        rc = discover(cli, m);
-        vsafe_mcu_close(m);
+    int done = 0;
+    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
+    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
+    if (rc != 0 || done) {
         return rc;
     }
-    return vsafe_cli_usage_error(cli, "unknown subcommand '%s'", sub);
+    vsafe_mcu_t *m;
+    if ((rc = vsafe_cli_open_mcu(cli, &m, 1)) != 0) {
+        return rc;
+    }
+    rc = discover(cli, m);
+    vsafe_mcu_close(m);
+    return rc;
+}
+
+static int sub_regress(vsafe_cli_t *cli, int argc, char **argv)
+{
+    return authenticate(cli, "regress", argc, argv);
+}
+
+static int sub_open_debug(vsafe_cli_t *cli, int argc, char **argv)
+{
+    return authenticate(cli, "open-debug", argc, argv);
+}
+
+int vsafe_cmd_da(vsafe_cli_t *cli, int argc, char **argv)
+{
+    static const vsafe_cli_sub_t subs[] = {
+        {"keygen", keygen, "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--force]",
+         "create a DA root key and certificate chain (and, with --bind, provision it)\n"},
+        {"provision", provision, "da provision --root-key F | --password PW [--mask HEX] [--force]",
+         "write the DA configuration (root key hash or password) into OBK HDPL1\n"},
+        {"discover", sub_discover, "da discover", "what the MCU's debug authentication announces (Discovery)\n"},
+        {"regress", sub_regress,
+         "da regress --full|--partial [--chain F --key F | --password PW]",
+         "authenticate and regress the product state (full: to OPEN; partial: non-secure side)\n"},
+        {"open-debug", sub_open_debug, "da open-debug [--domain s|ns] [--hdpl N] [--chain F --key F | --password PW]",
+         "authenticate and reopen debug\n"},
+    };
+    cli->cut_mcu = 1;
+    return vsafe_cli_dispatch(cli, argc, argv, subs, sizeof subs / sizeof subs[0], cli->summary, NULL);
 }

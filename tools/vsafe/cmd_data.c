@@ -35,9 +35,10 @@ int vsafe_cmd_init(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *profile = NULL, *ca_cert = NULL, *ca_key = NULL, *durability = NULL;
     int force = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"profile", 1, &profile, NULL}, {"force", 0, NULL, &force},
-                                    {"ca-cert", 1, &ca_cert, NULL}, {"ca-key", 1, &ca_key, NULL},
-                                    {"durability", 1, &durability, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"profile", 1, &profile, NULL, "NAME|FILE", "built-in profile name (spl05, the default) or a JSON profile file"}, {"force", 0, NULL, &force, NULL, "replace an existing device (its state is lost)"},
+                                    {"ca-cert", 1, &ca_cert, NULL, "FILE", "CA certificate (PEM) that signs the device identity, with --ca-key"}, {"ca-key", 1, &ca_key, NULL, "FILE", "CA private key (PEM) that signs the device identity, with --ca-cert"},
+                                    {"durability", 1, &durability, NULL, "power|process", "power (default): every response durable against power loss; process: no sync, survives a crash of the process only"},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -200,8 +201,8 @@ int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *off_s = NULL, *len_s = NULL, *key_s = NULL, *pos[1];
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL}, {"length", 1, &len_s, NULL},
-                                    {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL, "N", "byte offset in the zone (default 0)"}, {"length", 1, &len_s, NULL, "N", "bytes to read (default: the rest of the zone)"},
+                                    {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -272,9 +273,9 @@ int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *off_s = NULL, *data_s = NULL, *key_s = NULL, *pos[1];
     int atomic = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL}, {"data", 1, &data_s, NULL},
-                                    {"atomic", 0, NULL, &atomic}, {"host-key", 1, &key_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL, "N", "byte offset in the zone (default 0)"}, {"data", 1, &data_s, NULL, "HEX", "bytes to write, hex"},
+                                    {"atomic", 0, NULL, &atomic, NULL, "all or nothing on power loss (must fit one frame)"}, {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -321,9 +322,9 @@ int vsafe_cmd_decrement(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *off_s = NULL, *data_s = NULL, *amount_s = NULL, *key_s = NULL, *pos[1];
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL}, {"data", 1, &data_s, NULL},
-                                    {"amount", 1, &amount_s, NULL}, {"host-key", 1, &key_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL, "N", "byte offset in the zone (default 0)"}, {"data", 1, &data_s, NULL, "HEX", "bytes to write, hex"},
+                                    {"amount", 1, &amount_s, NULL, "N", "amount to decrement by (1..0xFFFFFFFF; default 1; ac: required for a counter zone's update AC)"}, {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -381,9 +382,9 @@ int vsafe_cmd_ac(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *read_s = NULL, *update_s = NULL, *amount_s = NULL, *key_s = NULL, *pos[1];
     int lock = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"read", 1, &read_s, NULL},     {"update", 1, &update_s, NULL},
-                                    {"lock", 0, NULL, &lock},       {"amount", 1, &amount_s, NULL},
-                                    {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"read", 1, &read_s, NULL, "always|host|never", "the new read access condition"},     {"update", 1, &update_s, NULL, "always|host|never", "the new update access condition"},
+                                    {"lock", 0, NULL, &lock, NULL, "clear the change right for good"},       {"amount", 1, &amount_s, NULL, "N", "amount to decrement by (1..0xFFFFFFFF; default 1; ac: required for a counter zone's update AC)"},
+                                    {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -545,7 +546,7 @@ int vsafe_cmd_random(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *pos[1];
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -581,7 +582,7 @@ int vsafe_cmd_echo(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *pos[1];
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;

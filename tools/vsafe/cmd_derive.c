@@ -37,18 +37,18 @@ int vsafe_cmd_derive(vsafe_cli_t *cli, int argc, char **argv)
     int to_slot = 0, extract_only = 0, expand_only = 0, done = 0;
     cli->help = derive_help;
     const vsafe_cli_opt_t opts[] = {VSAFE_CLI_INPUT_OPTS("ikm", ikm),
-                                    {"ikm-slot", 1, &ikm_slot_s, NULL},
+                                    {"ikm-slot", 1, &ikm_slot_s, NULL, NULL, NULL},
                                     VSAFE_CLI_INPUT_OPTS("salt", salt),
-                                    {"salt-slot", 1, &salt_slot_s, NULL},
+                                    {"salt-slot", 1, &salt_slot_s, NULL, NULL, NULL},
                                     VSAFE_CLI_INPUT_OPTS("info", info),
-                                    {"length", 1, &len_s, NULL},
-                                    {"to-slot", 0, NULL, &to_slot},
+                                    {"length", 1, &len_s, NULL, NULL, NULL},
+                                    {"to-slot", 0, NULL, &to_slot, NULL, NULL},
                                     VSAFE_CLI_KEYINFO_OPTS(ko),
-                                    {"extract-only", 0, NULL, &extract_only},
-                                    {"expand-only", 0, NULL, &expand_only},
-                                    {"out", 1, &out, NULL},
-                                    {"host-key", 1, &key_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+                                    {"extract-only", 0, NULL, &extract_only, NULL, NULL},
+                                    {"expand-only", 0, NULL, &expand_only, NULL, NULL},
+                                    {"out", 1, &out, NULL, NULL, NULL},
+                                    {"host-key", 1, &key_s, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;

@@ -22,8 +22,8 @@ static int envelope_keygen(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *slot_s = NULL, *key_s = NULL;
     int aes256 = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL}, {"aes256", 0, NULL, &aes256},
-                                    {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL}, {"aes256", 0, NULL, &aes256, NULL, NULL},
+                                    {"host-key", 1, &key_s, NULL, NULL, NULL}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -109,9 +109,9 @@ static int wrap_run(vsafe_cli_t *cli, int argc, char **argv, int wrap)
     const char *slot_s = NULL, *out = NULL, *key_s = NULL;
     vsafe_cli_input_t data = {NULL, NULL};
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL}, VSAFE_CLI_INPUT_OPTS("data", data),
-                                    {"out", 1, &out, NULL},     {"host-key", 1, &key_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL}, VSAFE_CLI_INPUT_OPTS("data", data),
+                                    {"out", 1, &out, NULL, NULL, NULL},     {"host-key", 1, &key_s, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -196,8 +196,8 @@ static int password_verify(vsafe_cli_t *cli, int argc, char **argv)
     const char *key_s = NULL;
     vsafe_cli_secret_t sec = {NULL, NULL, NULL, NULL};
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {VSAFE_CLI_SECRET_OPTS("password", sec), {"host-key", 1, &key_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {VSAFE_CLI_SECRET_OPTS("password", sec), {"host-key", 1, &key_s, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;

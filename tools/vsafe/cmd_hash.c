@@ -23,9 +23,9 @@ int vsafe_cmd_hash(vsafe_cli_t *cli, int argc, char **argv)
     int done = 0;
     size_t npos = 0;
     cli->help = hash_help;
-    const vsafe_cli_opt_t opts[] = {{"alg", 1, &alg_s, NULL}, VSAFE_CLI_INPUT_OPTS("data", data),
-                                    {"out", 1, &out, NULL}, {"host-key", 1, &key_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"alg", 1, &alg_s, NULL, NULL, NULL}, VSAFE_CLI_INPUT_OPTS("data", data),
+                                    {"out", 1, &out, NULL, NULL, NULL}, {"host-key", 1, &key_s, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 0, 1, &npos, &done);
     if (rc != 0 || done) {
         return rc;

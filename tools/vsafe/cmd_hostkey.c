@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "cli.h"
+#include "cli_io.h"
 #include "common/secure.h"
 #include "exposure.h"
 #include "host/keyfile.h"
@@ -226,15 +227,15 @@ static int hostkey_provision(vsafe_cli_t *cli, int argc, char **argv)
     const char *key_file = NULL, *method = "plaintext", *out = NULL;
     vsafe_cli_secret_t mac_s = {0}, cipher_s = {0};
     int aes256 = 0, done = 0, force = 0, keep_open = 0;
-    const vsafe_cli_opt_t opts[] = {{"key-file", 1, &key_file, NULL},
-                                    VSAFE_CLI_SECRET_OPTS("mac-key", mac_s),
-                                    VSAFE_CLI_SECRET_OPTS("cipher-key", cipher_s),
-                                    {"aes256", 0, NULL, &aes256},
-                                    {"method", 1, &method, NULL},
-                                    {"out", 1, &out, NULL},
-                                    {"force", 0, NULL, &force},
-                                    {"keep-open", 0, NULL, &keep_open},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"key-file", 1, &key_file, NULL, "FILE", "take the keys from a key file"},
+                                    VSAFE_CLI_SECRET_OPTS_H("mac-key", mac_s, "the MAC key (hex)"),
+                                    VSAFE_CLI_SECRET_OPTS_H("cipher-key", cipher_s, "the cipher key (hex)"),
+                                    {"aes256", 0, NULL, &aes256, NULL, "AES-256 host keys (default AES-128)"},
+                                    {"method", 1, &method, NULL, "plaintext|wrapped|ecdh", "how the keys reach the device (default plaintext; SPL05 refuses wrapped and ecdh)"},
+                                    {"out", 1, &out, NULL, "FILE", "write the keys to this key file (0600) before the device gets them"},
+                                    {"force", 0, NULL, &force, NULL, "overwrite an existing --out file"},
+                                    {"keep-open", 0, NULL, &keep_open, NULL, "leave the provisioning control fields open (default: locked)"},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -387,20 +388,15 @@ static int hostkey_provision(vsafe_cli_t *cli, int argc, char **argv)
 
 int vsafe_cmd_hostkey(vsafe_cli_t *cli, int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "provision") == 0) {
-        cli->usage = "hostkey provision [--key-file F | --mac-key[-file|-fd|-env] X --cipher-key[-file|-fd|-env] X] "
-                     "[--aes256] [--method plaintext|wrapped|ecdh] [--out F [--force]] [--keep-open]";
-        return hostkey_provision(cli, argc - 1, argv + 1);
-    }
-    if (argc >= 2 && strcmp(argv[1], "show") == 0) {
-        cli->usage = "hostkey show";
-        return hostkey_show(cli, argc - 1, argv + 1);
-    }
-    if (argc >= 2 && strcmp(argv[1], "lock") == 0) {
-        cli->usage = "hostkey lock";
-        return hostkey_lock(cli, argc - 1, argv + 1);
-    }
-    return vsafe_cli_usage_error(cli, "expected 'hostkey provision', 'hostkey show' or 'hostkey lock'");
+    static const vsafe_cli_sub_t subs[] = {
+        {"provision", hostkey_provision,
+         "hostkey provision [--key-file F | --mac-key[-file|-fd|-env] X --cipher-key[-file|-fd|-env] X] "
+         "[--aes256] [--method plaintext|wrapped|ecdh] [--out F [--force]] [--keep-open]",
+         "write the host key slot (random keys unless given), then lock its control fields\n"},
+        {"show", hostkey_show, "hostkey show", "the host key slot, its control fields and what is still open\n"},
+        {"lock", hostkey_lock, "hostkey lock", "lock the provisioning control fields (no re-provisioning)\n"},
+    };
+    return vsafe_cli_dispatch(cli, argc, argv, subs, sizeof subs / sizeof subs[0], cli->summary, NULL);
 }
 
 /* ---- cmdac ---- */
@@ -498,9 +494,9 @@ static int cmdac_set(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *ac_s = NULL, *key_s = NULL, *pos[1];
     int enc_cmd = 0, enc_rsp = 0, lock = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"ac", 1, &ac_s, NULL},          {"encrypt-cmd", 0, NULL, &enc_cmd},
-                                    {"encrypt-rsp", 0, NULL, &enc_rsp}, {"lock", 0, NULL, &lock},
-                                    {"host-key", 1, &key_s, NULL},     {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"ac", 1, &ac_s, NULL, "free|host|never", "the command's access condition"},          {"encrypt-cmd", 0, NULL, &enc_cmd, NULL, "the command's payload travels encrypted"},
+                                    {"encrypt-rsp", 0, NULL, &enc_rsp, NULL, "the response's payload travels encrypted"}, {"lock", 0, NULL, &lock, NULL, "clear the command table's change right for good"},
+                                    {"host-key", 1, &key_s, NULL, "FILE", "host key file for the session the change needs"},     VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -610,18 +606,12 @@ static int cmdac_lock(vsafe_cli_t *cli, int argc, char **argv)
 
 int vsafe_cmd_cmdac(vsafe_cli_t *cli, int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "lock") == 0) {
-        cli->usage = "cmdac lock";
-        return cmdac_lock(cli, argc - 1, argv + 1);
-    }
-    if (argc >= 2 && strcmp(argv[1], "show") == 0) {
-        cli->usage = "cmdac show";
-        return cmdac_show(cli, argc - 1, argv + 1);
-    }
-    if (argc >= 2 && strcmp(argv[1], "set") == 0) {
-        cli->usage = "cmdac set CMD[,CMD...] --ac free|host|never [--encrypt-cmd] [--encrypt-rsp] [--lock] "
-                     "[--host-key F]";
-        return cmdac_set(cli, argc - 1, argv + 1);
-    }
-    return vsafe_cli_usage_error(cli, "expected 'cmdac show', 'cmdac set' or 'cmdac lock'");
+    static const vsafe_cli_sub_t subs[] = {
+        {"show", cmdac_show, "cmdac show", "the command access table (Query 0x24) and its change rights\n"},
+        {"set", cmdac_set,
+         "cmdac set CMD[,CMD...] --ac free|host|never [--encrypt-cmd] [--encrypt-rsp] [--lock] [--host-key F]",
+         "set the access condition and encryption flags of commands\n"},
+        {"lock", cmdac_lock, "cmdac lock", "clear the command table's change rights for good\n"},
+    };
+    return vsafe_cli_dispatch(cli, argc, argv, subs, sizeof subs / sizeof subs[0], cli->summary, NULL);
 }

@@ -111,9 +111,9 @@ int vsafe_cmd_identity(vsafe_cli_t *cli, int argc, char **argv)
     const char *cert_out = NULL, *ca_out = NULL, *ca_cert = NULL, *pos[1] = {NULL};
     int der = 0, done = 0;
     size_t npos = 0;
-    const vsafe_cli_opt_t opts[] = {{"cert", 1, &cert_out, NULL}, {"ca", 1, &ca_out, NULL},
-                                    {"der", 0, NULL, &der},       {"ca-cert", 1, &ca_cert, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"cert", 1, &cert_out, NULL, "FILE", "export: write the device certificate here"}, {"ca", 1, &ca_out, NULL, "FILE", "export: write the CA certificate here"},
+                                    {"der", 0, NULL, &der, NULL, "export: DER instead of PEM"},       {"ca-cert", 1, &ca_cert, NULL, "FILE", "the CA to check against (default: the local vsafe CA)"},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 0, 1, &npos, &done);
     if (rc != 0 || done) {
         return rc;

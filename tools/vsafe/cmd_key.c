@@ -178,10 +178,10 @@ static int key_generate(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *slot_s = NULL, *curve_s = NULL, *limit_s = NULL, *out = NULL, *fmt_s = NULL, *key_s = NULL;
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL},  {"curve", 1, &curve_s, NULL},
-                                    {"usage-limit", 1, &limit_s, NULL}, {"out", 1, &out, NULL},
-                                    {"format", 1, &fmt_s, NULL}, {"host-key", 1, &key_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL},  {"curve", 1, &curve_s, NULL, NULL, NULL},
+                                    {"usage-limit", 1, &limit_s, NULL, NULL, NULL}, {"out", 1, &out, NULL, NULL, NULL},
+                                    {"format", 1, &fmt_s, NULL, NULL, NULL}, {"host-key", 1, &key_s, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -274,8 +274,8 @@ static int key_show(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *slot_s = NULL, *out = NULL, *fmt_s = NULL;
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL}, {"out", 1, &out, NULL}, {"format", 1, &fmt_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL}, {"out", 1, &out, NULL, NULL, NULL}, {"format", 1, &fmt_s, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -312,7 +312,7 @@ typedef struct {
 } signed_input_t;
 #define SIGNED_INPUT_OPTS(si)                                                                                   \
     VSAFE_CLI_INPUT_OPTS("digest", (si).digest), VSAFE_CLI_INPUT_OPTS("message", (si).message),               \
-        {"hash", 1, &(si).hash_s, NULL}
+        {"hash", 1, &(si).hash_s, NULL, NULL, NULL}
 
 #define SIGNED_INPUT_HELP                                                                                        \
     "  --digest HEX | --digest-file F    ECDSA: the digest, sent as it is (1..64 bytes); Ed25519 pre-hashed:\n" \
@@ -387,9 +387,9 @@ static int key_sign(vsafe_cli_t *cli, int argc, char **argv)
     const char *slot_s = NULL, *out = NULL, *fmt_s = NULL, *key_s = NULL;
     signed_input_t si = {{NULL, NULL}, {NULL, NULL}, NULL};
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL},   SIGNED_INPUT_OPTS(si),
-                                    {"out", 1, &out, NULL},       {"format", 1, &fmt_s, NULL},
-                                    {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL},   SIGNED_INPUT_OPTS(si),
+                                    {"out", 1, &out, NULL, NULL, NULL},       {"format", 1, &fmt_s, NULL, NULL, NULL},
+                                    {"host-key", 1, &key_s, NULL, NULL, NULL}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -466,15 +466,15 @@ static int key_verify(vsafe_cli_t *cli, int argc, char **argv)
     vsafe_cli_input_t sig_in = {NULL, NULL};
     signed_input_t si = {{NULL, NULL}, {NULL, NULL}, NULL};
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL},
-                                    {"pubkey-file", 1, &pub_file, NULL},
-                                    {"pubkey", 1, &pub_hex, NULL},
-                                    {"curve", 1, &curve_s, NULL},
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL},
+                                    {"pubkey-file", 1, &pub_file, NULL, NULL, NULL},
+                                    {"pubkey", 1, &pub_hex, NULL, NULL, NULL},
+                                    {"curve", 1, &curve_s, NULL, NULL, NULL},
                                     VSAFE_CLI_INPUT_OPTS("signature", sig_in),
                                     SIGNED_INPUT_OPTS(si),
-                                    {"eddsa-variant", 1, &variant_s, NULL},
-                                    {"host-key", 1, &key_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+                                    {"eddsa-variant", 1, &variant_s, NULL, NULL, NULL},
+                                    {"host-key", 1, &key_s, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -593,11 +593,11 @@ static int key_ecdh(vsafe_cli_t *cli, int argc, char **argv)
     const char *slot_s = NULL, *peer_file = NULL, *peer_hex = NULL, *curve_s = NULL, *out = NULL, *pub_out = NULL,
                *fmt_s = NULL, *key_s = NULL;
     int generate = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL},     {"peer-file", 1, &peer_file, NULL},
-                                    {"peer", 1, &peer_hex, NULL},   {"curve", 1, &curve_s, NULL},
-                                    {"generate", 0, NULL, &generate}, {"out", 1, &out, NULL},
-                                    {"pub-out", 1, &pub_out, NULL}, {"format", 1, &fmt_s, NULL},
-                                    {"host-key", 1, &key_s, NULL},  {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL},     {"peer-file", 1, &peer_file, NULL, NULL, NULL},
+                                    {"peer", 1, &peer_hex, NULL, NULL, NULL},   {"curve", 1, &curve_s, NULL, NULL, NULL},
+                                    {"generate", 0, NULL, &generate, NULL, NULL}, {"out", 1, &out, NULL, NULL, NULL},
+                                    {"pub-out", 1, &pub_out, NULL, NULL, NULL}, {"format", 1, &fmt_s, NULL, NULL, NULL},
+                                    {"host-key", 1, &key_s, NULL, NULL, NULL},  VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -722,8 +722,8 @@ static int key_ecdhe(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *curve_s = NULL, *out = NULL, *fmt_s = NULL, *key_s = NULL;
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"curve", 1, &curve_s, NULL}, {"out", 1, &out, NULL}, {"format", 1, &fmt_s, NULL},
-                                    {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"curve", 1, &curve_s, NULL, NULL, NULL}, {"out", 1, &out, NULL, NULL, NULL}, {"format", 1, &fmt_s, NULL, NULL, NULL},
+                                    {"host-key", 1, &key_s, NULL, NULL, NULL}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -764,9 +764,9 @@ static int key_decompress(vsafe_cli_t *cli, int argc, char **argv)
     const char *curve_s = NULL, *out = NULL, *fmt_s = NULL, *key_s = NULL;
     vsafe_cli_input_t point_in = {NULL, NULL};
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"curve", 1, &curve_s, NULL},   VSAFE_CLI_INPUT_OPTS("point", point_in),
-                                    {"out", 1, &out, NULL},         {"format", 1, &fmt_s, NULL},
-                                    {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"curve", 1, &curve_s, NULL, NULL, NULL},   VSAFE_CLI_INPUT_OPTS("point", point_in),
+                                    {"out", 1, &out, NULL, NULL, NULL},         {"format", 1, &fmt_s, NULL, NULL, NULL},
+                                    {"host-key", 1, &key_s, NULL, NULL, NULL}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;

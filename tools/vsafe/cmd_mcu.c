@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_io.h"
 #include "cmd_mcu.h"
 #include "common/secure.h"
 
@@ -141,7 +142,7 @@ static int cmd_state(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
     int force = 0;
     const char *pos[1];
     int done = 0;
-    vsafe_cli_opt_t opts[] = {{"force", 0, NULL, &force}, {NULL, 0, NULL, NULL}};
+    vsafe_cli_opt_t opts[] = {{"force", 0, NULL, &force, NULL, "do it although a check warns (host keys differ, DA attempts spent)"}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -236,8 +237,8 @@ static int cmd_obk(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
     const char *pos[2], *off_s = NULL, *len_s = NULL, *dom_s = NULL;
     vsafe_cli_secret_t data_s = {0}; /* OBK holds keys: --data is a secret option */
     int done = 0;
-    vsafe_cli_opt_t opts[] = {VSAFE_CLI_SECRET_OPTS("data", data_s), {"offset", 1, &off_s, NULL},
-                              {"length", 1, &len_s, NULL}, {"domain", 1, &dom_s, NULL}, {NULL, 0, NULL, NULL}};
+    vsafe_cli_opt_t opts[] = {VSAFE_CLI_SECRET_OPTS_H("data", data_s, "the bytes to write (hex)"), {"offset", 1, &off_s, NULL, "N", "byte offset in the OBK area"},
+                              {"length", 1, &len_s, NULL, "N", "bytes to read (default: the rest of the area)"}, {"domain", 1, &dom_s, NULL, "s|ns", "secure (s, default) or non-secure (ns) OBK area"}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 2, 2, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -351,73 +352,145 @@ static int cmd_graph(vsafe_cli_t *cli, vsafe_mcu_t *m)
 
 static int cmd_hostkeys(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv);
 
-int vsafe_cmd_mcu(vsafe_cli_t *cli, int argc, char **argv)
+/* Parses a subcommand that takes pmax positional arguments and no options, then opens the MCU. */
+static int simple_open(vsafe_cli_t *cli, int argc, char **argv, size_t pmax, const char **pos, int read_only,
+                       vsafe_mcu_t **m)
 {
-    cli->cut_mcu = 1;
-    if (argc < 2) {
-        return vsafe_cli_usage_error(cli, "missing subcommand");
+    int done = 0;
+    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
+    int rc = vsafe_cli_parse(cli, argc, argv, none, pos, pmax, pmax, NULL, &done);
+    if (rc != 0 || done) {
+        return done ? -1 : rc;
     }
-    const char *sub = argv[1];
-    argc--, argv++;
+    return vsafe_cli_open_mcu(cli, m, read_only);
+}
+
+static int sub_show(vsafe_cli_t *cli, int argc, char **argv)
+{
     vsafe_mcu_t *m = NULL;
-    int rc;
-    if (strcmp(sub, "state") != 0 && strcmp(sub, "obk") != 0 && strcmp(sub, "hostkeys") != 0) {
-        /* subcommands with an argument parse it themselves; the others take none */
-        const char *pos[1];
-        int done = 0;
-        vsafe_cli_opt_t none[] = {{NULL, 0, NULL, NULL}};
-        size_t pmax = (strcmp(sub, "trustzone") == 0 || strcmp(sub, "hdpl") == 0) ? 1u : 0u;
-        rc = vsafe_cli_parse(cli, argc, argv, none, pos, pmax, pmax, NULL, &done);
-        if (rc != 0 || done) {
-            return rc;
-        }
-        int read_only = strcmp(sub, "show") == 0 || strcmp(sub, "graph") == 0;
-        if ((rc = vsafe_cli_open_mcu(cli, &m, read_only)) != 0) {
-            return rc;
-        }
-        if (strcmp(sub, "show") == 0) {
-            rc = show(cli, m);
-        } else if (strcmp(sub, "reset") == 0) {
-            int s = vsafe_mcu_reset(m);
-            rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu reset") : simple_ok(cli, m, "reset done");
-        } else if (strcmp(sub, "graph") == 0) {
-            rc = cmd_graph(cli, m);
-        } else if (strcmp(sub, "trustzone") == 0) {
-            bool on = strcmp(pos[0], "on") == 0;
-            if (!on && strcmp(pos[0], "off") != 0) {
-                rc = vsafe_cli_usage_error(cli, "trustzone on|off");
-            } else {
-                int s = vsafe_mcu_set_trustzone(m, on);
-                rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu trustzone %s", pos[0])
-                                   : simple_ok(cli, m, on ? "TrustZone on" : "TrustZone off");
-            }
-        } else if (strcmp(sub, "hdpl") == 0) {
-            uint32_t lvl;
-            if (vsafe_cli_parse_u32(cli, "HDPL", pos[0], 1, 3, &lvl) != 0) {
-                rc = VSAFE_CLI_EXIT_USAGE;
-            } else {
-                int s = vsafe_mcu_hdpl_raise(m, lvl);
-                rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu hdpl %u", lvl) : simple_ok(cli, m, "HDPL raised");
-            }
-        } else {
-            rc = vsafe_cli_usage_error(cli, "unknown subcommand '%s'", sub);
-        }
-        vsafe_mcu_close(m);
-        return rc;
+    int rc = simple_open(cli, argc, argv, 0, NULL, 1, &m);
+    if (rc != 0) {
+        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
-    int read_only = strcmp(sub, "obk") == 0 && argc >= 2 && strcmp(argv[1], "read") == 0;
-    if ((rc = vsafe_cli_open_mcu(cli, &m, read_only)) != 0) {
-        return rc;
+    rc = show(cli, m);
+    vsafe_mcu_close(m);
+    return rc;
+}
+
+static int sub_graph(vsafe_cli_t *cli, int argc, char **argv)
+{
+    vsafe_mcu_t *m = NULL;
+    int rc = simple_open(cli, argc, argv, 0, NULL, 1, &m);
+    if (rc != 0) {
+        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
-    if (strcmp(sub, "state") == 0) {
-        rc = cmd_state(cli, m, argc, argv);
-    } else if (strcmp(sub, "obk") == 0) {
-        rc = cmd_obk(cli, m, argc, argv);
+    rc = cmd_graph(cli, m);
+    vsafe_mcu_close(m);
+    return rc;
+}
+
+static int sub_reset(vsafe_cli_t *cli, int argc, char **argv)
+{
+    vsafe_mcu_t *m = NULL;
+    int rc = simple_open(cli, argc, argv, 0, NULL, 0, &m);
+    if (rc != 0) {
+        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
+    }
+    int s = vsafe_mcu_reset(m);
+    rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu reset") : simple_ok(cli, m, "reset done");
+    vsafe_mcu_close(m);
+    return rc;
+}
+
+static int sub_trustzone(vsafe_cli_t *cli, int argc, char **argv)
+{
+    vsafe_mcu_t *m = NULL;
+    const char *pos[1] = {NULL};
+    int rc = simple_open(cli, argc, argv, 1, pos, 0, &m);
+    if (rc != 0) {
+        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
+    }
+    bool on = strcmp(pos[0], "on") == 0;
+    if (!on && strcmp(pos[0], "off") != 0) {
+        rc = vsafe_cli_usage_error(cli, "trustzone on|off");
     } else {
-        rc = cmd_hostkeys(cli, m, argc, argv);
+        int s = vsafe_mcu_set_trustzone(m, on);
+        rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu trustzone %s", pos[0])
+                           : simple_ok(cli, m, on ? "TrustZone on" : "TrustZone off");
     }
     vsafe_mcu_close(m);
     return rc;
+}
+
+static int sub_hdpl(vsafe_cli_t *cli, int argc, char **argv)
+{
+    vsafe_mcu_t *m = NULL;
+    const char *pos[1] = {NULL};
+    int rc = simple_open(cli, argc, argv, 1, pos, 0, &m);
+    if (rc != 0) {
+        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
+    }
+    uint32_t lvl;
+    if (vsafe_cli_parse_u32(cli, "HDPL", pos[0], 1, 3, &lvl) != 0) {
+        rc = VSAFE_CLI_EXIT_USAGE;
+    } else {
+        int s = vsafe_mcu_hdpl_raise(m, lvl);
+        rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu hdpl %u", lvl) : simple_ok(cli, m, "HDPL raised");
+    }
+    vsafe_mcu_close(m);
+    return rc;
+}
+
+/* state, obk and hostkeys parse their own options, before they use the MCU: for --help they run
+ * without one. */
+static int with_mcu(vsafe_cli_t *cli, int argc, char **argv, int read_only,
+                    int (*fn)(vsafe_cli_t *, vsafe_mcu_t *, int, char **))
+{
+    if (vsafe_cli_wants_help(argc, argv)) {
+        return fn(cli, NULL, argc, argv);
+    }
+    vsafe_mcu_t *m = NULL;
+    int rc = vsafe_cli_open_mcu(cli, &m, read_only);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = fn(cli, m, argc, argv);
+    vsafe_mcu_close(m);
+    return rc;
+}
+
+static int sub_state(vsafe_cli_t *cli, int argc, char **argv)
+{
+    return with_mcu(cli, argc, argv, 0, cmd_state);
+}
+
+static int sub_obk(vsafe_cli_t *cli, int argc, char **argv)
+{
+    return with_mcu(cli, argc, argv, argc >= 2 && strcmp(argv[1], "read") == 0, cmd_obk);
+}
+
+static int sub_hostkeys(vsafe_cli_t *cli, int argc, char **argv)
+{
+    return with_mcu(cli, argc, argv, 0, cmd_hostkeys);
+}
+
+int vsafe_cmd_mcu(vsafe_cli_t *cli, int argc, char **argv)
+{
+    static const vsafe_cli_sub_t subs[] = {
+        {"show", sub_show, "mcu show", "product state, TrustZone, HDPL, OBK areas, DA configuration and attempts\n"},
+        {"state", sub_state, "mcu state STATE [--force]",
+         "move the product state forward (OPEN, PROVISIONING, iROT_PROVISIONED, TZ_CLOSED, CLOSED, LOCKED)\n"},
+        {"trustzone", sub_trustzone, "mcu trustzone on|off", "set TrustZone (the TZEN option byte)\n"},
+        {"reset", sub_reset, "mcu reset", "reset the MCU: HDPL back to 1, volatile state lost\n"},
+        {"hdpl", sub_hdpl, "mcu hdpl N", "raise the hide protection level to N (1..3; only upward until reset)\n"},
+        {"graph", sub_graph, "mcu graph", "the product-state transitions as a Graphviz graph\n"},
+        {"obk", sub_obk, "mcu obk write|read AREA [--data HEX] [--offset N] [--length N] [--domain s|ns]",
+         "write or read an option-byte key area (HDPL1..3, secure or non-secure)\n"},
+        {"hostkeys", sub_hostkeys, "mcu hostkeys [--aes256] [--keep-open]",
+         "fresh host keys into OBK HDPL3-S and the secure element, all or nothing\n"},
+    };
+    cli->cut_mcu = 1;
+    return vsafe_cli_dispatch(cli, argc, argv, subs, sizeof subs / sizeof subs[0], cli->summary, NULL);
 }
 
 /* `vsafe mcu hostkeys`: fresh host keys into OBK HDPL3-S and the same keys into the secure element,
@@ -426,7 +499,7 @@ int vsafe_cmd_mcu(vsafe_cli_t *cli, int argc, char **argv)
 static int cmd_hostkeys(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
 {
     int aes256 = 0, done = 0, keep_open = 0;
-    vsafe_cli_opt_t opts[] = {{"aes256", 0, NULL, &aes256}, {"keep-open", 0, NULL, &keep_open}, {NULL, 0, NULL, NULL}};
+    vsafe_cli_opt_t opts[] = {{"aes256", 0, NULL, &aes256, NULL, "AES-256 host keys (default AES-128)"}, {"keep-open", 0, NULL, &keep_open, NULL, "leave the secure element's provisioning control fields open"}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;

@@ -97,8 +97,8 @@ static int pubkey_show(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *slot_s = NULL, *out = NULL, *fmt_s = NULL;
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL}, {"out", 1, &out, NULL}, {"format", 1, &fmt_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL}, {"out", 1, &out, NULL, NULL, NULL}, {"format", 1, &fmt_s, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -154,9 +154,9 @@ static int pubkey_write(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *slot_s = NULL, *file = NULL, *curve_s = NULL, *key_s = NULL;
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL}, {"pubkey-file", 1, &file, NULL},
-                                    {"curve", 1, &curve_s, NULL}, {"host-key", 1, &key_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL}, {"pubkey-file", 1, &file, NULL, NULL, NULL},
+                                    {"curve", 1, &curve_s, NULL, NULL, NULL}, {"host-key", 1, &key_s, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -206,8 +206,8 @@ static int pubkey_flags(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *slot_s = NULL, *set_s = NULL;
     int keep = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL}, {"set", 1, &set_s, NULL},
-                                    {"keep-open", 0, NULL, &keep}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL}, {"set", 1, &set_s, NULL, NULL, NULL},
+                                    {"keep-open", 0, NULL, &keep, NULL, NULL}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -262,8 +262,8 @@ static int pubkey_authenticate(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *slot_s = NULL, *key_file = NULL, *key_s = NULL;
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL}, {"key", 1, &key_file, NULL},
-                                    {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL}, {"key", 1, &key_file, NULL, NULL, NULL},
+                                    {"host-key", 1, &key_s, NULL, NULL, NULL}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;

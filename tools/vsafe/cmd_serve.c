@@ -29,16 +29,16 @@ int vsafe_cmd_serve(vsafe_cli_t *cli, int argc, char **argv)
     const char *root = NULL, *sock = NULL, *listen = NULL, *pid_file = NULL, *dur = NULL, *delay = NULL,
                *maxc = NULL;
     int allow_remote = 0, no_group = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"root", 1, &root, NULL},
-                                    {"socket", 1, &sock, NULL},
-                                    {"listen", 1, &listen, NULL},
-                                    {"allow-remote", 0, NULL, &allow_remote},
-                                    {"pid-file", 1, &pid_file, NULL},
-                                    {"durability", 1, &dur, NULL},
-                                    {"no-group-commit", 0, NULL, &no_group},
-                                    {"sync-delay-ms", 1, &delay, NULL},
-                                    {"max-clients", 1, &maxc, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"root", 1, &root, NULL, "DIR", "serve every device directory below DIR (a client names one)"},
+                                    {"socket", 1, &sock, NULL, "PATH", "the Unix socket to serve on (a stale one is replaced, a live one refused)"},
+                                    {"listen", 1, &listen, NULL, "HOST:PORT", "serve on TCP instead (127.0.0.1 only unless --allow-remote; PORT 0: any free port)"},
+                                    {"allow-remote", 0, NULL, &allow_remote, NULL, "accept a non-loopback --listen address (no authentication: anyone reaching it controls the devices)"},
+                                    {"pid-file", 1, &pid_file, NULL, "FILE", "write the server's pid here (removed at exit)"},
+                                    {"durability", 1, &dur, NULL, "power|process", "for every device, overriding its own level: power (durable against power loss) or process"},
+                                    {"no-group-commit", 0, NULL, &no_group, NULL, "one sync per durable command instead of shared sync rounds"},
+                                    {"sync-delay-ms", 1, &delay, NULL, "N", "test and benchmark knob: every sync round sleeps N ms first"},
+                                    {"max-clients", 1, &maxc, NULL, "N", "most clients at once (default 256; one more is refused with ERR_SERVER_BUSY)"},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -208,7 +208,7 @@ int vsafe_cmd_ctl(vsafe_cli_t *cli, int argc, char **argv)
     const char *pos[3] = {NULL, NULL, NULL};
     size_t npos = 0;
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"cut-model", 1, &model_s, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"cut-model", 1, &model_s, NULL, "M", "ctl cut-after: how the cut write ends: dropped, torn-unit (default), torn-page or reordered"}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 3, &npos, &done);
     if (rc != 0 || done) {
         return rc;

@@ -51,7 +51,7 @@ int vsafe_cmd_status(vsafe_cli_t *cli, int argc, char **argv)
     const char *pos[1] = {NULL};
     int list = 0, markdown = 0, done = 0;
     size_t npos = 0;
-    const vsafe_cli_opt_t opts[] = {{"list", 0, NULL, &list}, {"markdown", 0, NULL, &markdown}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"list", 0, NULL, &list, NULL, "list every status"}, {"markdown", 0, NULL, &markdown, NULL, "the list as a Markdown table (docs/STATUS.md)"}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 0, 1, &npos, &done);
     if (rc != 0 || done) {
         return rc;

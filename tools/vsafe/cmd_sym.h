@@ -12,10 +12,10 @@ typedef struct {
     int allow_host;
 } vsafe_cli_keyinfo_opts_t;
 #define VSAFE_CLI_KEYINFO_OPTS(k)                                                                              \
-    {"type", 1, &(k).type, NULL}, {"mode", 1, &(k).mode, NULL}, {"usage", 1, &(k).usage, NULL},              \
-        {"tag-len", 1, &(k).tag_len, NULL}, {"counter-offset", 1, &(k).ctr_off, NULL},                      \
-        {"min-mac-len", 1, &(k).min_mac, NULL}, {"key-len", 1, &(k).key_len, NULL},                          \
-        {"lock", 1, &(k).lock, NULL}, {"allow-host", 0, NULL, &(k).allow_host}
+    {"type", 1, &(k).type, NULL, NULL, NULL}, {"mode", 1, &(k).mode, NULL, NULL, NULL}, {"usage", 1, &(k).usage, NULL, NULL, NULL},              \
+        {"tag-len", 1, &(k).tag_len, NULL, NULL, NULL}, {"counter-offset", 1, &(k).ctr_off, NULL, NULL, NULL},                      \
+        {"min-mac-len", 1, &(k).min_mac, NULL, NULL, NULL}, {"key-len", 1, &(k).key_len, NULL, NULL, NULL},                          \
+        {"lock", 1, &(k).lock, NULL, NULL, NULL}, {"allow-host", 0, NULL, &(k).allow_host, NULL, NULL}
 #define VSAFE_CLI_KEYINFO_HELP                                                                                 \
     "  --mode M          ccm, cmac, ecb, gcm, hkdf or hmac (required)\n"                                      \
     "  --type T          aes128 (default for the AES modes), aes256, generic (hkdf and hmac: the default)\n"  \
@@ -43,7 +43,7 @@ typedef struct {
     const char *slot, *key, *hash;
 } vsafe_cli_auth_opts_t;
 #define VSAFE_CLI_AUTH_OPTS(a)                                                                                 \
-    {"auth-slot", 1, &(a).slot, NULL}, {"auth-key", 1, &(a).key, NULL}, {"auth-hash", 1, &(a).hash, NULL}
+    {"auth-slot", 1, &(a).slot, NULL, NULL, NULL}, {"auth-key", 1, &(a).key, NULL, NULL, NULL}, {"auth-hash", 1, &(a).hash, NULL, NULL, NULL}
 #define VSAFE_CLI_AUTH_HELP                                                                                    \
     "  --auth-slot S     authenticate the session by generic public key slot S, signing on the host with\n"   \
     "  --auth-key F      the PEM private key F of that slot's public key; --auth-hash ALG (ECDSA, default\n"  \

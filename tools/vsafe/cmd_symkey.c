@@ -369,9 +369,9 @@ static int symkey_ctrl(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *slot_s = NULL, *set_s = NULL, *wauth_s = NULL, *eauth_s = NULL;
     int keep = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL},          {"set", 1, &set_s, NULL},
-                                    {"wrapped-auth", 1, &wauth_s, NULL}, {"ecdhe-auth", 1, &eauth_s, NULL},
-                                    {"keep-open", 0, NULL, &keep},       {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL},          {"set", 1, &set_s, NULL, NULL, NULL},
+                                    {"wrapped-auth", 1, &wauth_s, NULL, NULL, NULL}, {"ecdhe-auth", 1, &eauth_s, NULL, NULL, NULL},
+                                    {"keep-open", 0, NULL, &keep, NULL, NULL},       VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -503,10 +503,10 @@ static int symkey_write(vsafe_cli_t *cli, int argc, char **argv)
     vsafe_cli_keyinfo_opts_t ko = {0};
     vsafe_cli_auth_opts_t ao = {NULL, NULL, NULL};
     int wrapped = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL},    VSAFE_CLI_SECRET_OPTS("key", sec),
-                                    VSAFE_CLI_KEYINFO_OPTS(ko),    {"wrapped", 0, NULL, &wrapped},
-                                    {"curve", 1, &curve_s, NULL},  VSAFE_CLI_AUTH_OPTS(ao),
-                                    {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL},    VSAFE_CLI_SECRET_OPTS("key", sec),
+                                    VSAFE_CLI_KEYINFO_OPTS(ko),    {"wrapped", 0, NULL, &wrapped, NULL, NULL},
+                                    {"curve", 1, &curve_s, NULL, NULL, NULL},  VSAFE_CLI_AUTH_OPTS(ao),
+                                    {"host-key", 1, &key_s, NULL, NULL, NULL}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -584,10 +584,10 @@ static int symkey_establish(vsafe_cli_t *cli, int argc, char **argv)
     vsafe_cli_keyinfo_opts_t ko = {0};
     vsafe_cli_auth_opts_t ao = {NULL, NULL, NULL};
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL},   VSAFE_CLI_KEYINFO_OPTS(ko),
-                                    {"curve", 1, &curve_s, NULL}, VSAFE_CLI_AUTH_OPTS(ao),
-                                    {"out", 1, &out, NULL},       {"host-key", 1, &key_s, NULL},
-                                    {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL},   VSAFE_CLI_KEYINFO_OPTS(ko),
+                                    {"curve", 1, &curve_s, NULL, NULL, NULL}, VSAFE_CLI_AUTH_OPTS(ao),
+                                    {"out", 1, &out, NULL, NULL, NULL},       {"host-key", 1, &key_s, NULL, NULL, NULL},
+                                    VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -652,7 +652,7 @@ static int symkey_erase(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *slot_s = NULL, *key_s = NULL;
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL}, {"host-key", 1, &key_s, NULL}, {NULL, 0, NULL, NULL}};
+    const vsafe_cli_opt_t opts[] = {{"slot", 1, &slot_s, NULL, NULL, NULL}, {"host-key", 1, &key_s, NULL, NULL, NULL}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;

@@ -73,43 +73,60 @@
     X("ctl", vsafe_cmd_ctl,                                                                                    \
       "ctl power off|on | reset | cut-after N [--cut-model M] | timing on|off | stats | "                      \
       "state save|load FILE | list  (with --connect)",                                                         \
-      "control a served device: power, reset, power cuts, timing, statistics, state")
+      "control a served device: power, reset, power cuts, timing, statistics, state")                       \
+    X("help", vsafe_cmd_help, "help [COMMAND [SUB]] | help --man | --completion | --markdown | --json",         \
+      "help on a command; the man page, bash completion and command reference, generated")
 
 #define DECLARE(name, fn, use, summary) int fn(vsafe_cli_t *cli, int argc, char **argv);
 VSAFE_CLI_COMMANDS(DECLARE)
 #undef DECLARE
 
-typedef struct {
-    const char *name;
-    vsafe_cli_fn fn;
-    const char *usage;
-    const char *summary;
-} command_t;
-
-static const command_t commands[] = {
+static const vsafe_cli_command_t commands[] = {
 #define ENTRY(name, fn, use, summary) {name, fn, use, summary},
     VSAFE_CLI_COMMANDS(ENTRY)
 #undef ENTRY
 };
 
-static void usage(FILE *f)
+const vsafe_cli_command_t *vsafe_cli_commands(size_t *count)
 {
-    fprintf(f, "usage: vsafe [--version] [--device DIR] [--connect ADDR] [--json] [--trace] [--pcap FILE] "
-               "[--cut-after N [--cut-model M]] COMMAND [OPTIONS]\n\n"
-               "DIR holds the virtual device (default: $VSAFE_DEVICE, else ./vsafe-device).\n"
-               "--connect ADDR (or $VSAFE_CONNECT) reaches a served device instead (vsafe serve): a socket path\n"
-               "or HOST:PORT; --device NAME then names the device on a server of several.\n"
-               "Every command accepts --json (machine-readable output) and --trace (every I2C frame,\n"
-               "decoded, on stderr). --pcap FILE writes every I2C transaction to FILE as a pcap capture (link type\n"
-               "209, I2C Linux: tshark -r FILE). --cut-after N cuts power at the N-th NVM program or erase of the command\n"
-               "(--cut-model dropped|torn-unit|torn-page|reordered, default torn-unit) and keeps what the cut\n"
-               "left; the next command recovers. Exit status: 0 success, 1 failure or device refusal, 2 bad\n"
-               "arguments.\n\n"
-               "commands:\n");
+    *count = sizeof commands / sizeof commands[0];
+    return commands;
+}
+
+void vsafe_cli_main_usage(FILE *f)
+{
+    fprintf(f, "usage: vsafe [GLOBAL OPTIONS] COMMAND [SUBCOMMAND] [OPTIONS]\n\n"
+               "A virtual STSAFE-A120-class secure element and the lifecycle of the MCU in front of it. The\n"
+               "device lives in DIR (its state files). Exit status: 0 success, 1 failure or device refusal,\n"
+               "2 bad arguments. vsafe COMMAND --help describes a command and every option.\n\n"
+               "global options:\n");
+    size_t ng = 0;
+    const vsafe_cli_global_t *g = vsafe_cli_globals(&ng);
+    for (size_t i = 0; i < ng; i++) {
+        char left[48];
+        snprintf(left, sizeof left, "%s%s%s", g[i].name, g[i].arg ? " " : "", g[i].arg ? g[i].arg : "");
+        fprintf(f, "  %-18s %s\n", left, g[i].help);
+    }
+    fprintf(f, "\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-        fprintf(f, "             vsafe %s\n", commands[i].usage);
     }
+}
+
+/* A usage error before any command ran: one line on stderr, the JSON error object with --json. */
+static int main_usage_error(const vsafe_cli_t *cli, const char *fmt, const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, fmt, what);
+    if (cli->json) {
+        json_t *o = json_pack("{s:s, s:s}", "error", "USAGE", "message", msg);
+        char *text = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", text != NULL ? text : "{\"error\":\"USAGE\"}");
+        free(text);
+        json_decref(o);
+    }
+    fprintf(stderr, "vsafe: %s (vsafe --help lists the commands and options)\n", msg);
+    return VSAFE_CLI_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -123,6 +140,12 @@ int main(int argc, char **argv)
     cli.connect = getenv("VSAFE_CONNECT");
     if (cli.connect != NULL && cli.connect[0] == '\0') {
         cli.connect = NULL;
+    }
+    /* --json anywhere (before "--") makes every failure a JSON object, usage errors included. */
+    for (int k = 1; k < argc && strcmp(argv[k], "--") != 0; k++) {
+        if (strcmp(argv[k], "--json") == 0) {
+            cli.json = 1;
+        }
     }
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -147,35 +170,37 @@ int main(int argc, char **argv)
             char *end = NULL;
             cli.cut_after = strtoul(argv[++i], &end, 0);
             if (end == NULL || *end != '\0' || cli.cut_after == 0) {
-                fprintf(stderr, "vsafe: --cut-after takes a number of NVM operations >= 1\n");
-                return VSAFE_CLI_EXIT_USAGE;
+                return main_usage_error(&cli, "%s takes a number of NVM operations >= 1", "--cut-after");
             }
         } else if (strcmp(a, "--cut-model") == 0 && i + 1 < argc) {
             cli.cut_model = vsafe_cli_cut_model(argv[++i]);
             if (cli.cut_model < 0) {
-                fprintf(stderr, "vsafe: --cut-model is one of dropped, torn-unit, torn-page, reordered\n");
-                return VSAFE_CLI_EXIT_USAGE;
+                return main_usage_error(&cli, "%s is one of dropped, torn-unit, torn-page, reordered", "--cut-model");
             }
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
             printf("vsafe %s\n", vsafe_version());
             return VSAFE_CLI_EXIT_OK;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
+            vsafe_cli_main_usage(stdout);
             return VSAFE_CLI_EXIT_OK;
+        } else if (strcmp(a, "--device") == 0 || strcmp(a, "--pcap") == 0 || strcmp(a, "--cut-after") == 0 || strcmp(a, "--cut-model") == 0) {
+            return main_usage_error(&cli, "option %s needs a value", a);
         } else {
-            fprintf(stderr, "vsafe: unknown option '%s'\n", a);
-            usage(stderr);
-            return VSAFE_CLI_EXIT_USAGE;
+            return main_usage_error(&cli, "unknown option '%s'", a);
         }
     }
     if (i >= argc) {
-        usage(stderr);
+        if (cli.json) {
+            return main_usage_error(&cli, "%s", "missing command");
+        }
+        vsafe_cli_main_usage(stderr);
         return VSAFE_CLI_EXIT_USAGE;
     }
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
         if (strcmp(argv[i], commands[c].name) == 0) {
             cli.command = commands[c].name;
             cli.usage = commands[c].usage;
+            cli.summary = commands[c].summary;
             static const char *const local_only[] = {"init", "check", "mcu", "da"};
             for (size_t u = 0; cli.connect != NULL && u < sizeof local_only / sizeof local_only[0]; u++) {
                 if (strcmp(argv[i], local_only[u]) == 0) {
@@ -191,13 +216,14 @@ int main(int argc, char **argv)
                                 "cut-after N' before the command\n");
                 return VSAFE_CLI_EXIT_USAGE;
             }
-            static const char *const uncut[] = {"init", "check", "status"};
+            static const char *const uncut[] = {"init", "check", "status", "help"};
             for (size_t u = 0; cli.cut_after > 0 && u < sizeof uncut / sizeof uncut[0]; u++) {
                 if (strcmp(argv[i], uncut[u]) == 0) {
                     /* Refused, never ignored: these commands do not run on an existing state file. */
-                    fprintf(stderr, "vsafe: --cut-after does not apply to '%s' (it %s)\n", argv[i],
-                            u == 0 ? "creates the state files" : u == 1 ? "only reads the state files" : "opens no device");
-                    return VSAFE_CLI_EXIT_USAGE;
+                    char why[160];
+                    snprintf(why, sizeof why, "--cut-after does not apply to '%s' (it %s)", argv[i],
+                             u == 0 ? "creates the state files" : u == 1 ? "only reads the state files" : "opens no device");
+                    return main_usage_error(&cli, "%s", why);
                 }
             }
             if (cli.pcap_path != NULL) {
@@ -210,7 +236,5 @@ int main(int argc, char **argv)
             return vsafe_cli_finish(&cli, commands[c].fn(&cli, argc - i, argv + i));
         }
     }
-    fprintf(stderr, "vsafe: unknown command '%s'\n", argv[i]);
-    usage(stderr);
-    return VSAFE_CLI_EXIT_USAGE;
+    return main_usage_error(&cli, "unknown command '%s'", argv[i]);
 }
