@@ -85,10 +85,14 @@ typedef struct vsafe_crypto {
     /* ---- Key services (the chip's private key slots, hash, symmetric keys, AES/MAC, HKDF,
      * envelopes). Keys are passed as raw bytes: the core keeps them in its NVM image. A port
      * may cache keyed objects between calls for speed (the OpenSSL port keeps the last few
-     * keys); forget_keys drops and wipes every such copy, and the core calls it whenever a key
-     * leaves the device state (slot erased or replaced, ephemeral key used) and at reset. The
-     * hash and chunked-AEAD contexts below are one of each, like the chip's. A port may leave any of these NULL: the core then answers
-     * the command with 0x04 (unsupported), as for an unknown command. Every function returns 0,
+     * keys); forget_keys drops and wipes every such copy, but not the live hash and chunked-AEAD
+     * contexts (the core ends those with their clear functions). The core calls it whenever a
+     * key leaves the device state (slot erased or replaced, ephemeral or ECDHE key used), at
+     * reset and at power loss, and clears the chunked-AEAD context whenever a symmetric key
+     * changes (its key may be the one that went). The hash and
+     * chunked-AEAD contexts below are one of each, like the chip's. A port may leave any of
+     * these NULL: the core then answers the command with 0x04 (unsupported), as for an unknown
+     * command. Every function returns 0,
      * VSAFE_ERR_ARGUMENT (bad length or unknown identifier), VSAFE_ERR_INVALID_PUBKEY (point
      * not on the curve, malformed key), VSAFE_ERR_CRYPTO (the library failed) or
      * VSAFE_ERR_UNSUPPORTED. Outputs of a failed call are zeroed. ---- */

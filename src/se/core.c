@@ -390,9 +390,11 @@ void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t l
             rc = core->read_only ? VSAFE_ERR_STATE : vsafe_store_commit(&core->store, &core->txn);
         }
         if (rc == VSAFE_ERR_POWER_LOSS) {
-            /* Power failed mid-commit: a real part gives no answer at all. */
+            /* Power failed mid-commit: a real part gives no answer at all, and its RAM is gone:
+             * sessions, ECDHE, ephemeral, hash and chunked-AEAD contexts with it. */
             core->have_response = false;
             core->power_lost = true;
+            vsafe_se_state_drop_sessions(core);
             wipe_working(core, out_used);
             return;
         }

@@ -38,6 +38,7 @@
 #include "se/curves.h"
 #include "se/layout.h"
 #include "se/se_cmd.h"
+#include "se/state.h"
 
 #define HK_CTRL_ANON 0x01u
 #define HK_CTRL_PLAIN 0x02u
@@ -159,9 +160,13 @@ static uint8_t hk_parse_pub(vsafe_cursor_t *in, uint8_t pub[64])
 /* Drops the ECDHE context (invariant 3). */
 static void hk_ecdhe_drop(vsafe_se_core_t *core)
 {
+    bool had = core->ecdhe_ready;
     core->ecdhe_ready = false;
     core->ecdhe_curve = VSAFE_CURVE_NONE;
     vsafe_wipe(core->ecdhe_priv, sizeof core->ecdhe_priv);
+    if (had) {
+        vsafe_se_state_forget_keys(core); /* the port may hold the used key */
+    }
 }
 
 /* 1F 0B · CURVE_ID  ->  CURVE_ID · public key (04 00 LL X 00 LL Y; X25519: 00 20 K), any curve

@@ -22,6 +22,7 @@
 #include "se/curves.h"
 #include "se/layout_svc.h"
 #include "se/se_cmd.h"
+#include "se/state.h"
 
 #define EPH_SLOT 0xFFu
 
@@ -198,6 +199,9 @@ uint8_t vsafe_se_cmd_generate_key(vsafe_se_core_t *core, const vsafe_se_req_t *r
         vsafe_wipe(rec, sizeof rec);
     }
     core->out_len = vsafe_se_curve_put_pub(core->out, cv, true, pub);
+    if (s.present) {
+        vsafe_se_state_forget_keys(core); /* the replaced key may be cached by the port */
+    }
 done:
     vsafe_wipe(priv, sizeof priv);
     return st;
@@ -373,6 +377,9 @@ uint8_t vsafe_se_cmd_establish_key(vsafe_se_core_t *core, const vsafe_se_req_t *
     core->out_len = 2u + cv->coord;
     st = VSAFE_SE_ST_OK;
 done:
+    if (s.eph) {
+        vsafe_se_state_forget_keys(core); /* the used-up ephemeral key may be cached by the port */
+    }
     vsafe_wipe(key, sizeof key);
     vsafe_wipe(secret, sizeof secret);
     return st;

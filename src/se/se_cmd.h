@@ -88,6 +88,13 @@ uint8_t vsafe_se_cmd_sym_erase(vsafe_se_core_t *core, const vsafe_se_req_t *req,
 /* aes.c: Encrypt 0x1B, Decrypt 0x1C */
 uint8_t vsafe_se_cmd_encrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 uint8_t vsafe_se_cmd_decrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+/* aes.c: chunked AES, extended 0x11-0x13 (encrypt) and 0x14-0x16 (decrypt) */
+uint8_t vsafe_se_cmd_aes_start_encrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_aes_process_encrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_aes_finish_encrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_aes_start_decrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_aes_process_decrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+uint8_t vsafe_se_cmd_aes_finish_decrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 /* mac.c: Generate MAC 0x09, Verify MAC 0x0A */
 uint8_t vsafe_se_cmd_mac_generate(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 uint8_t vsafe_se_cmd_mac_verify(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);

@@ -87,6 +87,29 @@ const uint8_t *vsafe_se_state_cmd_record(const vsafe_se_core_t *core, uint8_t co
     return core->image + SE_OFF_CMD_TABLE + core->cmd_slot[key] * SE_CMD_REC_SIZE;
 }
 
+void vsafe_se_state_forget_keys(vsafe_se_core_t *core)
+{
+    if (core->crypto != NULL && core->crypto->forget_keys != NULL) {
+        core->crypto->forget_keys(core->crypto->ctx);
+    }
+}
+
+void vsafe_se_state_sym_changed(vsafe_se_core_t *core)
+{
+    core->aead_active = false;
+    core->aead_data_seen = false;
+    core->aead_total_aad = 0;
+    core->aead_total_len = 0;
+    core->aead_aad_done = 0;
+    core->aead_len_done = 0;
+    if (core->crypto != NULL) {
+        if (core->crypto->aead_clear != NULL) {
+            core->crypto->aead_clear(core->crypto->ctx);
+        }
+    }
+    vsafe_se_state_forget_keys(core);
+}
+
 void vsafe_se_state_drop_sessions(vsafe_se_core_t *core)
 {
     core->host_keys_loaded = false;
@@ -99,7 +122,6 @@ void vsafe_se_state_drop_sessions(vsafe_se_core_t *core)
     vsafe_wipe(core->ecdhe_pub, sizeof core->ecdhe_pub);
     core->kek_auth_slot = 0xFF;
     core->hash_active = false;
-    core->aead_active = false;
     core->sym_pending = false;
     core->sym_auth_slot = 0xFF;
     core->sym_secret_len = 0;
@@ -126,8 +148,6 @@ void vsafe_se_state_drop_sessions(vsafe_se_core_t *core)
         if (core->crypto->hash_clear != NULL) {
             core->crypto->hash_clear(core->crypto->ctx);
         }
-        if (core->crypto->aead_clear != NULL) {
-            core->crypto->aead_clear(core->crypto->ctx);
-        }
     }
+    vsafe_se_state_sym_changed(core); /* ends the chunked-AEAD context, forgets cached keys */
 }

@@ -20,5 +20,11 @@ const uint8_t *vsafe_se_state_cmd_record(const vsafe_se_core_t *core, uint8_t co
  * slots, the ECDHE ephemeral, the KEK session (its key wiped). A new I2C address takes effect.
  * Touches neither the image, nor core->txn, nor the response. */
 void vsafe_se_state_drop_sessions(vsafe_se_core_t *core);
+/* A key left the device state (slot erased or overwritten, ephemeral or ECDHE key used): the
+ * port's cached copies of keys are wiped (forget_keys). Part of drop_sessions. */
+void vsafe_se_state_forget_keys(vsafe_se_core_t *core);
+/* A symmetric key slot changed (written, erased): the chunked-AEAD context ends (its key may be
+ * the one that went; the port's context holds its key schedule), then forget_keys. */
+void vsafe_se_state_sym_changed(vsafe_se_core_t *core);
 
 #endif

@@ -29,16 +29,11 @@
 #include "se/curves.h"
 #include "se/layout_svc.h"
 #include "se/se_cmd.h"
+#include "se/state.h"
 #include "se/symslot.h"
 
 static const uint8_t *ctrl_of(const uint8_t *rec) { return rec + SVC_SREC_CTRL; }
 
-static void forget(vsafe_se_core_t *core)
-{
-    if (core->crypto != NULL && core->crypto->forget_keys != NULL) {
-        core->crypto->forget_keys(core->crypto->ctx);
-    }
-}
 
 /* 14 23 -> COUNT then per slot: 00 (empty) or B0 TYPE MODE USAGE(2) PARAMS as the host parses
  * them (CCM*: TAG CTR_BYTE [COUNTER(4) when CTR_BYTE bit 7]; CMAC: MIN_MAC_LEN; GCM: TAG; none
@@ -155,7 +150,7 @@ uint8_t vsafe_se_cmd_sym_write_plain(vsafe_se_core_t *core, const vsafe_se_req_t
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
     vsafe_se_sym_stage_key(core, &ki, key, ki.key_len);
-    forget(core);
+    vsafe_se_state_sym_changed(core);
     return VSAFE_SE_ST_OK;
 }
 
@@ -178,7 +173,7 @@ uint8_t vsafe_se_cmd_sym_erase(vsafe_se_core_t *core, const vsafe_se_req_t *req,
         return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
     }
     vsafe_se_sym_stage_erase(core, slot);
-    forget(core);
+    vsafe_se_state_sym_changed(core);
     return VSAFE_SE_ST_OK;
 }
 
@@ -250,7 +245,7 @@ uint8_t vsafe_se_cmd_sym_write_wrapped(vsafe_se_core_t *core, const vsafe_se_req
         vsafe_se_sym_stage_key(core, &ki, key, transported_len(&ki) < ki.key_len ? transported_len(&ki)
                                                                                  : ki.key_len);
         core->kek_counter++;
-        forget(core);
+        vsafe_se_state_sym_changed(core);
     }
 done:
     vsafe_wipe(kek, sizeof kek);
@@ -267,6 +262,7 @@ static uint8_t sym_ecdh(vsafe_se_core_t *core, const vsafe_se_curve_t *cv, const
     core->ecdhe_ready = false;
     core->ecdhe_curve = VSAFE_CURVE_NONE;
     vsafe_wipe(core->ecdhe_priv, sizeof core->ecdhe_priv);
+    vsafe_se_state_forget_keys(core);
     if (rc != VSAFE_OK) {
         vsafe_wipe(core->sym_secret, sizeof core->sym_secret);
         return rc == VSAFE_ERR_ARGUMENT || rc == VSAFE_ERR_INVALID_PUBKEY ? VSAFE_SE_ST_INVALID_PUBLIC_KEY
@@ -415,7 +411,7 @@ uint8_t vsafe_se_cmd_sym_confirm(vsafe_se_core_t *core, const vsafe_se_req_t *re
         vsafe_se_sym_stage_key(core, &ki[i], okm + off, t < ki[i].key_len ? t : ki[i].key_len);
         off += t;
     }
-    forget(core);
+    vsafe_se_state_sym_changed(core);
     st = VSAFE_SE_ST_OK;
 done:
     if (core->out_len > 0u) {

@@ -108,8 +108,9 @@ size_t vsafe_openssl_keys_memory(const vsafe_openssl_keys_t *k);
 /* Defined in crypto_openssl.c: the key-services state of a port's ctx. */
 vsafe_openssl_keys_t *vsafe_openssl_crypto_keys(void *port_ctx);
 
-/* Between the two halves: install the symmetric entry points; drop the symmetric work contexts
- * (forget); free everything symmetric (forget, then the fetched algorithms). */
+/* Between the two halves: install the symmetric entry points; drop the keyed symmetric work
+ * contexts (forget; the live hash and chunked-AEAD contexts stay); free everything symmetric
+ * (forget, then the hash and chunked-AEAD contexts and the fetched algorithms). */
 void vsafe_openssl_keys_install_sym(vsafe_crypto_t *port);
 void vsafe_openssl_keys_forget_sym(vsafe_openssl_keys_t *k);
 void vsafe_openssl_keys_free_sym(vsafe_openssl_keys_t *k);

@@ -847,16 +847,11 @@ done:
 
 /* ---- lifetime ---- */
 
+/* The hash and chunked-AEAD contexts are live operations of the core, not caches: they stay (the
+ * core ends them with Finish, a new Start, aead_clear / hash_clear, reset or power loss; it ends
+ * the chunked-AEAD context itself whenever a symmetric key changes). */
 void vsafe_openssl_keys_forget_sym(vsafe_openssl_keys_t *k)
 {
-    if (k->hash != NULL) {
-        EVP_MD_CTX_free(k->hash);
-        k->hash = NULL;
-    }
-    k->hash_active = false;
-    EVP_CIPHER_CTX_free(k->aead.mac);
-    EVP_CIPHER_CTX_free(k->aead.ctr);
-    vsafe_wipe(&k->aead, sizeof k->aead);
     EVP_CIPHER_CTX_free(k->ecb);
     EVP_CIPHER_CTX_free(k->aead1);
     EVP_CIPHER_CTX_free(k->gcm1);
@@ -874,6 +869,12 @@ void vsafe_openssl_keys_forget_sym(vsafe_openssl_keys_t *k)
 void vsafe_openssl_keys_free_sym(vsafe_openssl_keys_t *k)
 {
     vsafe_openssl_keys_forget_sym(k);
+    EVP_MD_CTX_free(k->hash); /* frees (and cleanses) the digest state */
+    k->hash = NULL;
+    k->hash_active = false;
+    EVP_CIPHER_CTX_free(k->aead.mac);
+    EVP_CIPHER_CTX_free(k->aead.ctr);
+    vsafe_wipe(&k->aead, sizeof k->aead);
     for (unsigned i = 0; i < sizeof k->md / sizeof k->md[0]; i++) {
         EVP_MD_free(k->md[i]);
         k->md[i] = NULL;
