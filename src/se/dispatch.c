@@ -98,6 +98,7 @@ static const vsafe_se_cmd_desc_t cmd_table[64] = {
     CMD(VSAFE_SE_CMD_VERIFY_PASSWORD,         16,                        16,  vsafe_se_cmd_password_verify),
     CMD(0x1B /* Encrypt */,                   2,                         ANY, vsafe_se_cmd_encrypt),
     CMD(0x1C /* Decrypt */,                   2,                         ANY, vsafe_se_cmd_decrypt),
+    XCMD(0x10 /* Derive keys */,              1,                         ANY, vsafe_se_cmd_derive),
     XCMD(0x11 /* Start encrypt (chunks) */,   1,                         ANY, vsafe_se_cmd_aes_start_encrypt),
     XCMD(0x12 /* Process encrypt */,          0,                         ANY, vsafe_se_cmd_aes_process_encrypt),
     XCMD(0x13 /* Finish encrypt */,           0,                         ANY, vsafe_se_cmd_aes_finish_encrypt),

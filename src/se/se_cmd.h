@@ -95,6 +95,8 @@ uint8_t vsafe_se_cmd_aes_finish_encrypt(vsafe_se_core_t *core, const vsafe_se_re
 uint8_t vsafe_se_cmd_aes_start_decrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 uint8_t vsafe_se_cmd_aes_process_decrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 uint8_t vsafe_se_cmd_aes_finish_decrypt(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
+/* derive.c: Derive keys, extended 0x10 */
+uint8_t vsafe_se_cmd_derive(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 /* mac.c: Generate MAC 0x09, Verify MAC 0x0A */
 uint8_t vsafe_se_cmd_mac_generate(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);
 uint8_t vsafe_se_cmd_mac_verify(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsafe_cursor_t *in);

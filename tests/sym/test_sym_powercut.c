@@ -1,6 +1,7 @@
 /* Power cuts at every NVM operation of the symmetric key services' commits, under every write
  * model of the simulated NVM: a plaintext key write, an establishment of two keys (one Confirm),
- * a CCM* counter increment, an envelope key generation. None of them is acknowledged when power
+ * a CCM* counter increment (one-shot Encrypt), an envelope key generation, a Derive keys into two
+ * slots (with a third output to the host). None of them is acknowledged when power
  * fails in it, so after the reboot the state image must be exactly the state before the command
  * or exactly the state the command defines, which the test writes down itself from the documented
  * record layout (docs/NVM-FORMAT.md), never from a run of the device code. Both keys of one
@@ -13,9 +14,9 @@
 
 #include "sym_util.h"
 
-enum { SC_PLAIN, SC_ESTABLISH, SC_COUNTER, SC_ENVELOPE, SC_COUNT };
+enum { SC_PLAIN, SC_ESTABLISH, SC_COUNTER, SC_ENVELOPE, SC_DERIVE, SC_COUNT };
 static const char *const sc_names[SC_COUNT] = {"plaintext write", "establish 2 keys", "CCM* counter",
-                                               "envelope key"};
+                                               "envelope key", "derive into 2 slots"};
 
 /* A small journal (6 KiB, 1 KiB pages) so that the filler updates bring the commits under test
  * to where the store compacts. */
@@ -148,6 +149,23 @@ static void prepare(sdev_t *d, int sc, int filler, uint8_t *cmd, size_t *cmd_len
         memcpy(cmd + *cmd_len, key16, 16);
         assert_int_equal(su_cmd(d, cmd, *cmd_len + 16, r, &rl), 0x00);
         *cmd_len = su_hex("1B 02 02 000102030405060708090A0B0C 0002 5A5A 0010 00112233445566778899AABBCCDDEEFF", cmd);
+    } else if (sc == SC_DERIVE) {
+        /* slot 4 takes derived keys and holds an unlocked key; slot 9 takes them and is empty:
+         * the first output goes to 9, the second to 4 (the device's choice, in that order) */
+        put_ctrl(d, 4, 0x30);
+        put_ctrl(d, 9, 0x20);
+        *cmd_len = su_hex("1F 17 00 04 00 01 00 03 02", cmd);
+        memcpy(cmd + *cmd_len, key16, 16);
+        assert_int_equal(su_cmd(d, cmd, *cmd_len + 16, r, &rl), 0x00);
+        *cmd_len = su_hex("1F 10 00 04 0010 00112233445566778899AABBCCDDEEFF 03 00 09 60 86 48 01 65 03 04 02 01"
+                          " 00 0004 A1A2A3A4  0003 6162 63"
+                          " 0008 02 00 01 00 00 0C 04 00" /* AES-256 CCM*, tag 4 */
+                          " 0003 01 0010"                 /* 16 bytes to the host */
+                          " 0007 02 00 00 01 00 03 02",   /* AES-128 CMAC */
+                          cmd);
+        static const uint8_t ikm[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                        0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF};
+        ossl_hkdf((const uint8_t *)"\xA1\xA2\xA3\xA4", 4, ikm, 16, (const uint8_t *)"abc", 3, okm, 32 + 16 + 16);
     } else {
         *cmd_len = su_hex("11 07 00 01", cmd);
     }
@@ -166,6 +184,9 @@ static void prepare(sdev_t *d, int sc, int filler, uint8_t *cmd, size_t *cmd_len
     } else if (sc == SC_COUNTER) {
         sym_rec(w + SU_SYM_REC(w, 2), 0x01, 0, 0, 0x0C, ctr_p, 2, 0x10, key16, 16, 1);
         assert_memory_equal(w + SU_SYM_REC(w, 2), *old + SU_SYM_REC(w, 2), 48); /* only the counter moves */
+    } else if (sc == SC_DERIVE) {
+        sym_rec(w + SU_SYM_REC(w, 9), 0x01, 1, 0, 0x0C, ccm_p, 2, 0x20, okm, 32, 0);
+        sym_rec(w + SU_SYM_REC(w, 4), 0x01, 0, 1, 0x03, cmac_p, 1, 0x30, okm + 48, 16, 0);
     } else {
         uint8_t *e = w + SU_ENV_REC(w, 0);
         e[0] = 1;
