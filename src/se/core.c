@@ -344,6 +344,7 @@ void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t l
     size_t out_used = 0; /* high-water mark of core->out in this command (invariant 6) */
 
     core->out_len = 0;
+    core->slow_curve = false;
     if (len < 3u) {
         respond(core, VSAFE_SE_ST_COMMUNICATION_ERROR);
         return;
@@ -433,7 +434,8 @@ int vsafe_se_core_i2c_write(vsafe_se_core_t *core, uint8_t addr7, const uint8_t 
     core->power_lost = false;
     vsafe_se_core_process(core, buf, len);
     if (core->timing && core->crypto != NULL && core->crypto->now_us != NULL) {
-        core->busy_until_us = core->crypto->now_us(core->crypto->ctx) + 1000ull * command_time_ms(buf, len);
+        uint64_t ms = (uint64_t)command_time_ms(buf, len) * (core->slow_curve ? 2u : 1u);
+        core->busy_until_us = core->crypto->now_us(core->crypto->ctx) + 1000ull * ms;
     }
     return 0;
 }

@@ -102,8 +102,19 @@ typedef struct vsafe_se_core {
 
     /* Timing model */
     bool timing;
+    bool slow_curve;        /* this command used NIST P-521 or Brainpool P-512: twice the time */
     uint64_t busy_until_us;
 } vsafe_se_core_t;
+
+/* The timing model counts twice the command's processing time for an operation on NIST P-521 or
+ * Brainpool P-512 (a project choice; the chip's per-curve times are not published). Handlers
+ * name the curve they use; vsafe_se_core_process clears the mark at the start of each command. */
+static inline void vsafe_se_core_note_curve(vsafe_se_core_t *core, unsigned curve)
+{
+    if (curve == VSAFE_CURVE_P521 || curve == VSAFE_CURVE_BP512) {
+        core->slow_curve = true;
+    }
+}
 
 /* Size of the image a profile needs; 0 if the profile cannot be laid out. */
 uint32_t vsafe_se_core_image_size(const vsafe_profile_t *p);

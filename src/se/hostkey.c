@@ -39,6 +39,7 @@
 #include "se/layout.h"
 #include "se/se_cmd.h"
 #include "se/state.h"
+#include "se/symslot.h"
 
 #define HK_CTRL_ANON 0x01u
 #define HK_CTRL_PLAIN 0x02u
@@ -49,10 +50,6 @@
 
 static const uint8_t hk_curve_p256[HK_CURVE_ID_LEN] = {0x00, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
 
-/* The HKDF salt of the host-key KEK derivation (STSELib's STSAFEA_KEK_HKDF_SALT). */
-static const uint8_t hk_salt[32] = {0xE4, 0x5D, 0x4C, 0xFD, 0x20, 0x15, 0xDE, 0x9E, 0x0A, 0xA9, 0xA9,
-                                    0xF6, 0xA4, 0x9F, 0x45, 0x10, 0x0F, 0x99, 0xD9, 0x63, 0x3F, 0xB1,
-                                    0xB2, 0xDD, 0xDB, 0xEE, 0xE6, 0x75, 0xD5, 0x4D, 0xE2, 0x5B};
 
 static uint8_t hk_may_write(const vsafe_se_core_t *core, uint8_t way)
 {
@@ -195,6 +192,7 @@ uint8_t vsafe_se_cmd_hk_generate_ecdhe(vsafe_se_core_t *core, const vsafe_se_req
     }
     hk_ecdhe_drop(core);
     memset(core->ecdhe_pub, 0, sizeof core->ecdhe_pub);
+    vsafe_se_core_note_curve(core, (unsigned)curve);
     if (c->ec_keygen(c->ctx, (unsigned)curve, core->ecdhe_priv, core->ecdhe_pub) != VSAFE_OK) {
         hk_ecdhe_drop(core);
         return VSAFE_SE_ST_UNEXPECTED_ERROR;
@@ -296,7 +294,13 @@ uint8_t vsafe_se_cmd_hk_start_kek(vsafe_se_core_t *core, const vsafe_se_req_t *r
     if (!core->ecdhe_ready) {
         return VSAFE_SE_ST_CHALLENGE_MISSING;
     }
+    uint8_t auth_slot = 0xFFu; /* the generic public key slot that signed the session; 0xFF anonymous */
     if (auth) {
+        vsafe_cursor_t peek = *in;
+        uint8_t zero;
+        if (!vsafe_cursor_u8(&peek, &zero) || !vsafe_cursor_u8(&peek, &auth_slot)) {
+            auth_slot = 0xFFu; /* too short: hk_auth refuses it */
+        }
         st = hk_auth(core, in, VSAFE_SE_AUTH_KEK, pub_wire);
         if (st != VSAFE_SE_ST_OK) {
             return st;
@@ -309,10 +313,10 @@ uint8_t vsafe_se_cmd_hk_start_kek(vsafe_se_core_t *core, const vsafe_se_req_t *r
     if (st == VSAFE_SE_ST_OK) {
         memcpy(info, core->ecdhe_pub, 64);
         memcpy(info + 64, host_pub, 64);
-        if (core->crypto->hkdf_sha256(core->crypto->ctx, hk_salt, sizeof hk_salt, secret, sizeof secret, info,
+        if (core->crypto->hkdf_sha256(core->crypto->ctx, vsafe_se_kek_salt, sizeof vsafe_se_kek_salt, secret, sizeof secret, info,
                                       sizeof info, core->kek_base, sizeof core->kek_base) == VSAFE_OK) {
             core->kek_active = true;
-            core->kek_auth_slot = 0xFFu; /* anonymous */
+            core->kek_auth_slot = auth_slot;
             core->kek_counter = 0;
         } else {
             vsafe_wipe(core->kek_base, sizeof core->kek_base);
@@ -386,7 +390,7 @@ uint8_t vsafe_se_cmd_hk_write_wrapped(vsafe_se_core_t *core, const vsafe_se_req_
     info[0] = 0x10;
     info[1] = 0x11;
     info[2] = (uint8_t)(core->kek_counter + 1u);
-    if (core->crypto->hkdf_sha256(core->crypto->ctx, hk_salt, sizeof hk_salt, core->kek_base,
+    if (core->crypto->hkdf_sha256(core->crypto->ctx, vsafe_se_kek_salt, sizeof vsafe_se_kek_salt, core->kek_base,
                                   sizeof core->kek_base, info, sizeof info, kek, sizeof kek) != VSAFE_OK) {
         st = VSAFE_SE_ST_UNEXPECTED_ERROR;
         goto done;
@@ -453,7 +457,7 @@ uint8_t vsafe_se_cmd_hk_establish(vsafe_se_core_t *core, const vsafe_se_req_t *r
     if (st == VSAFE_SE_ST_OK) {
         memcpy(info, host_pub, 64);
         memcpy(info + 64, core->ecdhe_pub, 64);
-        if (core->crypto->hkdf_sha256(core->crypto->ctx, hk_salt, sizeof hk_salt, secret, sizeof secret, info,
+        if (core->crypto->hkdf_sha256(core->crypto->ctx, vsafe_se_kek_salt, sizeof vsafe_se_kek_salt, secret, sizeof secret, info,
                                       sizeof info, okm, 2u * klen) == VSAFE_OK) {
             hk_stage_key(core, type, okm, okm + klen, klen);
         } else {

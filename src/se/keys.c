@@ -175,6 +175,7 @@ uint8_t vsafe_se_cmd_generate_key(vsafe_se_core_t *core, const vsafe_se_req_t *r
     uint8_t st = VSAFE_SE_ST_OK;
     memset(priv, 0, sizeof priv);
     memset(pub, 0, sizeof pub);
+    vsafe_se_core_note_curve(core, (unsigned)curve);
     if (c->ec_keygen(c->ctx, (unsigned)curve, priv, pub) != VSAFE_OK) {
         st = VSAFE_SE_ST_UNEXPECTED_ERROR;
         goto done;
@@ -254,6 +255,7 @@ uint8_t vsafe_se_cmd_sign(vsafe_se_core_t *core, const vsafe_se_req_t *req, vsaf
     }
     uint8_t key[VSAFE_EC_MAX_KEY];
     memcpy(key, s.priv, sizeof key); /* the message may overlap nothing of the image; copy keeps it local */
+    vsafe_se_core_note_curve(core, s.curve);
     int rc = c->ec_sign(c->ctx, s.curve, key, variant, msg, len, sig);
     vsafe_wipe(key, sizeof key);
     if (rc != VSAFE_OK) {
@@ -310,6 +312,7 @@ uint8_t vsafe_se_cmd_verify(vsafe_se_core_t *core, const vsafe_se_req_t *req, vs
         return VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED;
     }
     int valid = 0;
+    vsafe_se_core_note_curve(core, (unsigned)curve);
     int rc = c->ec_verify(c->ctx, (unsigned)curve, pub, variant, msg, len, sig, &valid);
     if (rc != VSAFE_OK) {
         return port_status(rc);
@@ -366,6 +369,7 @@ uint8_t vsafe_se_cmd_establish_key(vsafe_se_core_t *core, const vsafe_se_req_t *
         st = VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED;
         goto done;
     }
+    vsafe_se_core_note_curve(core, s.curve);
     int rc = c->ec_ecdh(c->ctx, s.curve, key, peer, secret);
     if (rc != VSAFE_OK) {
         st = rc == VSAFE_ERR_ARGUMENT ? VSAFE_SE_ST_INVALID_PUBLIC_KEY : port_status(rc);
@@ -406,6 +410,7 @@ uint8_t vsafe_se_cmd_decompress(vsafe_se_core_t *core, const vsafe_se_req_t *req
     if (c == NULL || c->ec_decompress == NULL) {
         return VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED;
     }
+    vsafe_se_core_note_curve(core, (unsigned)curve);
     int rc = c->ec_decompress(c->ctx, (unsigned)curve, prefix, x, core->out);
     core->out_len = cv->coord;
     if (rc != VSAFE_OK) {

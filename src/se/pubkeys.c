@@ -225,6 +225,7 @@ uint8_t vsafe_se_cmd_entity_verify(vsafe_se_core_t *core, const vsafe_se_req_t *
         return VSAFE_SE_ST_COMMAND_CODE_NOT_SUPPORTED;
     }
     int valid = 0;
+    vsafe_se_core_note_curve(core, g[SVC_GREC_CURVE]);
     if (c->ec_verify(c->ctx, g[SVC_GREC_CURVE], g + SVC_GREC_PUB, 0, challenge, sizeof challenge, sig, &valid) !=
         VSAFE_OK) {
         return VSAFE_SE_ST_UNEXPECTED_ERROR;

@@ -10,9 +10,12 @@
  *     a Put stores the value as given, so a byte 0 with bit 3 clear locks them for good.
  *  3. A slot holding a key that is locked (or erasable) is never overwritten (0x11); a locked key
  *     is never erased (0x11). Erasing an empty slot succeeds and stages nothing.
- *  4. The pending establishment (core->sym_pending, sym_secret) is RAM only: it is set by a
- *     successful 1F 04, consumed by the next 1F 05 whatever its result, wiped at reset. The
- *     device ECDHE key is consumed by 1F 04 whether it succeeds or not.
+ *  4. The pending establishment (core->sym_pending, sym_secret, sym_auth_slot) is RAM only: it
+ *     is set by a successful 1F 04, consumed by the next 1F 05 whatever its result, wiped at
+ *     reset. The device ECDHE key is consumed by 1F 04 whether it succeeds or not, also when the
+ *     signature of the authenticated variant is refused. A Confirm writes a slot whose control
+ *     byte 2 names a generic public key slot only after an establishment signed by that slot,
+ *     and a slot without the "ECDHE anonymous" bit only after a signed one.
  *  5. A Confirm whose MAC does not verify answers 0x02, never 0x16: the host reads 0x16 as a
  *     failed C-MAC and would not advance its channel counter.
  *  6. Shared secrets, derived keys and unwrapped envelopes are wiped on every exit path.
@@ -26,6 +29,7 @@
 #include "common/bytes.h"
 #include "common/cursor.h"
 #include "common/secure.h"
+#include "se/auth.h"
 #include "se/curves.h"
 #include "se/layout_svc.h"
 #include "se/se_cmd.h"
@@ -258,6 +262,7 @@ done:
 static uint8_t sym_ecdh(vsafe_se_core_t *core, const vsafe_se_curve_t *cv, const uint8_t *host_pub)
 {
     const vsafe_crypto_t *c = core->crypto;
+    vsafe_se_core_note_curve(core, core->ecdhe_curve);
     int rc = c->ec_ecdh(c->ctx, core->ecdhe_curve, core->ecdhe_priv, host_pub, core->sym_secret);
     core->ecdhe_ready = false;
     core->ecdhe_curve = VSAFE_CURVE_NONE;
@@ -293,18 +298,17 @@ uint8_t vsafe_se_cmd_sym_establish(vsafe_se_core_t *core, const vsafe_se_req_t *
     if (cv == NULL || !cv->can_ecdh) {
         return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
     }
+    vsafe_cursor_t pub_at = *in;
     if (!vsafe_se_curve_take_pub(in, cv, true, host_pub)) {
         return VSAFE_SE_ST_INVALID_PUBLIC_KEY;
     }
-    if (!vsafe_cursor_u8(in, &alg)) {
+    const uint8_t *pub_wire;
+    size_t pub_wire_len = vsafe_cursor_left(&pub_at) - vsafe_cursor_left(in);
+    if (!vsafe_cursor_bytes(&pub_at, pub_wire_len, &pub_wire) || !vsafe_cursor_u8(in, &alg)) {
         return VSAFE_SE_ST_INCONSISTENT_COMMAND_DATA;
     }
     if (alg != 0x02u) {
         return VSAFE_SE_ST_VALUE_OUT_OF_RANGE;
-    }
-    if (!vsafe_cursor_at_end(in)) {
-        /* The authenticated variant (00 SIG_SLOT HASH_ID R S): not accepted by this device yet. */
-        return VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED;
     }
     if (!core->ecdhe_ready) {
         return VSAFE_SE_ST_CHALLENGE_MISSING;
@@ -312,11 +316,31 @@ uint8_t vsafe_se_cmd_sym_establish(vsafe_se_core_t *core, const vsafe_se_req_t *
     if (core->ecdhe_curve != (uint8_t)curve) {
         return VSAFE_SE_ST_VALUE_OUT_OF_RANGE; /* not the curve of the device's ECDHE key */
     }
+    /* The authenticated variant: 00 SIG_SLOT HASH_ID R S, the host's signature over CURVE_ID ||
+     * host pub || device pub checked with the generic public key of SIG_SLOT (its "may
+     * authenticate 1F 04" flag set) before the ECDHE key is used; a refusal consumes it (PD-16). */
+    uint8_t auth_slot = 0xFFu;
+    if (!vsafe_cursor_at_end(in)) {
+        vsafe_cursor_t peek = *in;
+        uint8_t zero;
+        if (!vsafe_cursor_u8(&peek, &zero) || !vsafe_cursor_u8(&peek, &auth_slot)) {
+            auth_slot = 0xFFu; /* too short: vsafe_se_auth_check refuses it */
+        }
+        uint8_t st = vsafe_se_auth_check(core, in, VSAFE_SE_AUTH_SYM_ESTABLISH, (unsigned)curve, pub_wire,
+                                         pub_wire_len);
+        if (st != VSAFE_SE_ST_OK) {
+            core->ecdhe_ready = false;
+            core->ecdhe_curve = VSAFE_CURVE_NONE;
+            vsafe_wipe(core->ecdhe_priv, sizeof core->ecdhe_priv);
+            vsafe_se_state_forget_keys(core);
+            return st;
+        }
+    }
     uint8_t st = sym_ecdh(core, cv, host_pub);
     if (st != VSAFE_SE_ST_OK) {
         return st;
     }
-    core->sym_auth_slot = 0xFFu;
+    core->sym_auth_slot = auth_slot;
     core->sym_pending = true;
     return VSAFE_SE_ST_OK;
 }
