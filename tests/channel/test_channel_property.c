@@ -11,6 +11,10 @@
  * amount 0 is refused host-side (VSAFE_ERR_ARGUMENT). Amount 0 is therefore also sent as a raw
  * frame, plain (vsafe_host_raw) or protected through the independent test host (chan_host.h).
  *
+ * Key services ride the same channel: SHA-256 hashes, CMAC generation and GCM encryption by
+ * chunks (keys written plainly before the run), each frame with its own protection; results
+ * against OpenSSL, the model seeing only their C-MAC counter steps.
+ *
  * After every step the partition table and the key slot counter are compared with the model;
  * every CHECK_EVERY steps the contents of every readable zone too. File-backed runs also
  * close and reopen the device and the host (state and counter must persist).
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "chan_host.h"
 #include "model.h"
@@ -497,6 +502,107 @@ static void op_put(ctx_t *c, uint8_t tag, vsafe_host_prot_t prot, int force_host
     (void)settle(c, &e, rc, &op);
 }
 
+/* ---- key services (MODEL_OP_SERVICE) ---- */
+
+static const uint8_t svc_cmac_key[16] = {0x2B, 0x7E, 0x15, 0x16, 0x28, 0xAE, 0xD2, 0xA6,
+                                         0xAB, 0xF7, 0x15, 0x88, 0x09, 0xCF, 0x4F, 0x3C};
+static const uint8_t svc_gcm_key[32] = {0xFE, 0xFF, 0xE9, 0x92, 0x86, 0x65, 0x73, 0x1C, 0x6D, 0x6A, 0x8F,
+                                        0x94, 0x67, 0x30, 0x83, 0x08, 0xFE, 0xFF, 0xE9, 0x92, 0x86, 0x65,
+                                        0x73, 0x1C, 0x6D, 0x6A, 0x8F, 0x94, 0x67, 0x30, 0x83, 0x08};
+
+/* Slot 0: AES-128 CMAC (MAC generate), slot 1: AES-256 GCM by chunks, tag 16; written plain, so
+ * the model (which does not track symmetric keys) sees nothing. */
+static void svc_setup(ctx_t *c)
+{
+    static const uint8_t ctrl[3] = {0x10, 0xFF, 0xFF};
+    vsafe_host_symkey_info_t cm = {.slot = 0, .key_type = VSAFE_HOST_SYM_AES128, .mode = VSAFE_HOST_SYM_CMAC,
+                                   .usage = VSAFE_HOST_SYM_USE_MAC_GENERATE, .min_mac_len = 4};
+    vsafe_host_symkey_info_t gc = {.slot = 1, .key_type = VSAFE_HOST_SYM_AES256, .mode = VSAFE_HOST_SYM_GCM,
+                                   .usage = VSAFE_HOST_SYM_USE_ENCRYPT_CHUNKS, .tag_len = 16};
+    int rc;
+    if ((rc = vsafe_host_put_symkey_ctrl(c->h, 0, ctrl)) != VSAFE_OK ||
+        (rc = vsafe_host_put_symkey_ctrl(c->h, 1, ctrl)) != VSAFE_OK ||
+        (rc = vsafe_host_symkey_write_plain(c->h, VSAFE_HOST_PROT_NONE, &cm, svc_cmac_key, 16)) != VSAFE_OK ||
+        (rc = vsafe_host_symkey_write_plain(c->h, VSAFE_HOST_PROT_NONE, &gc, svc_gcm_key, 32)) != VSAFE_OK) {
+        FAILF("key-service setup: %s", sname(rc));
+    }
+}
+
+/* One frame of a key service, sent as e says: settles it; 1 when it succeeded. */
+static int svc_frame(ctx_t *c, int rc_of_call, const exp_t *e)
+{
+    model_op_t op = {.kind = MODEL_OP_SERVICE, .macd = e->macd};
+    return settle(c, e, rc_of_call, &op);
+}
+
+static void op_service(ctx_t *c)
+{
+    uint8_t msg[300], out[300], want[64], tag[16];
+    size_t len = 1 + rn(sizeof msg - 1);
+    rbytes(msg, len);
+    vsafe_host_prot_t p1 = gen_prot(), p2 = gen_prot();
+    exp_t e1 = prot_resolve(c, -1, p1), e2 = prot_resolve(c, -1, p2);
+    uint32_t kind = rn(3);
+    if (kind == 0) {
+        size_t dl = 0, a = len / 2;
+        unsigned wl = 0;
+        snprintf(c->desc, sizeof c->desc, "hash SHA-256 %zu bytes (%zu at Start, prot %s / %s)", len, a + 1,
+                 prot_name(p1), prot_name(p2));
+        if (!svc_frame(c, vsafe_host_hash_start(c->h, p1, VSAFE_HASH_SHA256, msg, a + 1), &e1)) {
+            return;
+        }
+        int rc = vsafe_host_hash_finish(c->h, p2, VSAFE_HASH_SHA256, msg + a + 1, len - a - 1, out, sizeof out, &dl);
+        if (!svc_frame(c, rc, &e2)) {
+            /* the context stays open; the next hash Start replaces it */
+            return;
+        }
+        if (EVP_Digest(msg, len, want, &wl, EVP_sha256(), NULL) != 1 || dl != 32 || memcmp(out, want, 32) != 0) {
+            FAILF("hash differs from OpenSSL's");
+        }
+    } else if (kind == 1) {
+        size_t ml = 4 + rn(13);
+        size_t n = len > 255 ? 255 : len;
+        snprintf(c->desc, sizeof c->desc, "CMAC of %zu bytes, %zu-byte MAC, prot %s", n, ml, prot_name(p1));
+        if (!svc_frame(c, vsafe_host_mac_generate(c->h, p1, 0, msg, n, out, ml), &e1)) {
+            return;
+        }
+        EVP_MAC *m = EVP_MAC_fetch(NULL, "CMAC", NULL);
+        EVP_MAC_CTX *mc = EVP_MAC_CTX_new(m);
+        OSSL_PARAM prm[] = {OSSL_PARAM_construct_utf8_string("cipher", "AES-128-CBC", 0), OSSL_PARAM_construct_end()};
+        size_t ol = 0;
+        int ok = EVP_MAC_init(mc, svc_cmac_key, 16, prm) == 1 && EVP_MAC_update(mc, msg, n) == 1 &&
+                 EVP_MAC_final(mc, want, &ol, 16) == 1;
+        EVP_MAC_CTX_free(mc);
+        EVP_MAC_free(m);
+        if (!ok || memcmp(out, want, ml) != 0) {
+            FAILF("CMAC differs from OpenSSL's");
+        }
+    } else {
+        uint8_t iv[12], ct[300];
+        size_t a = rn((uint32_t)len + 1);
+        rbytes(iv, sizeof iv);
+        snprintf(c->desc, sizeof c->desc, "GCM by chunks, %zu bytes (%zu at Start, prot %s / %s)", len, a,
+                 prot_name(p1), prot_name(p2));
+        vsafe_host_aead_t g = {.mode = VSAFE_AEAD_GCM, .slot = 1, .nonce = iv, .nonce_len = 12, .aad = NULL,
+                               .aad_len = 0, .tag_len = 16};
+        if (!svc_frame(c, vsafe_host_aead_start(c->h, p1, 1, &g, 0, 0, msg, a, out, NULL), &e1)) {
+            return;
+        }
+        int rc = vsafe_host_aead_finish_encrypt(c->h, p2, NULL, 0, msg + a, len - a, out + a, tag, 16);
+        if (!svc_frame(c, rc, &e2)) {
+            return;
+        }
+        EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+        int l = 0, ok = EVP_EncryptInit_ex(x, EVP_aes_256_gcm(), NULL, svc_gcm_key, iv) == 1 &&
+                        EVP_EncryptUpdate(x, ct, &l, msg, (int)len) == 1 && EVP_EncryptFinal_ex(x, ct + l, &l) == 1 &&
+                        EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, 16, want) == 1;
+        EVP_CIPHER_CTX_free(x);
+        if (!ok || memcmp(out, ct, len) != 0 || memcmp(tag, want, 16) != 0) {
+            FAILF("GCM by chunks differs from OpenSSL's");
+        }
+    }
+}
+
 static void op_session(ctx_t *c, int open)
 {
     snprintf(c->desc, sizeof c->desc, "host session %s", open ? "open" : "close");
@@ -686,7 +792,11 @@ static void random_step(ctx_t *c)
     } else if (r < 91) {
         op_put(c, rn(2) ? VSAFE_SE_TAG_CMD_AC : VSAFE_SE_TAG_CMD_ENC, prot, 0);
     } else if (r < 95) {
-        op_session(c, !c->session || rn(3) == 0);
+        if (rn(3) == 0) {
+            op_service(c);
+        } else {
+            op_session(c, !c->session || rn(3) == 0);
+        }
     } else if (c->file) {
         op_reopen(c);
     } else {
@@ -732,6 +842,7 @@ static void one_run(ctx_t *c, int steps)
         FAILF("model has %zu zones, test expects %d", m->zone_count, NZ);
     }
     check_table(c, 1);
+    svc_setup(c);
     vsafe_host_key_slot_t ks;
     int rc = vsafe_host_query_key_slot(c->h, &ks);
     if (rc != VSAFE_OK || ks.present) {

@@ -118,11 +118,58 @@ static void test_lengths_inside_bounds_reach_handlers(void **state)
     vsafe_se_close(se);
 }
 
+/* The command authorization table (Query 0x24) lists exactly the commands the device executes:
+ * every (code, extended code) is sent with no payload, and the device answers 0x04 exactly for
+ * those neither in the table nor among the four that the table never lists (Reset 0x01, Delete
+ * 0x0C, Put attribute 0x10, Query 0x14: always free). Read from the device, not from the
+ * profile source. */
+static void test_table_lists_what_executes(void **state)
+{
+    (void)state;
+    vsafe_se_t *se = NULL;
+    vsafe_se_options_t o = {"spl05", NULL};
+    assert_int_equal(vsafe_se_open(&se, &o), 0);
+    uint8_t rsp[800];
+    size_t rl = 0;
+    assert_int_equal(status_of(se, "14 24", rsp, &rl), 0x00);
+    bool listed[64] = {false};
+    size_t n = rl - 5, i = 2; /* STATUS LEN(2) CHANGE_RIGHTS COUNT, then records, CRC */
+    unsigned count = rsp[4];
+    const uint8_t *p = rsp + 3;
+    for (unsigned k = 0; k < count; k++) {
+        assert_true(i + 3 <= n);
+        unsigned key = p[i] == 0x1F ? 32u + p[i + 1] : p[i];
+        assert_true(key < 64u);
+        assert_false(listed[key]);
+        listed[key] = true;
+        i += p[i] == 0x1F ? 4u : 3u;
+    }
+    assert_int_equal(i, n);
+    listed[0x01] = listed[0x0C] = listed[0x10] = listed[0x14] = true;
+    unsigned executed = 0;
+    for (unsigned key = 0; key < 64; key++) {
+        if (key == 0x1F) {
+            continue; /* the extended prefix itself */
+        }
+        char frame[8];
+        snprintf(frame, sizeof frame, key < 32 ? "%02X" : "1F %02X", key < 32 ? key : key - 32u);
+        int st = status_of(se, frame, rsp, &rl);
+        if ((st != 0x04) != listed[key]) {
+            print_error("command key %u: status %02x, listed %d\n", key, st, listed[key]);
+        }
+        assert_int_equal(st != 0x04, listed[key]);
+        executed += st != 0x04 ? 1u : 0u;
+    }
+    print_message("%u commands executed, %u of them in the table\n", executed, count);
+    vsafe_se_close(se);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bounds_and_unknown_codes),
         cmocka_unit_test(test_lengths_inside_bounds_reach_handlers),
+        cmocka_unit_test(test_table_lists_what_executes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,6 +126,7 @@ uint32_t model_refusals(const model_t *m, const model_op_t *op)
     case MODEL_OP_PUT_CMD_ENC:
         return (m->table_cr & 0x01u) ? 0 : MODEL_BIT(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED);
     case MODEL_OP_WRITE_HOST_KEY:
+    case MODEL_OP_SERVICE:
         return 0;
     }
     return 0;
@@ -171,6 +172,8 @@ void model_apply(model_t *m, const model_op_t *op, int succeeded)
             m->cmd_enc[op->rec_cmd[i]] = op->rec_val[i];
         }
         m->table_cr &= (uint8_t)~0x01u;
+        break;
+    case MODEL_OP_SERVICE:
         break;
     case MODEL_OP_WRITE_HOST_KEY:
         m->key_present = 1;

@@ -73,7 +73,11 @@ typedef enum {
     MODEL_OP_CHANGE_READ_AC, /* Read with the change-AC option and no data */
     MODEL_OP_PUT_CMD_AC,     /* Put 0x29 */
     MODEL_OP_PUT_CMD_ENC,    /* Put 0x2A */
-    MODEL_OP_WRITE_HOST_KEY  /* a host key written (the caller decides whether provisioning is allowed) */
+    MODEL_OP_WRITE_HOST_KEY, /* a host key written (the caller decides whether provisioning is allowed) */
+    MODEL_OP_SERVICE         /* a key-service command that changes nothing modelled (hash, MAC, chunked
+                              * AES with keys the caller wrote before): FREE, unencrypted in the
+                              * factory table and never changed there, so it must succeed; only its
+                              * C-MAC counter step (when sent MACed) is modelled */
 } model_op_kind_t;
 
 typedef struct {
