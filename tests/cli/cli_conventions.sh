@@ -66,5 +66,22 @@ r = json.load(sys.stdin)["read"]
 assert r["zone"] == 5 and r["offset"] == 0 and r["data"] == "0000" and r["counter"] == 0xFFFFFFFE, r' \
   || { echo "FAIL: --json read fields"; fail=1; }
 
+# Binary input and output: --data-file (a file or - for stdin) wherever --data HEX is taken,
+# read --out FILE; bytes round-trip exactly, NUL and 0xFF included.
+printf 'a\000b\377c' >"$D/blob"
+"$V" --device "$D/dev" update 1 --data-file "$D/blob" >/dev/null || { echo "FAIL: update --data-file"; fail=1; }
+"$V" --device "$D/dev" read 1 --length 5 --out "$D/back" >/dev/null || { echo "FAIL: read --out"; fail=1; }
+cmp -s "$D/blob" "$D/back" || { echo "FAIL: update --data-file / read --out did not round-trip"; fail=1; }
+[ "$("$V" --device "$D/dev" --json read 1 --length 5 | python3 -c 'import json,sys; print(json.load(sys.stdin)["read"]["data"])')" = "610062ff63" ] \
+  || { echo "FAIL: the bytes written from the file are not a 00 b ff c"; fail=1; }
+printf '\001\002' | "$V" --device "$D/dev" decrement 5 --data-file - >/dev/null || { echo "FAIL: decrement --data-file -"; fail=1; }
+[ "$("$V" --device "$D/dev" read 5 --length 2 --out - | od -An -tx1 | tr -d ' ')" = "0102" ] \
+  || { echo "FAIL: decrement --data-file - / read --out - did not round-trip"; fail=1; }
+"$V" --device "$D/dev" update 1 --data 00 --data-file "$D/blob" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || { echo "FAIL: --data with --data-file exits $rc, wanted 2"; fail=1; }
+"$V" --device "$D/dev" update 1 --data-file "$D/nosuch" >/dev/null 2>&1; rc=$?
+[ $rc -ne 0 ] || { echo "FAIL: --data-file of a missing file succeeded"; fail=1; }
+cmp -s "$D/blob" <("$V" --device "$D/dev" read 1 --length 5 --out -) || { echo "FAIL: a refused update changed zone 1"; fail=1; }
+
 [ $fail -eq 0 ] && echo "cli conventions: ok"
 exit $fail

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_io.h"
 #include "vsafe/se_wire.h"
 
 #define ZONES_MAX 256
@@ -199,12 +200,19 @@ static void hexdump(const uint8_t *p, size_t n, uint32_t base)
 
 int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *off_s = NULL, *len_s = NULL, *key_s = NULL, *pos[1];
+    const char *off_s = NULL, *len_s = NULL, *key_s = NULL, *out = NULL, *pos[1];
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL, "N", "byte offset in the zone (default 0)"}, {"length", 1, &len_s, NULL, "N", "bytes to read (default: the rest of the zone)"},
-                                    {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"}, VSAFE_CLI_OPT_END};
+    const vsafe_cli_opt_t opts[] = {
+        {"offset", 1, &off_s, NULL, "N", "byte offset in the zone (default 0)"},
+        {"length", 1, &len_s, NULL, "N", "bytes to read (default: the rest of the zone)"},
+        {"out", 1, &out, NULL, "FILE", "write the bytes read, raw, to FILE (- for stdout: nothing else is printed)"},
+        {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"},
+        VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
+        return rc;
+    }
+    if ((rc = vsafe_cli_out_check(cli, "--out", out)) != 0) {
         return rc;
     }
     uint32_t zone = 0, offset = 0, length = 0;
@@ -247,6 +255,13 @@ int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
         return vsafe_cli_fail(cli, rc, "read zone %u offset %u length %u", (unsigned)zone, (unsigned)offset,
                               (unsigned)length);
     }
+    if (out != NULL) {
+        rc = vsafe_cli_write_file(cli, "--out", out, data, length, 0);
+        if (rc != 0 || vsafe_cli_out_is_stdout(out)) {
+            free(data);
+            return rc;
+        }
+    }
     if (cli->json) {
         char *hex = vsafe_cli_hex(data, length);
         json_t *r = json_pack("{s:i, s:i, s:s}", "zone", (int)zone, "offset", (int)offset, "data", hex);
@@ -263,19 +278,28 @@ int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
     if (is_counter) {
         printf(", counter %u", counter);
     }
-    printf("\n");
-    hexdump(data, length, offset);
+    if (out != NULL) {
+        printf(" written to %s\n", out);
+    } else {
+        printf("\n");
+        hexdump(data, length, offset);
+    }
     free(data);
     return VSAFE_CLI_EXIT_OK;
 }
 
 int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *off_s = NULL, *data_s = NULL, *key_s = NULL, *pos[1];
+    const char *off_s = NULL, *key_s = NULL, *pos[1];
+    vsafe_cli_input_t data_in = {NULL, NULL};
     int atomic = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL, "N", "byte offset in the zone (default 0)"}, {"data", 1, &data_s, NULL, "HEX", "bytes to write, hex"},
-                                    {"atomic", 0, NULL, &atomic, NULL, "all or nothing on power loss (must fit one frame)"}, {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"},
-                                    VSAFE_CLI_OPT_END};
+    const vsafe_cli_opt_t opts[] = {
+        {"offset", 1, &off_s, NULL, "N", "byte offset in the zone (default 0)"},
+        {"data", 1, &data_in.hex, NULL, "HEX", "bytes to write, hex"},
+        {"data-file", 1, &data_in.file, NULL, "FILE", "bytes to write, raw, from FILE (- for stdin)"},
+        {"atomic", 0, NULL, &atomic, NULL, "all or nothing on power loss (must fit one frame)"},
+        {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"},
+        VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -285,12 +309,9 @@ int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
         (off_s != NULL && (rc = vsafe_cli_parse_u32(cli, "--offset", off_s, 0, 0xFFFF, &offset)) != 0)) {
         return rc;
     }
-    if (data_s == NULL) {
-        return vsafe_cli_usage_error(cli, "--data HEX is required");
-    }
     uint8_t *data = NULL;
     size_t len = 0;
-    if ((rc = vsafe_cli_parse_hex(cli, "--data", data_s, &data, &len)) != 0) {
+    if ((rc = vsafe_cli_input_read(cli, "data", &data_in, 1, 0, 0x10000u, &data, &len)) != 0) {
         return rc;
     }
     if ((rc = vsafe_cli_open_host(cli)) != 0) {
@@ -320,11 +341,16 @@ int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
 
 int vsafe_cmd_decrement(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *off_s = NULL, *data_s = NULL, *amount_s = NULL, *key_s = NULL, *pos[1];
+    const char *off_s = NULL, *amount_s = NULL, *key_s = NULL, *pos[1];
+    vsafe_cli_input_t data_in = {NULL, NULL};
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {{"offset", 1, &off_s, NULL, "N", "byte offset in the zone (default 0)"}, {"data", 1, &data_s, NULL, "HEX", "bytes to write, hex"},
-                                    {"amount", 1, &amount_s, NULL, "N", "amount to decrement by (1..0xFFFFFFFF; default 1; ac: required for a counter zone's update AC)"}, {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"},
-                                    VSAFE_CLI_OPT_END};
+    const vsafe_cli_opt_t opts[] = {
+        {"offset", 1, &off_s, NULL, "N", "byte offset of the associated data in the zone (default 0)"},
+        {"data", 1, &data_in.hex, NULL, "HEX", "associated data written in the same atomic command, hex"},
+        {"data-file", 1, &data_in.file, NULL, "FILE", "associated data, raw, from FILE (- for stdin)"},
+        {"amount", 1, &amount_s, NULL, "N", "amount to decrement by (1..0xFFFFFFFF; default 1)"},
+        {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"},
+        VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -337,7 +363,7 @@ int vsafe_cmd_decrement(vsafe_cli_t *cli, int argc, char **argv)
     }
     uint8_t *data = NULL;
     size_t len = 0;
-    if (data_s != NULL && (rc = vsafe_cli_parse_hex(cli, "--data", data_s, &data, &len)) != 0) {
+    if ((rc = vsafe_cli_input_read(cli, "data", &data_in, 0, 0, 0x10000u, &data, &len)) != 0) {
         return rc;
     }
     if ((rc = vsafe_cli_open_host(cli)) != 0) {
@@ -383,7 +409,7 @@ int vsafe_cmd_ac(vsafe_cli_t *cli, int argc, char **argv)
     const char *read_s = NULL, *update_s = NULL, *amount_s = NULL, *key_s = NULL, *pos[1];
     int lock = 0, done = 0;
     const vsafe_cli_opt_t opts[] = {{"read", 1, &read_s, NULL, "always|host|never", "the new read access condition"},     {"update", 1, &update_s, NULL, "always|host|never", "the new update access condition"},
-                                    {"lock", 0, NULL, &lock, NULL, "clear the change right for good"},       {"amount", 1, &amount_s, NULL, "N", "amount to decrement by (1..0xFFFFFFFF; default 1; ac: required for a counter zone's update AC)"},
+                                    {"lock", 0, NULL, &lock, NULL, "clear the change right for good"},       {"amount", 1, &amount_s, NULL, "N", "the Decrement that changes a counter zone's update AC decrements by N (required there)"},
                                     {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {

@@ -35,11 +35,11 @@
       "unwrap a local envelope")                                                                                \
     X("password", vsafe_cmd_password, "password verify --password HEX ...", "verify the device password")        \
     X("zones", vsafe_cmd_zones, "zones", "show the partition table")                                          \
-    X("read", vsafe_cmd_read, "read ZONE [--offset N] [--length N] [--host-key FILE]", "read a zone")           \
-    X("update", vsafe_cmd_update, "update ZONE [--offset N] --data HEX [--atomic] [--host-key FILE]",            \
+    X("read", vsafe_cmd_read, "read ZONE [--offset N] [--length N] [--out FILE] [--host-key FILE]", "read a zone")           \
+    X("update", vsafe_cmd_update, "update ZONE [--offset N] (--data HEX | --data-file FILE) [--atomic] [--host-key FILE]",            \
       "write into a data zone")                                                                               \
     X("decrement", vsafe_cmd_decrement,                                                                        \
-      "decrement ZONE [--amount N] [--offset N] [--data HEX] [--host-key FILE]",                               \
+      "decrement ZONE [--amount N] [--offset N] [--data HEX | --data-file FILE] [--host-key FILE]",                               \
       "decrement a counter zone, writing associated data")                                                    \
     X("ac", vsafe_cmd_ac, "ac ZONE --read|--update always|host|never [--lock] [--amount N] [--host-key FILE]",   \
       "make a zone access condition stricter")                                                                \
