@@ -35,7 +35,7 @@ test-asan: deps
 # out of the tree: make test runs each for FUZZ_SECONDS (12 s, about a minute in all);
 # make fuzz FUZZ_SECONDS=N runs each for N seconds.
 FUZZ_SECONDS ?= 12
-FUZZ_TARGETS := frame profile state da keyfile
+FUZZ_TARGETS := frame profile state da keyfile proto
 test-fuzz: fuzz
 
 fuzz: deps

@@ -21,6 +21,8 @@
  *   profile/profile_file.h     the profile-file loader (JSON text -> compiled profile)
  *   host/keyfile.h             the host key-file parser, writer and durable staged write
  *   common/secure.h            the one wipe and the one constant-time compare, to test them
+ *   server/proto.h             the socket protocol's request parser (vsafe serve), for its fuzz
+ *                              target
  *   port/posix/crypto_openssl.h, port/posix/nvm_file.h
  *                              the OpenSSL crypto port and the file-backed NVM, to assemble a
  *                              device by hand in a test */
@@ -37,6 +39,7 @@
 #include "se/core_hooks.h"
 #include "se/layout.h"
 #include "se/profile.h"
+#include "server/proto.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
