@@ -110,6 +110,39 @@ for c in init check "mcu show"; do
     grep -q "cannot go through --connect" "$T/lo.err" || bad "'$c' with --connect: no clear refusal"
 done
 
+# vsafe ctl through the same socket.
+C() { (cd "$T/served" && "$VSAFE" --connect "$T/sock" "$@"); }
+st=$(C --json ctl stats) || bad "ctl stats failed"
+echo "$st" | grep -q '"commands":[1-9]' || bad "ctl stats --json has no commands count: $st"
+echo "$st" | grep -q '"commits":[1-9]' || bad "ctl stats --json has no commits count: $st"
+C ctl power off >/dev/null || bad "ctl power off"
+C zones >/dev/null 2>"$T/off.err" && bad "zones answered while the device is off"
+grep -q HOST_NACK "$T/off.err" || bad "powered off: no NACK reported: $(cat "$T/off.err")"
+C ctl power on >/dev/null || bad "ctl power on"
+C zones >/dev/null || bad "zones after power on"
+C ctl state save "$T/blob" >/dev/null || bad "ctl state save"
+before=$(C --json read 6)
+C ctl cut-after 1 --cut-model torn-page >/dev/null || bad "ctl cut-after"
+C decrement 6 >/dev/null 2>"$T/cut.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q POWER_LOSS "$T/cut.err" || bad "cut decrement: exit $rc, $(cat "$T/cut.err")"
+[ "$(C --json read 6)" = "$before" ] || bad "the cut decrement changed the counter"
+C decrement 6 >/dev/null || bad "the command after the cut failed"
+[ "$(C --json read 6)" != "$before" ] || bad "the decrement after the cut did not count"
+C ctl state load "$T/blob" >/dev/null || bad "ctl state load"
+[ "$(C --json read 6)" = "$before" ] || bad "state load did not restore the counter"
+C ctl cut-after 1 --cut-model sideways >/dev/null 2>&1
+[ $? -eq 2 ] || bad "a bad cut model is not a usage error"
+C --json ctl bogus >/dev/null 2>&1
+[ $? -eq 2 ] || bad "an unknown ctl request is not a usage error"
+"$VSAFE" ctl stats >/dev/null 2>&1
+[ $? -eq 2 ] || bad "ctl without --connect is not a usage error"
+C ctl state load "$T/served/out.0" >/dev/null 2>"$T/load.err"
+[ $? -eq 1 ] && grep -q SERVER_STATE_BLOB "$T/load.err" || bad "a non-blob file was not refused"
+[ "$(C --json read 6)" = "$before" ] || bad "a refused state load changed the device"
+C ctl state save "$T/blob" >/dev/null
+cp "$T/blob" "$T/blob.ref"
+
 kill -TERM "$SP"
 wait "$SP"
 rc=$?
@@ -118,9 +151,21 @@ SP=
 [ -e "$T/sock" ] && bad "the socket is still there after a clean stop"
 # The served device holds exactly the state the local one does (same commands, same results):
 # the counters read back the same once the server is gone.
-a=$("$VSAFE" --device "$T/local/dev" --json read 6)
-b=$("$VSAFE" --device "$T/served/dev" --json read 6)
-[ "$a" = "$b" ] || bad "state after the run differs: local $a, served $b"
+# The state file the server leaves is the last state it served, byte for byte.
+cmp -s "$T/served/dev/se.nvm" <(tail -c +13 "$T/blob.ref") || bad "se.nvm after the stop differs from the last saved state"
+[ "$("$VSAFE" --device "$T/served/dev" --json read 6)" = "$before" ] || bad "counter after the stop"
+# TCP loopback: the chosen port is printed; a non-loopback address is refused.
+"$VSAFE" --device "$T/served/dev" serve --listen 127.0.0.1:0 >"$T/tready" 2>"$T/tserve.err" &
+SP=$!
+for _ in $(seq 1 100); do [ -s "$T/tready" ] && break; sleep 0.05; done
+addr=$(cat "$T/tready")
+case "$addr" in 127.0.0.1:[1-9]*) ;; *) bad "TCP ready line '$addr'" ;; esac
+(cd "$T/served" && "$VSAFE" --connect "$addr" --json read 6 >"$T/tcp.out") || bad "read over TCP"
+[ "$(cat "$T/tcp.out")" = "$before" ] || bad "read over TCP differs"
+kill -TERM "$SP"; wait "$SP"; SP=
+"$VSAFE" --device "$T/served/dev" serve --listen 0.0.0.0:0 >/dev/null 2>"$T/remote.err"
+[ $? -eq 1 ] && grep -q "not a loopback address" "$T/remote.err" || bad "a non-loopback --listen was not refused"
+
 
 echo "serve_cli_same: ${#CMDS[@]} commands both ways, $fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -24,8 +24,34 @@ static int parse_durability(const char *s)
     return -2;
 }
 
+static const char SERVE_HELP[] =
+    "  --device DIR          serve this device directory (default $VSAFE_DEVICE, else ./vsafe-device)\n"
+    "  --root DIR            serve every DIR/NAME holding NAME/se.nvm; clients choose NAME\n"
+    "  --socket PATH         listen on this Unix socket (a stale one is replaced, a live one refused)\n"
+    "  --listen HOST:PORT    listen on TCP instead (loopback only; PORT 0 picks one, printed when ready)\n"
+    "  --allow-remote        accept a non-loopback --listen address (no authentication: warned)\n"
+    "  --pid-file F          write the server's pid to F (removed at exit)\n"
+    "  --durability L        power (sync before each reply) or process (no sync), for every device;\n"
+    "                        default: each device's DIR/durability (vsafe init --durability)\n"
+    "  --no-group-commit     one fdatasync per durable command instead of shared sync rounds\n"
+    "  --max-clients N       connections at once (default 256)\n"
+    "  --sync-delay-ms N     test knob: every sync round sleeps N ms first\n"
+    "Prints the address once ready; SIGTERM or SIGINT stops it (exit 0). Protocol: docs/SOCKET.md.\n";
+
+static const char CTL_HELP[] =
+    "  power off|on          off: a power loss (volatile state lost, NACKs); on: boot from NVM\n"
+    "  reset                 power off then on\n"
+    "  cut-after N           lose power at the N-th NVM program/erase of the coming commands (0 disarms)\n"
+    "  --cut-model M         with cut-after: dropped, torn-unit (default), torn-page or reordered\n"
+    "  timing on|off         the timing model (reads NACKed for each command's processing time)\n"
+    "  stats                 the device's and the server's counters (--json: one object)\n"
+    "  state save|load FILE  the whole device state as a blob (load refuses one that does not mount)\n"
+    "  list                  the devices the server serves\n"
+    "Needs --connect ADDR (or VSAFE_CONNECT); --device NAME on a server of several devices.\n";
+
 int vsafe_cmd_serve(vsafe_cli_t *cli, int argc, char **argv)
 {
+    cli->help = SERVE_HELP;
     const char *root = NULL, *sock = NULL, *listen = NULL, *pid_file = NULL, *dur = NULL, *delay = NULL,
                *maxc = NULL;
     int allow_remote = 0, no_group = 0, done = 0;
@@ -204,6 +230,7 @@ static int ctl_state(vsafe_cli_t *cli, const char *verb, const char *file)
 
 int vsafe_cmd_ctl(vsafe_cli_t *cli, int argc, char **argv)
 {
+    cli->help = CTL_HELP;
     const char *model_s = NULL;
     const char *pos[3] = {NULL, NULL, NULL};
     size_t npos = 0;

@@ -67,8 +67,8 @@
       "open-debug [--domain s|ns] [--hdpl N]  (--password also as --password-file F, -fd N, -env VAR)",         \
       "debug authentication of the MCU (ADAC)")                                                            \
     X("serve", vsafe_cmd_serve,                                                                                \
-      "serve [--device DIR | --root DIR] --socket PATH | --listen 127.0.0.1:PORT [--pid-file F] "              \
-      "[--durability power|process] [--no-group-commit]",                                                      \
+      "serve [--device DIR | --root DIR] --socket PATH | --listen 127.0.0.1:PORT [--allow-remote] "             \
+      "[--pid-file F] [--durability power|process] [--no-group-commit] [--max-clients N] [--sync-delay-ms N]",   \
       "serve devices to other processes over a socket until SIGTERM (docs/SOCKET.md)")                        \
     X("ctl", vsafe_cmd_ctl,                                                                                    \
       "ctl power off|on | reset | cut-after N [--cut-model M] | timing on|off | stats | "                      \
