@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/secure.h"
@@ -48,6 +49,7 @@ static const vsafe_cli_global_t globals[] = {
     {"--json", NULL, "machine-readable output: one JSON object on stdout, also for every failure"},
     {"--trace", NULL, "every I2C frame both ways, decoded, on stderr (secrets never shown)"},
     {"--pcap", "FILE", "write every I2C transaction to FILE as a pcap capture (link type 209, I2C Linux: tshark -r FILE)"},
+    {"--wait", "SECONDS", "when another process holds the device, retry for up to SECONDS (default: fail at once with ERR_LOCKED)"},
     {"--cut-after", "N", "cut power at the N-th NVM program or erase of the command; the next command recovers"},
     {"--cut-model", "M", "how the cut write ends: dropped, torn-unit (default), torn-page or reordered"},
     {"--version", NULL, "print \"vsafe VERSION\" and exit (also -V)"},
@@ -367,12 +369,58 @@ int vsafe_cli_cut_model(const char *name)
     return -1;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int vsafe_cli_retry_locked(vsafe_cli_t *cli, int rc, double *start)
+{
+    if (rc != VSAFE_ERR_LOCKED || cli->wait_s <= 0) {
+        return 0;
+    }
+    double t = now_s();
+    if (*start == 0) {
+        *start = t;
+    }
+    if (t - *start >= cli->wait_s) {
+        return 0;
+    }
+    /* The holder is usually one short CLI command or a server: poll at 20 ms. */
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    return 1;
+}
+
+int vsafe_cli_se_seed(vsafe_cli_t *cli, uint64_t *seed)
+{
+    *seed = 0;
+    const char *s = getenv("VSAFE_SE_SEED");
+    if (s == NULL || s[0] == '\0') {
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
+        return vsafe_cli_usage_error(cli, "VSAFE_SE_SEED='%s' is not a number (decimal or 0x hex)", s);
+    }
+    *seed = v;
+    return 0;
+}
+
 int vsafe_cli_cut_attach(vsafe_cli_t *cli, const char *path, int which, struct vsafe_nvm **nvm)
 {
     struct vsafe_file_nvm **lock = which ? &cli->mcu_sim_lock : &cli->sim_lock;
     struct vsafe_sim_nvm **sim = which ? &cli->mcu_sim : &cli->sim;
     /* Hold the file's write lock for the whole run, like a normal open. */
-    int rc = vsafe_file_nvm_open(lock, path, 0, 0);
+    int rc;
+    double start = 0;
+    do {
+        rc = vsafe_file_nvm_open(lock, path, 0, 0);
+    } while (vsafe_cli_retry_locked(cli, rc, &start));
     if (rc != VSAFE_OK) {
         *lock = NULL;
         return vsafe_cli_fail(cli, rc, "cannot open state file '%s'", path);
@@ -638,6 +686,10 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
     vsafe_se_options_t opt = {.profile = NULL, .state_path = path};
     char why[512] = "";
     vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why};
+    int src = vsafe_cli_se_seed(cli, &ext.rng_seed);
+    if (src != 0) {
+        return src;
+    }
     if (cli->cut_after > 0 && !cli->cut_mcu) {
         struct vsafe_nvm *nvm = NULL;
         int frc = vsafe_cli_cut_attach(cli, path, 0, &nvm);
@@ -647,9 +699,18 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
         ext.nvm = nvm;
         ext.one_sync = 1;
     }
-    int rc = vsafe_se_open_ex(&cli->se, &opt, &ext);
+    int rc;
+    double start = 0;
+    do {
+        why[0] = '\0';
+        rc = vsafe_se_open_ex(&cli->se, &opt, &ext);
+    } while (rc != 0 && vsafe_cli_retry_locked(cli, rc, &start));
     if (rc != 0) {
         cli->se = NULL;
+        if (rc == VSAFE_ERR_LOCKED) {
+            return vsafe_cli_fail(cli, rc, "cannot open device %s%s", path,
+                                  cli->wait_s > 0 ? " (still held when --wait ran out)" : " (--wait SECONDS waits for it)");
+        }
         return vsafe_cli_fail(cli, rc, "cannot open device: %s", why[0] ? why : path);
     }
     rc = vsafe_host_open_se(&cli->host, cli->se);

@@ -42,6 +42,7 @@ typedef struct vsafe_cli {
      * printing it (see help.c). NULL otherwise. */
     json_t *help_all;
     int json;               /* --json */
+    double wait_s;          /* --wait S: retry for up to S seconds while another process holds the device */
     int trace;              /* --trace: every frame both ways on stderr */
     const char *pcap_path;  /* --pcap FILE: every I2C transaction of the command, as pcap */
     vsafe_pcap_t *pcap;     /* open from main until vsafe_cli_finish; attached to the host handle */
@@ -175,6 +176,13 @@ int vsafe_cli_secret_read(vsafe_cli_t *cli, const char *name, const vsafe_cli_se
                           size_t *len);
 
 /* ---- Device ---- */
+/* After an open failed with rc: when it is VSAFE_ERR_LOCKED (another process holds the state
+ * file) and --wait time remains since *start (set it to 0 before the first try), sleeps a little
+ * and returns 1: try again. Else 0. */
+int vsafe_cli_retry_locked(vsafe_cli_t *cli, int rc, double *start);
+/* The secure element's random seed from $VSAFE_SE_SEED (decimal or 0x hex; 0 or unset: OS
+ * randomness). Stores the parsed value in *seed; returns 0, or an exit status for a bad value. */
+int vsafe_cli_se_seed(vsafe_cli_t *cli, uint64_t *seed);
 /* Path of a file in the device directory, e.g. vsafe_cli_device_file(cli, "se.nvm"). Static
  * buffer; valid until the next call. */
 const char *vsafe_cli_device_file(const vsafe_cli_t *cli, const char *name);

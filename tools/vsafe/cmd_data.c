@@ -71,6 +71,9 @@ int vsafe_cmd_init(vsafe_cli_t *cli, int argc, char **argv)
     char why[512] = "";
     vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why, .ca_cert_path = ca_cert,
                                .ca_key_path = ca_key};
+    if ((rc = vsafe_cli_se_seed(cli, &ext.rng_seed)) != 0) {
+        return rc;
+    }
     rc = vsafe_se_open_ex(&cli->se, &o, &ext);
     if (rc != 0) {
         cli->se = NULL;

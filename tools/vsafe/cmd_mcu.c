@@ -35,7 +35,11 @@ int vsafe_cli_open_mcu(vsafe_cli_t *cli, vsafe_mcu_t **mcu, int read_only)
             return frc;
         }
     }
-    int rc = vsafe_mcu_open(mcu, &o);
+    int rc;
+    double start = 0;
+    do {
+        rc = vsafe_mcu_open(mcu, &o);
+    } while (rc != VSAFE_OK && vsafe_cli_retry_locked(cli, rc, &start));
     if (rc != VSAFE_OK) {
         return vsafe_cli_fail(cli, rc, "opening the MCU (%s)", o.state_path);
     }

@@ -146,6 +146,8 @@ static void render_man(FILE *f, json_t *all)
     fputs(".SH ENVIRONMENT\n.TP\n.B VSAFE_DEVICE\nthe device directory when \\-\\-device is not given.\n"
           ".TP\n.B VSAFE_CA_DIR\nthe local CA that signs new device identities (default "
           "$XDG_DATA_HOME/vsafe/ca, else ~/.local/share/vsafe/ca).\n"
+          ".TP\n.B VSAFE_CONNECT\nthe served device to reach when \\-\\-connect is not given.\n"
+          ".TP\n.B VSAFE_SE_SEED\nseed of the secure element's random generator, for repeatable runs.\n"
           ".TP\n.B VSAFE_MCU_SEED\nseed of the MCU's random generator, for repeatable runs.\n",
           f);
     fputs(".SH FILES\n.TP\n.I DIR/se.nvm\nthe secure element's NVM image.\n.TP\n.I DIR/mcu.nvm\nthe MCU's "

@@ -177,13 +177,19 @@ int main(int argc, char **argv)
             if (cli.cut_model < 0) {
                 return main_usage_error(&cli, "%s is one of dropped, torn-unit, torn-page, reordered", "--cut-model");
             }
+        } else if (strcmp(a, "--wait") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            cli.wait_s = strtod(argv[++i], &end);
+            if (end == NULL || end == argv[i] || *end != '\0' || !(cli.wait_s >= 0 && cli.wait_s <= 86400)) {
+                return main_usage_error(&cli, "%s takes a number of seconds (0..86400)", "--wait");
+            }
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
             printf("vsafe %s\n", vsafe_version());
             return VSAFE_CLI_EXIT_OK;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             vsafe_cli_main_usage(stdout);
             return VSAFE_CLI_EXIT_OK;
-        } else if (strcmp(a, "--device") == 0 || strcmp(a, "--pcap") == 0 || strcmp(a, "--cut-after") == 0 || strcmp(a, "--cut-model") == 0) {
+        } else if (strcmp(a, "--device") == 0 || strcmp(a, "--pcap") == 0 || strcmp(a, "--wait") == 0 || strcmp(a, "--cut-after") == 0 || strcmp(a, "--cut-model") == 0) {
             return main_usage_error(&cli, "option %s needs a value", a);
         } else {
             return main_usage_error(&cli, "unknown option '%s'", a);
