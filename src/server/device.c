@@ -239,7 +239,13 @@ int vsafe_server_dev_open(vsafe_server_dev_t **out, const char *dir, const char 
     if (rc == VSAFE_OK) {
         rc = attach_file(d);
     }
-    if (rc != VSAFE_OK) {
+    uint32_t img = 0, tag = 0;
+    if (rc == VSAFE_OK && vsafe_store_probe(vsafe_file_nvm_port(d->file), &img, &tag) == VSAFE_ERR_STORE_EMPTY) {
+        /* Never formatted here: a blank state file is an init that was cut short, and a device made
+         * by the server would lack the identity init gives it. */
+        set_why(why, why_cap, "%s: %s", d->path, "holds no device state (an interrupted init?): run vsafe init --force");
+        rc = VSAFE_ERR_STORE_EMPTY;
+    } else if (rc != VSAFE_OK) {
         set_why(why, why_cap, "%s: %s", d->path, vsafe_status_message(rc));
     } else {
         rc = open_se(d, why, why_cap);
@@ -370,8 +376,13 @@ static int write_locked(vsafe_server_dev_t *d, uint8_t addr7, const uint8_t *buf
     }
     d->power_lost = false;
     d->commands++;
-    int s = d->sim != NULL ? after_sim_command(d) : settle(d);
-    return s == 0 ? 0 : s;
+    rc = d->sim != NULL ? after_sim_command(d) : settle(d);
+    if (rc != 0) {
+        /* The command's result may not be durable: its response must never be read. The device
+         * goes dark (powered off) as a chip whose NVM failed; power on mounts what NVM holds. */
+        close_se(d);
+    }
+    return rc;
 }
 
 int vsafe_server_dev_i2c_write(vsafe_server_dev_t *d, uint8_t addr7, const uint8_t *buf, size_t len)

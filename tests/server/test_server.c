@@ -209,7 +209,24 @@ static void test_socket_in_use(void)
     CHECK(su_make_device(dev) == VSAFE_OK && su_make_device(dev2) == VSAFE_OK, "devices");
     su_server_t s1, s2, s3;
     const char *a1[] = {"--device", dev, "--socket", sock, "--pid-file", pid, NULL};
+    /* Readiness under systemd: READY=1 on the datagram socket named by NOTIFY_SOCKET. */
+    char nsock[300];
+    dir_path(nsock, sizeof nsock, "notify.sock");
+    int nfd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un na = {.sun_family = AF_UNIX};
+    memcpy(na.sun_path, nsock, strlen(nsock) + 1);
+    CHECK(nfd >= 0 && bind(nfd, (struct sockaddr *)&na, sizeof na) == 0, "notify socket");
+    setenv("NOTIFY_SOCKET", nsock, 1);
     CHECK(su_start(&s1, a1) == 0, "first server");
+    unsetenv("NOTIFY_SOCKET");
+    char note[512] = "";
+    struct pollfd pf = {nfd, POLLIN, 0};
+    if (poll(&pf, 1, 2000) == 1) {
+        ssize_t nr = recv(nfd, note, sizeof note - 1, 0);
+        note[nr > 0 ? nr : 0] = '\0';
+    }
+    CHECK(strstr(note, "READY=1") != NULL, "sd_notify datagram: '%s'", note);
+    close(nfd);
     FILE *f = fopen(pid, "r");
     long p = 0;
     CHECK(f != NULL && fscanf(f, "%ld", &p) == 1 && p == (long)s1.pid, "pid file holds %ld", p);
@@ -481,8 +498,34 @@ static void test_group_commit(void)
         uint8_t d[128];
         size_t n = 0;
         CHECK(su_call(c, 0x24, NULL, 0, d, sizeof d, &n) == VSAFE_ERR_SERVER_NO_DEVICE, "no device before HELLO");
-        CHECK(su_call(c, 0x02, NULL, 0, d, sizeof d, &n) == 0 && n == DEVICES * 5, "LIST names 8 devices");
+        CHECK(su_call(c, 0x02, NULL, 0, d, sizeof d, &n) == 0 && n == DEVICES * 5 + (m ? 5 : 0),
+              "LIST names the devices (%zu bytes)", n);
         close(c);
+        if (m == 0) {
+            /* A device directory made after the start is opened by the first HELLO naming it. */
+            char late[400];
+            snprintf(late, sizeof late, "%s/late", root);
+            CHECK(su_make_device(late) == VSAFE_OK, "late device");
+            vsafe_host_t *lh = su_host(sock, "late");
+            CHECK(lh != NULL && read_counter(lh, COUNTER_ZONE) == 0xFFFFFFFFu, "late device served");
+            vsafe_host_close(lh);
+            /* A blank state file is refused, never formatted by the server. */
+            char blank[400];
+            snprintf(blank, sizeof blank, "%s/blank", root);
+            mkdir(blank, 0700);
+            snprintf(blank, sizeof blank, "%s/blank/se.nvm", root);
+            FILE *bf = fopen(blank, "w");
+            for (int i = 0; bf != NULL && i < 8 * 4096; i++) {
+                fputc(0xFF, bf);
+            }
+            if (bf != NULL) {
+                fclose(bf);
+            }
+            int bc = su_connect(sock);
+            int bst = su_hello(bc, "blank");
+            CHECK(bst == VSAFE_ERR_STORE_EMPTY, "blank device refused: %d", bst);
+            close(bc);
+        }
         run_fleet(sock, DEVICES, COUNT, w, &syncs, &durable);
         double min_lat = 1e9, max_lat = 0;
         for (int i = 0; i < DEVICES; i++) {
