@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# examples/python/test_station.py (the manufacturing test station) under pytest, against the
+# package and CLI installed into a temporary prefix. pytest is Debian's python3-pytest, installed
+# when missing (scripts/deps-pytest.sh); exit 77 (skipped) where it cannot be had.
+# Usage: run_station.sh BUILD_DIR SOURCE_DIR
+set -eu
+BUILD="$1"
+SRC="$2"
+PY=$(bash "$SRC/scripts/deps-pytest.sh") || { echo "python_station: SKIPPED: pytest cannot be installed here"; exit 77; }
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+cmake --install "$BUILD" --prefix "$D/prefix" >/dev/null
+cp "$SRC/examples/python/test_station.py" "$D/"
+cd "$D"
+env -u LD_LIBRARY_PATH -u VSAFE_LIBRARY PYTHONPATH="$D/prefix/lib/python3/site-packages" \
+    VSAFE_CLI="$D/prefix/bin/vsafe" "$PY" -m pytest -v -p no:cacheprovider test_station.py
