@@ -58,6 +58,8 @@ struct vsafe_server_dev {
     uint64_t commands, durable, device_syncs, power_cycles, cuts;
     uint64_t nvm_bytes, program_ops, erase_ops;
     uint64_t commits_closed;     /* commits of earlier device objects (power cycles) */
+    vsafe_pcap_t *pcap;          /* vsafe serve --pcap: every bus transaction, as bus number `bus` */
+    uint8_t bus;
 };
 
 static void set_why(char *why, size_t cap, const char *fmt, const char *a, const char *b)
@@ -365,12 +367,38 @@ int vsafe_server_dev_cut(vsafe_server_dev_t *d, uint32_t n, int model, char *why
 
 /* ---- I2C ---- */
 
+void vsafe_server_dev_set_pcap(vsafe_server_dev_t *d, vsafe_pcap_t *pcap, uint8_t bus)
+{
+    pthread_mutex_lock(&d->lock);
+    d->pcap = pcap;
+    d->bus = bus & 0x7Fu;
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* The device's bus, transaction by transaction, with the capture: a powered-off device NACKs. */
+static int bus_write(vsafe_server_dev_t *d, uint8_t addr7, const uint8_t *buf, size_t len)
+{
+    int rc = d->se == NULL ? VSAFE_I2C_NACK : vsafe_se_i2c_write(d->se, addr7, buf, len);
+    if (d->pcap != NULL && (rc == 0 || rc == VSAFE_I2C_NACK) &&
+        vsafe_pcap_record(d->pcap, d->bus, addr7, 0, buf, len, rc == 0) != VSAFE_OK) {
+        /* A capture that cannot be written must not fail the device: vsafe_pcap_close reports it. */
+    }
+    return rc;
+}
+
+static int bus_read(vsafe_server_dev_t *d, uint8_t addr7, uint8_t *buf, size_t len)
+{
+    int rc = d->se == NULL ? VSAFE_I2C_NACK : vsafe_se_i2c_read(d->se, addr7, buf, len);
+    if (d->pcap != NULL && (rc == 0 || rc == VSAFE_I2C_NACK) &&
+        vsafe_pcap_record(d->pcap, d->bus, addr7, 1, buf, len, rc == 0) != VSAFE_OK) {
+        /* As in bus_write. */
+    }
+    return rc;
+}
+
 static int write_locked(vsafe_server_dev_t *d, uint8_t addr7, const uint8_t *buf, size_t len)
 {
-    if (d->se == NULL) {
-        return VSAFE_I2C_NACK;
-    }
-    int rc = vsafe_se_i2c_write(d->se, addr7, buf, len);
+    int rc = bus_write(d, addr7, buf, len);
     if (rc != 0) {
         return rc;
     }
@@ -396,7 +424,7 @@ int vsafe_server_dev_i2c_write(vsafe_server_dev_t *d, uint8_t addr7, const uint8
 int vsafe_server_dev_i2c_read(vsafe_server_dev_t *d, uint8_t addr7, uint8_t *buf, size_t len)
 {
     pthread_mutex_lock(&d->lock);
-    int rc = d->se == NULL ? VSAFE_I2C_NACK : vsafe_se_i2c_read(d->se, addr7, buf, len);
+    int rc = bus_read(d, addr7, buf, len);
     pthread_mutex_unlock(&d->lock);
     return rc;
 }
@@ -421,7 +449,7 @@ int vsafe_server_dev_transceive(vsafe_server_dev_t *d, uint8_t addr7, const uint
     /* The timing model keeps the device busy (reads NACKed) for the command's processing time:
      * wait it out here, holding the device as the bus would be held, for at most 2 s. */
     for (unsigned waited = 0; rc == 0; waited++) {
-        rc = d->se == NULL ? VSAFE_I2C_NACK : vsafe_se_i2c_read(d->se, addr7, rsp, 5);
+        rc = bus_read(d, addr7, rsp, 5);
         if (rc != VSAFE_I2C_NACK || !d->timing || d->se == NULL || waited >= 2000u) {
             break;
         }
@@ -431,7 +459,7 @@ int vsafe_server_dev_transceive(vsafe_server_dev_t *d, uint8_t addr7, const uint
     if (rc == 0) {
         size_t total = (size_t)vsafe_get_be16(rsp + 1) + 3u;
         if (total > 5 && total <= rsp_cap) {
-            rc = vsafe_se_i2c_read(d->se, addr7, rsp, total);
+            rc = bus_read(d, addr7, rsp, total);
         } else {
             total = 5;
         }

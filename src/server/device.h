@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "server/proto.h"
+#include "vsafe/host.h"
 #include "vsafe/status.h"
 
 typedef struct vsafe_server_dev vsafe_server_dev_t;
@@ -32,6 +33,10 @@ int vsafe_server_dev_fd(const vsafe_server_dev_t *d);
 /* I2C as on the bus: 0 ACK, VSAFE_I2C_NACK, or a negative status. A write that executes a command
  * returns only once the command is durable at the device's level (power: after the sync that
  * covers it; process: after its writes reached the kernel). Powered off: NACK. */
+/* Records every I2C transaction of the device (also those of TRANSCEIVE) in pcap as bus number
+ * bus (0..127); NULL stops. The capture must outlive the device or be detached first. */
+void vsafe_server_dev_set_pcap(vsafe_server_dev_t *d, vsafe_pcap_t *pcap, uint8_t bus);
+
 int vsafe_server_dev_i2c_write(vsafe_server_dev_t *d, uint8_t addr7, const uint8_t *buf, size_t len);
 int vsafe_server_dev_i2c_read(vsafe_server_dev_t *d, uint8_t addr7, uint8_t *buf, size_t len);
 /* Write, then (waiting out the timing model, at most 2 s) the whole response frame into rsp.

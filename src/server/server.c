@@ -99,6 +99,9 @@ static int add_device(server_t *s, vsafe_server_dev_t *d)
         s->devices = n;
         s->cap_devices = cap;
     }
+    if (s->cfg->pcap != NULL) {
+        vsafe_server_dev_set_pcap(d, s->cfg->pcap, (uint8_t)(s->ndevices & 0x7Fu));
+    }
     s->devices[s->ndevices++] = d;
     return VSAFE_OK;
 }

@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include "vsafe/host.h"
+
 #include "vsafe/status.h"
 
 typedef struct {
@@ -19,6 +21,8 @@ typedef struct {
     int no_group_commit;     /* one sync per durable command instead of shared rounds */
     unsigned sync_delay_ms;  /* test and benchmark knob: every sync round sleeps first */
     unsigned max_clients;    /* 0 = 256 */
+    vsafe_pcap_t *pcap;      /* NULL, or every I2C transaction of every device (bus number = the
+                                device's order of opening, 0..127), from vsafe serve --pcap */
     FILE *ready;             /* the address is printed here (one line) once clients can connect */
     FILE *log;               /* warnings and errors */
 } vsafe_server_cfg_t;

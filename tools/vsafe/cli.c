@@ -662,6 +662,7 @@ static int open_host_connected(vsafe_cli_t *cli)
     if (cli->trace) {
         vsafe_host_set_trace(cli->host, trace_print, cli);
     }
+    vsafe_host_set_pcap(cli->host, cli->pcap);
     rc = vsafe_host_init(cli->host);
     if (rc != 0) {
         return vsafe_cli_fail(cli, rc, "init");

@@ -53,7 +53,7 @@ int vsafe_cmd_serve(vsafe_cli_t *cli, int argc, char **argv)
 {
     cli->help = SERVE_HELP;
     const char *root = NULL, *sock = NULL, *listen = NULL, *pid_file = NULL, *dur = NULL, *delay = NULL,
-               *maxc = NULL;
+               *maxc = NULL, *pcap_path = NULL;
     int allow_remote = 0, no_group = 0, done = 0;
     const vsafe_cli_opt_t opts[] = {{"root", 1, &root, NULL, "DIR", "serve every device directory below DIR (a client names one)"},
                                     {"socket", 1, &sock, NULL, "PATH", "the Unix socket to serve on (a stale one is replaced, a live one refused)"},
@@ -64,6 +64,7 @@ int vsafe_cmd_serve(vsafe_cli_t *cli, int argc, char **argv)
                                     {"no-group-commit", 0, NULL, &no_group, NULL, "one sync per durable command instead of shared sync rounds"},
                                     {"sync-delay-ms", 1, &delay, NULL, "N", "test and benchmark knob: every sync round sleeps N ms first"},
                                     {"max-clients", 1, &maxc, NULL, "N", "most clients at once (default 256; one more is refused with ERR_SERVER_BUSY)"},
+                                    {"pcap", 1, &pcap_path, NULL, "FILE", "every I2C transaction of every device as a pcap capture, each device its own bus number (docs/CAPTURES.md)"},
                                     VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
@@ -86,6 +87,14 @@ int vsafe_cmd_serve(vsafe_cli_t *cli, int argc, char **argv)
     if (maxc != NULL && vsafe_cli_parse_u32(cli, "--max-clients", maxc, 1, 4096, &max_clients) != 0) {
         return VSAFE_CLI_EXIT_USAGE;
     }
+    /* --pcap after the command, or the global one before it (already open in cli->pcap). */
+    vsafe_pcap_t *own_pcap = NULL;
+    if (pcap_path != NULL) {
+        int prc = vsafe_pcap_open(&own_pcap, pcap_path);
+        if (prc != VSAFE_OK) {
+            return vsafe_cli_fail(cli, prc, "serve: --pcap %s", pcap_path);
+        }
+    }
     vsafe_server_cfg_t cfg = {.device_dir = root == NULL ? cli->device_dir : NULL,
                               .root = root,
                               .socket_path = sock,
@@ -96,9 +105,14 @@ int vsafe_cmd_serve(vsafe_cli_t *cli, int argc, char **argv)
                               .no_group_commit = no_group,
                               .sync_delay_ms = delay_ms,
                               .max_clients = max_clients,
+                              .pcap = own_pcap != NULL ? own_pcap : cli->pcap,
                               .ready = stdout,
                               .log = stderr};
     rc = vsafe_server_run(&cfg);
+    if (own_pcap != NULL && vsafe_pcap_close(own_pcap) != VSAFE_OK) {
+        fprintf(stderr, "vsafe serve: --pcap %s: the capture is incomplete\n", pcap_path);
+        rc = rc == VSAFE_OK ? VSAFE_ERR_IO : rc;
+    }
     if (rc != VSAFE_OK) {
         if (cli->json) {
             return vsafe_cli_fail(cli, rc, "serve");

@@ -68,7 +68,8 @@
       "debug authentication of the MCU (ADAC)")                                                            \
     X("serve", vsafe_cmd_serve,                                                                                \
       "serve [--device DIR | --root DIR] --socket PATH | --listen 127.0.0.1:PORT [--allow-remote] "             \
-      "[--pid-file F] [--durability power|process] [--no-group-commit] [--max-clients N] [--sync-delay-ms N]",   \
+      "[--pid-file F] [--durability power|process] [--no-group-commit] [--max-clients N] [--sync-delay-ms N] "  \
+      "[--pcap FILE]",                                                                                         \
       "serve devices to other processes over a socket until SIGTERM (docs/SOCKET.md)")                        \
     X("ctl", vsafe_cmd_ctl,                                                                                    \
       "ctl power off|on | reset | cut-after N [--cut-model M] | timing on|off | stats | "                      \
