@@ -2,8 +2,10 @@
  * platform abstraction asks for (stse_platform_*), implemented over a vsafe device, so that
  * firmware built on STSELib runs on a host against the virtual STSAFE-A120.
  *
- * Which device: the one given to vsafe_stse_use_device, else one the layer opens itself on first
- * use, from the environment:
+ * Which device: the one given to vsafe_stse_use_device, else a served one when VSAFE_CONNECT is
+ * set, else one the layer opens itself on first use; from the environment:
+ *   VSAFE_CONNECT=ADDR       a device served by `vsafe serve`: a Unix socket path or HOST:PORT
+ *   VSAFE_STSE_DEVICE=NAME   which device of a server of several (vsafe serve --root)
  *   VSAFE_STSE_STATE=FILE    the device's state file (created from the profile when absent; the
  *                            file `vsafe --device DIR` uses is DIR/se.nvm); unset = volatile
  *   VSAFE_STSE_PROFILE=NAME  profile of a new device (default spl05)
@@ -22,8 +24,9 @@ extern "C" {
 /* Makes the layer use se (not owned; it must outlive every STSELib call), or with NULL go back
  * to opening its own device from the environment. */
 void vsafe_stse_use_device(vsafe_se_t *se);
-/* The device in use, opened from the environment if none is yet; NULL when it cannot be opened
- * (the reason is printed on stderr once, and every bus call then fails). */
+/* The in-process device in use, opened from the environment if none is yet; NULL over a served
+ * device (VSAFE_CONNECT), or when it cannot be opened (the reason is printed on stderr once, and
+ * every bus call then fails). */
 vsafe_se_t *vsafe_stse_device(void);
 /* Closes what the layer opened itself (device, capture). Safe to call at any time; the next bus
  * call opens a device again. */

@@ -15,6 +15,11 @@
  * send_start (else STSE_PLATFORM_BUFFER_ERR and nothing is written); a piece is never copied
  * beyond the bytes actually read; the layer's state is one bus (STSELib's bus ID is ignored:
  * every call goes to the one device, at the address STSELib gives).
+ * Over a served device (VSAFE_CONNECT, docs/SOCKET.md): each frame is one TRANSCEIVE request, a
+ * write and the whole response in one step that no other client of the device can interleave;
+ * the response is kept here and STSELib's reads are answered from it as the bus answers them
+ * (from byte 0 each time, 0xFF past its end). A command that got no response (power lost) leaves
+ * reads NACKed until the next write, as on the bus (TRANSCEIVE STATUS 2 or 3).
  * Randomness comes from OpenSSL (RAND_bytes). Not thread-safe, as STSELib itself. */
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -29,7 +34,17 @@
 
 #define VSAFE_STSE_BUF 1024u /* a command frame is at most 752 + 2 CRC bytes; a response 752 + 5 */
 
+/* Requests of the socket protocol (docs/SOCKET.md) the layer sends, and a TRANSCEIVE status. */
+#define STSE_SOCK_TRANSCEIVE 0x12u
+#define STSE_SOCK_POWER 0x20u
+#define STSE_SOCK_NO_RESPONSE 2 /* write ACKed, no response (busy too long) */
+#define STSE_SOCK_POWER_LOST 3  /* write ACKed, power lost during the command */
+
 static struct {
+    vsafe_host_conn_t *conn;     /* VSAFE_CONNECT: the served device (when no in-process one is in use) */
+    uint8_t rsp[VSAFE_STSE_BUF]; /* the served device's last response */
+    size_t rsp_len;              /* 0: none to read (reads are NACKed) */
+    uint8_t rsp_addr;
     vsafe_se_t *se;        /* the device in use */
     vsafe_se_t *own;       /* the one the layer opened (closed by vsafe_stse_shutdown) */
     vsafe_pcap_t *pcap;    /* VSAFE_STSE_PCAP */
@@ -52,9 +67,18 @@ void vsafe_stse_use_device(vsafe_se_t *se)
     g.se = se != NULL ? se : g.own;
 }
 
+static void open_capture(void)
+{
+    const char *cap = env("VSAFE_STSE_PCAP");
+    if (cap != NULL && g.pcap == NULL && vsafe_pcap_open(&g.pcap, cap) != VSAFE_OK) {
+        fprintf(stderr, "vsafe stselib layer: cannot write the capture %s\n", cap);
+        g.pcap = NULL;
+    }
+}
+
 vsafe_se_t *vsafe_stse_device(void)
 {
-    if (g.se != NULL || g.open_failed) {
+    if (g.se != NULL || g.open_failed || env("VSAFE_CONNECT") != NULL) {
         return g.se;
     }
     vsafe_se_options_t o = {.profile = env("VSAFE_STSE_PROFILE"), .state_path = env("VSAFE_STSE_STATE")};
@@ -66,13 +90,84 @@ vsafe_se_t *vsafe_stse_device(void)
         g.open_failed = 1;
         return NULL;
     }
-    const char *cap = env("VSAFE_STSE_PCAP");
-    if (cap != NULL && g.pcap == NULL && vsafe_pcap_open(&g.pcap, cap) != VSAFE_OK) {
-        fprintf(stderr, "vsafe stselib layer: cannot write the capture %s\n", cap);
-        g.pcap = NULL;
-    }
+    open_capture();
     g.se = g.own;
     return g.se;
+}
+
+/* The device is reachable: the in-process one in use, else the served one (connected on first
+ * use), else one opened from the environment. */
+static int bus_ready(void)
+{
+    if (g.se != NULL || g.conn != NULL) {
+        return 1;
+    }
+    const char *addr = env("VSAFE_CONNECT");
+    if (addr == NULL) {
+        return vsafe_stse_device() != NULL;
+    }
+    if (g.open_failed) {
+        return 0;
+    }
+    char why[256] = "";
+    int rc = vsafe_host_conn_open(&g.conn, addr, env("VSAFE_STSE_DEVICE"), why, sizeof why);
+    if (rc != 0) {
+        fprintf(stderr, "vsafe stselib layer: cannot reach %s: %s%s%s\n", addr, vsafe_status_name(rc), why[0] ? ": " : "",
+                why);
+        g.conn = NULL;
+        g.open_failed = 1;
+        return 0;
+    }
+    open_capture();
+    return 1;
+}
+
+/* One bus write: 0 ACK, VSAFE_I2C_NACK, or < 0. */
+static int bus_write(uint8_t addr, const uint8_t *buf, size_t len)
+{
+    if (!bus_ready()) {
+        return VSAFE_ERR_STATE;
+    }
+    if (g.se != NULL) {
+        return vsafe_se_i2c_write(g.se, addr, buf, len);
+    }
+    uint8_t args[1 + VSAFE_STSE_BUF];
+    args[0] = addr;
+    memcpy(args + 1, buf, len);
+    int32_t st = 0;
+    size_t got = 0;
+    g.rsp_len = 0;
+    int rc = vsafe_host_conn_request(g.conn, STSE_SOCK_TRANSCEIVE, args, 1 + len, &st, g.rsp, sizeof g.rsp, &got);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    if (st == 0 && got <= sizeof g.rsp) {
+        g.rsp_len = got;
+        g.rsp_addr = addr;
+        return 0;
+    }
+    if (st == STSE_SOCK_NO_RESPONSE || st == STSE_SOCK_POWER_LOST) {
+        return 0; /* the write was acknowledged; the reads that follow are NACKed */
+    }
+    return st == VSAFE_I2C_NACK ? VSAFE_I2C_NACK : st < 0 ? (int)st : VSAFE_ERR_HOST_FRAME;
+}
+
+/* One bus read of len bytes: 0 ACK, VSAFE_I2C_NACK, or < 0. */
+static int bus_read(uint8_t addr, uint8_t *buf, size_t len)
+{
+    if (!bus_ready()) {
+        return VSAFE_ERR_STATE;
+    }
+    if (g.se != NULL) {
+        return vsafe_se_i2c_read(g.se, addr, buf, len);
+    }
+    if (g.rsp_len == 0 || addr != g.rsp_addr) {
+        return VSAFE_I2C_NACK;
+    }
+    size_t n = len < g.rsp_len ? len : g.rsp_len;
+    memcpy(buf, g.rsp, n);
+    memset(buf + n, 0xFF, len - n);
+    return 0;
 }
 
 void vsafe_stse_shutdown(void)
@@ -82,6 +177,9 @@ void vsafe_stse_shutdown(void)
     }
     vsafe_se_close(g.own);
     g.own = NULL;
+    vsafe_host_conn_close(g.conn);
+    g.conn = NULL;
+    g.rsp_len = 0;
     g.open_failed = 0;
     if (g.pcap != NULL && vsafe_pcap_close(g.pcap) != VSAFE_OK) {
         fprintf(stderr, "vsafe stselib layer: the capture is incomplete\n");
@@ -102,7 +200,7 @@ static void capture(uint8_t addr, int is_read, const uint8_t *buf, size_t len, i
 stse_ReturnCode_t stse_platform_i2c_init(PLAT_UI8 busID)
 {
     (void)busID;
-    return vsafe_stse_device() != NULL ? STSE_OK : STSE_PLATFORM_BUS_ERR;
+    return bus_ready() ? STSE_OK : STSE_PLATFORM_BUS_ERR;
 }
 
 /* The virtual device never sleeps: there is nothing to wake. */
@@ -165,11 +263,7 @@ stse_ReturnCode_t stse_platform_i2c_send_stop(PLAT_UI8 busID, PLAT_UI8 devAddr, 
     if (g.tx_len != g.tx_expected) {
         return STSE_PLATFORM_BUFFER_ERR; /* fewer bytes than announced: never send a short frame */
     }
-    vsafe_se_t *se = vsafe_stse_device();
-    if (se == NULL) {
-        return STSE_PLATFORM_BUS_ERR;
-    }
-    int rc = vsafe_se_i2c_write(se, devAddr, g.tx, g.tx_len);
+    int rc = bus_write(devAddr, g.tx, g.tx_len);
     capture(devAddr, 0, g.tx, g.tx_len, rc);
     return rc == 0 ? STSE_OK : rc == VSAFE_I2C_NACK ? STSE_PLATFORM_BUS_ACK_ERROR : STSE_PLATFORM_BUS_ERR;
 }
@@ -184,11 +278,7 @@ stse_ReturnCode_t stse_platform_i2c_receive_start(PLAT_UI8 busID, PLAT_UI8 devAd
     if (frame_Length == 0 || frame_Length > VSAFE_STSE_BUF) {
         return STSE_PLATFORM_BUFFER_ERR;
     }
-    vsafe_se_t *se = vsafe_stse_device();
-    if (se == NULL) {
-        return STSE_PLATFORM_BUS_ERR;
-    }
-    int rc = vsafe_se_i2c_read(se, devAddr, g.rx, frame_Length);
+    int rc = bus_read(devAddr, g.rx, frame_Length);
     capture(devAddr, 1, g.rx, frame_Length, rc);
     if (rc != 0) {
         return rc == VSAFE_I2C_NACK ? STSE_PLATFORM_BUS_ACK_ERROR : STSE_PLATFORM_BUS_ERR;
@@ -271,8 +361,20 @@ void stse_platform_Delay_ms(PLAT_UI16 delay_val)
 
 /* ---- Power ----
  * The device's power line: off closes a device the layer opened from a state file (volatile
- * session state is lost, the NVM image stays, exactly as at a power loss), on opens it again.
- * A volatile device, or one given by vsafe_stse_use_device, stays as it is. */
+ * session state is lost, the NVM image stays, exactly as at a power loss), on opens it again;
+ * a served device gets the protocol's POWER request. A volatile in-process device, or one given
+ * by vsafe_stse_use_device, stays as it is. */
+
+static stse_ReturnCode_t served_power(int on)
+{
+    uint8_t arg = on ? 1u : 0u;
+    int32_t st = 0;
+    size_t got = 0;
+    uint8_t none[1];
+    g.rsp_len = 0;
+    int rc = vsafe_host_conn_request(g.conn, STSE_SOCK_POWER, &arg, 1, &st, none, 0, &got);
+    return rc == VSAFE_OK && st == 0 ? STSE_OK : STSE_PLATFORM_POWER_ERROR;
+}
 
 stse_ReturnCode_t stse_platform_power_init(void)
 {
@@ -288,6 +390,9 @@ stse_ReturnCode_t stse_platform_power_off(PLAT_UI8 busID, PLAT_UI8 devAddr)
 {
     (void)busID;
     (void)devAddr;
+    if (g.se == NULL && env("VSAFE_CONNECT") != NULL) {
+        return bus_ready() ? served_power(0) : STSE_PLATFORM_POWER_ERROR;
+    }
     if (g.own != NULL && g.se == g.own && env("VSAFE_STSE_STATE") != NULL) {
         vsafe_se_close(g.own);
         g.own = NULL;
@@ -300,6 +405,9 @@ stse_ReturnCode_t stse_platform_power_on(PLAT_UI8 busID, PLAT_UI8 devAddr)
 {
     (void)busID;
     (void)devAddr;
+    if (g.se == NULL && env("VSAFE_CONNECT") != NULL) {
+        return bus_ready() ? served_power(1) : STSE_PLATFORM_POWER_ERROR;
+    }
     return vsafe_stse_device() != NULL ? STSE_OK : STSE_PLATFORM_POWER_ERROR;
 }
 

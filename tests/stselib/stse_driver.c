@@ -3,7 +3,9 @@
  * send_start/continue/stop, its CRC computed through the Crc16 hooks piece by piece; the response
  * read first as its 5-byte start, then whole, and handed out in pieces; NACKs retried after a
  * delay. Commands: Echo, Update, Read, Decrement, a refused Update, and power off/on on a state
- * file. The expected CRCs come from a bit-by-bit CRC-16/X-25 written here, not from the layer.
+ * file (in process) or through the control channel (served: run with VSAFE_CONNECT set, as
+ * tests/stselib/served.sh does). The expected CRCs come from a bit-by-bit CRC-16/X-25 written
+ * here, not from the layer.
  * Last line: "N passed, M failed". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,22 +220,37 @@ static void test_bus_limits(void)
           "never more bytes handed out than were read");
 }
 
+/* In process: power off/on of a device opened from a state file. Served (VSAFE_CONNECT): the
+ * protocol's POWER requests. Either way the NVM must survive. */
 static void test_power_cycle_keeps_nvm(const char *dir)
 {
     char state[512];
     snprintf(state, sizeof state, "%s/se.nvm", dir);
-    vsafe_stse_shutdown();
-    setenv("VSAFE_STSE_STATE", state, 1);
+    int served = getenv("VSAFE_CONNECT") != NULL;
+    if (!served) {
+        vsafe_stse_shutdown();
+        setenv("VSAFE_STSE_STATE", state, 1);
+    }
     PLAT_UI8 st = 0xFF, data[5] = {'k', 'e', 'p', 't', '!'}, back[8];
-    CHECK(stse_platform_power_on(0, ADDR) == STSE_OK, "power on opens the state file");
+    CHECK(stse_platform_power_on(0, ADDR) == STSE_OK, "power on");
     update(3, 0, data, 5, &st);
     CHECK(st == 0, "update before the power cycle");
-    CHECK(stse_platform_power_off(0, ADDR) == STSE_OK && stse_platform_power_on(0, ADDR) == STSE_OK, "power cycle");
+    CHECK(stse_platform_power_off(0, ADDR) == STSE_OK, "power off");
+    PLAT_UI8 b[1] = {0};
+    piece_t p[] = {{b, 1}};
+    PLAT_UI16 n = 0;
+    if (served) {
+        CHECK(command(0x00, p, 1, &st, back, sizeof back, &n) == STSE_PLATFORM_BUS_ACK_ERROR,
+              "a powered-off served device acknowledges nothing");
+    }
+    CHECK(stse_platform_power_on(0, ADDR) == STSE_OK, "power on again");
     read_zone(3, 0, 5, back, &st);
     CHECK(st == 0 && memcmp(back, data, 5) == 0, "the NVM survives power off/on");
-    vsafe_stse_shutdown();
-    unsetenv("VSAFE_STSE_STATE");
-    unlink(state);
+    if (!served) {
+        vsafe_stse_shutdown();
+        unsetenv("VSAFE_STSE_STATE");
+        unlink(state);
+    }
 }
 
 int main(void)
