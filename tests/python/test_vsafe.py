@@ -284,7 +284,8 @@ class Server:
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=30)
+        self.proc.communicate(timeout=30)  # also closes the pipes
+        return self.proc.returncode
 
 
 @unittest.skipUnless(has_serve(), "this build has no socket transport (vsafe serve)")
@@ -341,6 +342,19 @@ class Served(unittest.TestCase):
         self.assertEqual(st["cuts"], 1)
         self.assertGreaterEqual(st["power_cycles"], 2)
         self.assertGreaterEqual(st["commits"], 2)
+
+    def test_reset_and_timing(self):
+        self.assertEqual(self.dev.i2c_write(frame(b"\x00\x10")), 0)
+        self.dev.reset()  # power off and on: the pending response is volatile
+        with self.assertRaises(vsafe.BusNack):
+            self.dev.i2c_read(5)
+        self.assertEqual(self.dev.stats()["timing"], 0)
+        self.dev.timing(True)
+        self.assertEqual(self.dev.stats()["timing"], 1)
+        self.assertEqual(self.dev.echo(b"slow"), b"slow")  # the host library waits the device out
+        self.dev.timing(False)
+        with self.assertRaises(ValueError):
+            self.dev.cut_after(1, model="sideways")
 
     def test_pcap_over_the_socket(self):
         path = os.path.join(self.tmp.name, "client.pcap")
