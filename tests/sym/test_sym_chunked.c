@@ -55,6 +55,9 @@ static void fr_32(fr_t *f, uint32_t v)
 }
 static void fr_raw(fr_t *f, const uint8_t *p, size_t n)
 {
+    if (n == 0) {
+        return; /* p may be NULL */
+    }
     memcpy(f->b + f->n, p, n);
     f->n += n;
 }
@@ -100,7 +103,7 @@ static void chunk_frame(fr_t *f, uint8_t ext, const uint8_t *aad, size_t al, con
     fr_raw(f, tag, tl);
 }
 
-static uint8_t key[32], msg[300], aad[40], nonce[16];
+static uint8_t key[32], msg[300], aad[40], nonce[64]; /* nonce: GCM IVs up to 60 bytes */
 
 static void fill(void)
 {

@@ -61,6 +61,9 @@ static void fr_16(fr_t *f, size_t v)
 }
 static void fr_raw(fr_t *f, const uint8_t *p, size_t n)
 {
+    if (n == 0) {
+        return; /* p may be NULL */
+    }
     memcpy(f->b + f->n, p, n);
     f->n += n;
 }
