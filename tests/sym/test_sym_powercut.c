@@ -1,7 +1,7 @@
 /* Power cuts at every NVM operation of the symmetric key services' commits, under every write
  * model of the simulated NVM: a plaintext key write, an establishment of two keys (one Confirm),
  * a CCM* counter increment (one-shot Encrypt), an envelope key generation, a Derive keys into two
- * slots (with a third output to the host). None of them is acknowledged when power
+ * slots (with a third output to the host), the CCM* counter increment of a chunked Start encrypt. None of them is acknowledged when power
  * fails in it, so after the reboot the state image must be exactly the state before the command
  * or exactly the state the command defines, which the test writes down itself from the documented
  * record layout (docs/NVM-FORMAT.md), never from a run of the device code. Both keys of one
@@ -14,9 +14,9 @@
 
 #include "sym_util.h"
 
-enum { SC_PLAIN, SC_ESTABLISH, SC_COUNTER, SC_ENVELOPE, SC_DERIVE, SC_COUNT };
+enum { SC_PLAIN, SC_ESTABLISH, SC_COUNTER, SC_ENVELOPE, SC_DERIVE, SC_CHUNK_COUNTER, SC_COUNT };
 static const char *const sc_names[SC_COUNT] = {"plaintext write", "establish 2 keys", "CCM* counter",
-                                               "envelope key", "derive into 2 slots"};
+                                               "envelope key", "derive into 2 slots", "chunked CCM* counter"};
 
 /* A small journal (6 KiB, 1 KiB pages) so that the filler updates bring the commits under test
  * to where the store compacts. */
@@ -149,6 +149,13 @@ static void prepare(sdev_t *d, int sc, int filler, uint8_t *cmd, size_t *cmd_len
         memcpy(cmd + *cmd_len, key16, 16);
         assert_int_equal(su_cmd(d, cmd, *cmd_len + 16, r, &rl), 0x00);
         *cmd_len = su_hex("1B 02 02 000102030405060708090A0B0C 0002 5A5A 0010 00112233445566778899AABBCCDDEEFF", cmd);
+    } else if (sc == SC_CHUNK_COUNTER) {
+        put_ctrl(d, 6, 0x10);
+        *cmd_len = su_hex("1F 17 00 06 00 00 00 30 04 80", cmd); /* CCM* by chunks, tag 4, counter at 0 */
+        memcpy(cmd + *cmd_len, key16, 16);
+        assert_int_equal(su_cmd(d, cmd, *cmd_len + 16, r, &rl), 0x00);
+        *cmd_len = su_hex("1F 11 06 000D 000102030405060708090A0B0C 0002 00000020 0002 5A5A"
+                          " 0010 00112233445566778899AABBCCDDEEFF", cmd);
     } else if (sc == SC_DERIVE) {
         /* slot 4 takes derived keys and holds an unlocked key; slot 9 takes them and is empty:
          * the first output goes to 9, the second to 4 (the device's choice, in that order) */
@@ -184,6 +191,9 @@ static void prepare(sdev_t *d, int sc, int filler, uint8_t *cmd, size_t *cmd_len
     } else if (sc == SC_COUNTER) {
         sym_rec(w + SU_SYM_REC(w, 2), 0x01, 0, 0, 0x0C, ctr_p, 2, 0x10, key16, 16, 1);
         assert_memory_equal(w + SU_SYM_REC(w, 2), *old + SU_SYM_REC(w, 2), 48); /* only the counter moves */
+    } else if (sc == SC_CHUNK_COUNTER) {
+        sym_rec(w + SU_SYM_REC(w, 6), 0x01, 0, 0, 0x30, ctr_p, 2, 0x10, key16, 16, 1);
+        assert_memory_equal(w + SU_SYM_REC(w, 6), *old + SU_SYM_REC(w, 6), 48); /* only the counter moves */
     } else if (sc == SC_DERIVE) {
         sym_rec(w + SU_SYM_REC(w, 9), 0x01, 1, 0, 0x0C, ccm_p, 2, 0x20, okm, 32, 0);
         sym_rec(w + SU_SYM_REC(w, 4), 0x01, 0, 1, 0x03, cmac_p, 1, 0x30, okm + 48, 16, 0);
