@@ -55,7 +55,9 @@ typedef struct {
     /* Seed for the device's random generator; 0 = OS randomness. Tests use it for repeatable runs. */
     uint64_t rng_seed;
     /* Timing model: when non-zero, the device NACKs reads for the command's processing time
-     * (the A120's published processing time of each command) as measured by the port clock. */
+     * (the A120's published processing time of each command) as measured by the port clock;
+     * twice that for an operation on NIST P-521 or Brainpool P-512 (a choice: the chip's
+     * per-curve times are not published). */
     int timing;
     /* Open an existing state file for reading only (no lock, no writes, commands that change
      * state fail). Used by `vsafe check`. */
