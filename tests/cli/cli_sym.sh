@@ -235,6 +235,17 @@ flat "$T/tr" | grep -q "$(hexf "$T/payload" | cut -c1-16)" && bad "trace shows t
 S --trace symkey establish --slot 6 --mode cmac --out "$T/ek2" 2>"$T/tr" >/dev/null
 flat "$T/tr" | grep -q "$(hexf "$T/ek2" | cut -c1-16)" && bad "trace shows the established key" || ok
 
+# ---- the shared byte input of the data commands: update --data-file, decrement from stdin ----
+head -c 40 /dev/urandom > "$T/z"
+run "update --data-file" S update 1 --data-file "$T/z"
+run "read back" S --json read 1 --length 40
+echo "$out" | json "update --data-file wrote the file" 'o["read"]["data"]=="'"$(hexf "$T/z")"'"'
+printf '\001\002' > "$T/assoc"
+run "decrement --data-file -" sh -c "'$V' --device '$D' decrement 5 --data-file - < '$T/assoc'"
+run "read counter zone" S --json read 5 --length 2
+echo "$out" | json "decrement data from stdin" 'o["read"]["data"]=="0102"'
+refused "update both ways" 2 "not both" S update 1 --data 00 --data-file "$T/z"
+
 # ---- --help and -h of every subcommand describe every option ----
 help_ok() {
   local h
