@@ -211,7 +211,8 @@ run "wrap" S wrap --slot 0 --data-file "$T/payload" --out "$T/env"
 run "unwrap" S unwrap --slot 0 --data-file "$T/env" --out "$T/payload2"
 cmp -s "$T/payload" "$T/payload2" && ok || bad "unwrap does not give the payload back"
 [ "$(stat -c %a "$T/payload2")" = 600 ] && ok || bad "payload file not 0600"
-printf '\001' | dd of="$T/env" bs=1 seek=5 conv=notrunc 2>/dev/null
+b=$(xxd -s 5 -l 1 -p "$T/env"); printf "$(printf '\\%03o' $(( 0x$b ^ 0xff )))" | dd of="$T/env" bs=1 seek=5 conv=notrunc 2>/dev/null
+cmp -s "$T/env" <(S wrap --slot 0 --data-file "$T/payload" --out - 2>/dev/null) && bad "envelope not damaged" || ok
 refused "unwrap damaged" 1 "COMMAND_DECRYPTION_ERROR" S unwrap --slot 0 --data-file "$T/env"
 refused "wrap empty slot" 1 "KEY_NOT_FOUND" S wrap --slot 1 --data-file "$T/payload"
 refused "wrap bad length" 1 "INCONSISTENT_COMMAND_DATA" S wrap --slot 0 --data 00112233445566778899aabbccddeeff00
