@@ -31,6 +31,7 @@ json() { if python3 -c "import json,sys; o=json.load(sys.stdin); assert $2, o" 2
 same() { [ "$2" = "$3" ] && ok || bad "$1: '$2' != '$3'"; }
 S() { "$V" --device "$D" "$@"; }
 hexf() { xxd -p -c 100000 "$1"; }
+flat() { tr -d ' \n' < "$1" | tr 'A-F' 'a-f'; } # a trace without its layout (spaced, wrapped hex)
 ossl_mac() { # ossl_mac cmac|hmac KEYHEX FILE [LEN]
   local m
   if [ "$1" = cmac ]; then
@@ -58,7 +59,7 @@ echo "$out" | json "table shape" 'len(o["symkey_table"])==16 and all(not s["pres
 run "ctrl all" S --json symkey ctrl
 echo "$out" | json "ctrl factory" 'len(o["symkey_ctrl"])==16 and all(s["change_right"] and not s["plaintext"] and s["wrapped_auth_slot"] is None for s in o["symkey_ctrl"])'
 refused "plaintext write not allowed yet" 1 "ACCESS_CONDITION_NOT_SATISFIED" S symkey write --slot 0 --mode cmac --key "$K16"
-for s in 0 1 2 3 4 5 10 11; do run "ctrl $s" S symkey ctrl --slot $s --set plaintext --keep-open; done
+for s in 0 1 2 3 4 5 10 11 14; do run "ctrl $s" S symkey ctrl --slot $s --set plaintext --keep-open; done
 run "ctrl lock 15" S --json symkey ctrl --slot 15 --set plaintext
 echo "$out" | json "ctrl JSON" 'o["symkey_ctrl"]["slot"]==15 and o["symkey_ctrl"]["plaintext"] and not o["symkey_ctrl"]["change_right"]'
 refused "ctrl once" 1 "ACCESS_CONDITION_NOT_SATISFIED" S symkey ctrl --slot 15 --set plaintext,ecdhe
@@ -190,14 +191,78 @@ run "ctrl auth" S symkey ctrl --slot 8 --set ecdhe,wrapped --ecdhe-auth 2 --wrap
 refused "establish unauthenticated" 1 "ACCESS_CONDITION_NOT_SATISFIED" S symkey establish --slot 8 --mode cmac
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/other.key" 2>/dev/null
 refused "establish with another key" 1 "ACCESS_CONDITION_NOT_SATISFIED" S symkey establish --slot 8 --mode cmac --auth-slot 2 --auth-key "$T/other.key"
+run "establish authenticated" S --json symkey establish --slot 8 --mode cmac --auth-slot 2 --auth-key "$T/auth.key"
+key=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["symkey_establish"]["key"])' 2>/dev/null)
+run "mac authenticated" S mac generate --slot 8 --data-file "$T/msg"
+same "authenticated establishment key vs openssl" "$out" "$(ossl_mac cmac "$key" "$T/msg")"
+openssl genpkey -algorithm ED25519 -out "$T/ed.key" 2>/dev/null; openssl pkey -in "$T/ed.key" -pubout -out "$T/ed.pub"
+run "ed25519 auth pubkey" S pubkey write --slot 3 --pubkey-file "$T/ed.pub"
+run "ed25519 auth flags" S pubkey flags --slot 3 --set symkey-establish
+run "ctrl ed25519 auth" S symkey ctrl --slot 9 --set ecdhe --ecdhe-auth 3 --keep-open
+run "establish Ed25519-authenticated" S --json symkey establish --slot 9 --mode hmac --auth-slot 3 --auth-key "$T/ed.key"
+key=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["symkey_establish"]["key"])' 2>/dev/null)
+run "mac Ed25519-authenticated" S mac generate --slot 9 --data-file "$T/msg"
+same "Ed25519-authenticated key vs openssl" "$out" "$(ossl_mac hmac "$key" "$T/msg" 32)"
+run "wrapped authenticated" S symkey write --slot 8 --mode cmac --key "$K32" --type aes256 --wrapped --auth-slot 2 --auth-key "$T/auth.key"
+run "mac wrapped authenticated" S mac generate --slot 8 --data-file "$T/msg"
+same "authenticated wrapped key vs openssl" "$out" "$(ossl_mac cmac "$K32" "$T/msg")"
+refused "auth hash the device does not take" 1 "VALUE_OUT_OF_RANGE" S symkey write --slot 8 --mode cmac --key "$K16" --wrapped --auth-slot 2 --auth-key "$T/auth.key" --auth-hash sha384
+
 # The device checks the host's signature in the authenticated Start KEK session (1F 03): the
-# right key is accepted there (OK), another key refused (0x11). (The wrapped write that follows is
-# not asserted: this device does not yet record which slot authenticated the session.)
+# right key is accepted there (OK), another key refused (0x11).
 S --trace symkey write --slot 8 --mode cmac --key "$K16" --wrapped --auth-slot 2 --auth-key "$T/auth.key" 2>"$T/tr" >/dev/null
 grep -A2 "Start volatile KEK session" "$T/tr" | grep -q "authenticated by slot=2" && ok || bad "trace: 1F 03 not authenticated by slot 2"
 grep -A4 "Start volatile KEK session" "$T/tr" | grep -q "^D->H  00 00 02" && ok || bad "device refused the host's KEK-session signature"
 S --trace symkey write --slot 8 --mode cmac --key "$K16" --wrapped --auth-slot 2 --auth-key "$T/other.key" 2>"$T/tr" >/dev/null
 grep -A4 "Start volatile KEK session" "$T/tr" | grep -q "^D->H  11 00 02" && ok || bad "device accepted a KEK-session signature by another key"
+
+# ---- chunked AES (Start / Process / Finish): the same bytes as OpenSSL's one-shot ----
+head -c 300 /dev/urandom > "$T/cpt"
+run "chunked gcm encrypt" S aes encrypt --slot 3 --data-file "$T/cpt" --nonce $IV --aad "$AAD" --chunk 64 --out "$T/cgc"
+same "chunked GCM vs OpenSSL" "$(hexf "$T/cgc")" "$("$O" gcm "$K16" $IV "$AAD" "$(hexf "$T/cpt")" 16)"
+run "chunked gcm decrypt" S aes decrypt --slot 3 --data-file "$T/cgc" --nonce $IV --aad "$AAD" --chunk 100 --out "$T/cgp"
+cmp -s "$T/cpt" "$T/cgp" && ok || bad "chunked GCM decrypt does not give the plaintext back"
+rm -f "$T/cgq"
+refused "chunked gcm wrong aad" 1 "does NOT verify" S aes decrypt --slot 3 --data-file "$T/cgc" --nonce $IV --aad 00 --chunk 100 --out "$T/cgq"
+[ -e "$T/cgq" ] && bad "a failed chunked decryption wrote its output" || ok
+N8=0011223344556677
+run "ctrl 12" S symkey ctrl --slot 12 --set plaintext --keep-open
+run "write ccm chunks" S symkey write --slot 12 --mode ccm --key "$K16" --tag-len 16 --usage encrypt,decrypt,encrypt-chunks,decrypt-chunks
+run "chunked ccm encrypt" S aes encrypt --slot 12 --data-file "$T/cpt" --nonce $N8 --aad "$AAD" --chunk 50 --out "$T/ccc"
+same "chunked CCM (8-byte nonce) vs OpenSSL" "$(hexf "$T/ccc")" "$("$O" ccm "$K16" $N8 "$AAD" "$(hexf "$T/cpt")" 16)"
+run "chunked ccm decrypt" S aes decrypt --slot 12 --data-file "$T/ccc" --nonce $N8 --aad "$AAD" --chunk 77 --out "$T/ccp"
+cmp -s "$T/cpt" "$T/ccp" && ok || bad "chunked CCM decrypt does not give the plaintext back"
+refused "chunks without the usage" 1 "WRONG_KEY_USAGE" S aes encrypt --slot 4 --data-file "$T/cpt" --nonce $N13 --chunk 64
+
+# ---- derive (HKDF-SHA256): openssl kdf ----
+IKM=$(head -c 24 /dev/urandom | xxd -p -c 64) SALT=a1a2a3a4 INFO=$(printf 'vsafe test' | xxd -p)
+run "derive to host" S --json derive --ikm "$IKM" --salt $SALT --info "$INFO" --length 16,42
+want=$(ossl_hkdf 58 "$IKM" $SALT "$INFO")
+echo "$out" | json "derive vs openssl kdf" 'o["derive"]["keys"]==["'"${want:0:32}"'","'"${want:32}"'"] and o["derive"]["slots"]==[] and o["derive"]["prk_slot"] is None'
+run "derive no salt --out" S derive --ikm "$IKM" --length 32 --out "$T/okm"
+same "derive without salt vs openssl kdf" "$(hexf "$T/okm")" "$(ossl_hkdf 32 "$IKM" "" "")"
+[ "$(stat -c %a "$T/okm")" = 600 ] && ok || bad "derived key file not 0600"
+printf '%s' "$IKM" | xxd -r -p > "$T/ikm"
+run "derive --ikm-file" S derive --ikm-file "$T/ikm" --salt $SALT --length 20
+same "derive --ikm-file" "$(echo "$out" | awk '{print $3}')" "$(ossl_hkdf 20 "$IKM" $SALT "")"
+# into a slot the device picks: the device's HMAC under it, recomputed with openssl's OKM
+run "ctrl derived" S symkey ctrl --slot 13 --set derived --keep-open
+run "derive to slot" S --json derive --ikm "$IKM" --salt $SALT --info "$INFO" --to-slot --mode hmac --key-len 32
+echo "$out" | json "derive to slot JSON" 'o["derive"]["slots"]==[13] and o["derive"]["keys"]==[]'
+run "mac derived" S mac generate --slot 13 --data-file "$T/msg"
+same "derived slot key vs openssl" "$out" "$(ossl_mac hmac "$(ossl_hkdf 32 "$IKM" $SALT "$INFO")" "$T/msg" 32)"
+# from a slot's generic key; to the host only with --allow-host
+run "write hkdf key" S symkey write --slot 14 --mode hkdf --key "$K32"
+refused "derive from slot to host, not allowed" 1 "ACCESS_CONDITION_NOT_SATISFIED" S derive --ikm-slot 14 --length 16
+run "erase hkdf" S symkey erase --slot 14
+run "write hkdf key allow-host" S symkey write --slot 14 --mode hkdf --key "$K32" --allow-host
+run "derive from slot" S derive --ikm-slot 14 --salt $SALT --length 16
+same "derive from slot vs openssl kdf" "$(echo "$out" | awk '{print $3}')" "$(ossl_hkdf 16 "$K32" $SALT "")"
+refused "derive from an empty slot" 1 "KEY_NOT_FOUND" S derive --ikm-slot 15 --length 16 --salt 00
+refused "derive nothing" 2 "say which keys" S derive --ikm 00
+S --trace derive --ikm "$IKM" --length 16 --out "$T/okm2" 2>"$T/tr" >/dev/null
+flat "$T/tr" | grep -q "${IKM:0:16}" && bad "trace shows the IKM" || ok
+flat "$T/tr" | grep -q "$(hexf "$T/okm2" | cut -c1-16)" && bad "trace shows the derived key" || ok
 
 # ---- local envelopes ----
 run "envelope keygen" S --json envelope keygen --slot 0 --aes256
@@ -224,7 +289,6 @@ json "password JSON" 'o["password_verify"]["verified"] is False and o["password_
 refused "password length" 2 "16" S password verify --password 0011
 
 # ---- --trace shows the commands, never a key, a payload or a plaintext ----
-flat() { tr -d ' \n' < "$1" | tr 'A-F' 'a-f'; }
 S --trace symkey write --slot 0 --mode cmac --key "$K16" 2>"$T/tr" >/dev/null
 grep -q "0x1F 0x17\|Write symmetric key" "$T/tr" && ok || bad "trace does not name the write"
 flat "$T/tr" | grep -q "${K16:0:16}" && bad "trace shows the key" || ok
