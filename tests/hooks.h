@@ -19,6 +19,7 @@
  *                              the tests that check them against first principles
  *   mcu/mcu_core.h             the MCU model's core and its persistent record
  *   profile/profile_file.h     the profile-file loader (JSON text -> compiled profile)
+ *   common/bytes.h             byte-order helpers, to read the formats a test checks
  *   host/keyfile.h             the host key-file parser, writer and durable staged write
  *   common/secure.h            the one wipe and the one constant-time compare, to test them
  *   server/proto.h             the socket protocol's request parser (vsafe serve), for its fuzz
@@ -29,6 +30,7 @@
 #ifndef VSAFE_TESTS_HOOKS_H
 #define VSAFE_TESTS_HOOKS_H
 
+#include "common/bytes.h" /* byte order of the formats tests check (ADAC is little-endian) */
 #include "common/secure.h"
 #include "host/keyfile.h"
 #include "mcu/mcu_core.h"

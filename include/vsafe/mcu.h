@@ -75,14 +75,28 @@ typedef enum {
     VSAFE_MCU_MEM_COUNT = 4
 } vsafe_mcu_mem_t;
 
-/* Debug-authentication permission bits (bit n = byte n/8, bit n%8 of a 16-byte mask). */
+/* Debug-authentication permissions: bit n of the 128-bit ADAC permission mask is byte n/8, bit n%8
+ * (the SoC-specific part is the first 32 bits, u32 little-endian). The assignment of the bits to
+ * actions is in docs/LIFECYCLE.md ("Permission bits"); every bit is inside ST's sample mask
+ * 0x00005077. The product (hardware) mask is exactly these eight bits. */
 enum {
-    VSAFE_DA_PERM_REGRESS_FULL = 0,
-    VSAFE_DA_PERM_REGRESS_PARTIAL = 1,
-    VSAFE_DA_PERM_DEBUG_NS_HDPL1 = 2, /* + (hdpl - 1) */
-    VSAFE_DA_PERM_DEBUG_S_HDPL1 = 5,  /* + (hdpl - 1) */
-    VSAFE_DA_PERM_PRODUCT_BITS = 8    /* bits 0..7 form the product mask */
+    VSAFE_DA_PERM_DEBUG_S_HDPL1 = 0,  /* + (hdpl - 1): secure debug opens at that HDPL */
+    VSAFE_DA_PERM_DEBUG_NS_HDPL1 = 4, /* + (hdpl - 1): non-secure debug opens at that HDPL */
+    VSAFE_DA_PERM_REGRESS_PARTIAL = 12,
+    VSAFE_DA_PERM_REGRESS_FULL = 14
 };
+#define VSAFE_DA_PRODUCT_MASK 0x00005077u
+/* CubeProgrammer's per= letter (a..h) to a permission bit; -1 for any other character. */
+int vsafe_da_per_bit(char per);
+
+/* STM32H5 device IDs (DBGMCU_IDCODE.DEV_ID), used as the ADAC SoC class. */
+#define VSAFE_MCU_DEVID_H56X_H57X 0x484u
+#define VSAFE_MCU_DEVID_H52X_H53X 0x478u
+#define VSAFE_MCU_DEVID_H503 0x474u
+/* Part name ("STM32H573", "H563", "h533", ...) to its device ID; VSAFE_ERR_ARGUMENT if unknown.
+ * STM32H503 is refused with VSAFE_ERR_UNSUPPORTED: it has no OBK (its DA password hash lives in
+ * OTP), which this model does not have. */
+VSAFE_MUST_CHECK int vsafe_mcu_part_parse(const char *name, uint32_t *soc_class);
 
 /* The DA configuration at the start of OBK HDPL1 (spec §4). */
 #define VSAFE_DA_CONFIG_LEN 0x60u
@@ -106,6 +120,8 @@ typedef struct {
     struct vsafe_nvm *nvm;    /* caller NVM (sim, fault injection); formatted if blank */
     uint64_t rng_seed;        /* 0 = OS randomness; else deterministic (nonces, secrets) */
     uint32_t da_attempt_limit; /* 0 = default 16; used when the image is created */
+    uint32_t soc_class;        /* device ID used as the ADAC SoC class when the image is created;
+                                * 0 = VSAFE_MCU_DEVID_H56X_H57X (STM32H573) */
     /* 1: opening is a power-on reset (pending changes take effect, debug grants revoked).
      * 0: attach to a board that stayed powered (the CLI). */
     int power_on_reset;
@@ -166,8 +182,8 @@ VSAFE_MUST_CHECK int vsafe_mcu_fw_regression(vsafe_mcu_t *mcu, bool full);
  * power cut mid-way leaves the request recorded and the next reset finishes it), then HDPL = 1,
  * DA grants revoked, challenge discarded. */
 VSAFE_MUST_CHECK int vsafe_mcu_reset(vsafe_mcu_t *mcu);
-/* TZEN option byte: only in OPEN. Disabling erases the secure flash and SRAM.
- * ERR_MCU_TRANSITION outside OPEN, ERR_MCU_INERT. */
+/* TZEN option byte: in OPEN and PROVISIONING (as on the STM32H5). Disabling erases the secure
+ * flash and SRAM. ERR_MCU_TZEN_FROZEN in any other state, ERR_MCU_INERT. */
 VSAFE_MUST_CHECK int vsafe_mcu_set_trustzone(vsafe_mcu_t *mcu, bool on);
 /* Raises the HDPL to level (2 or 3; never lowers). ERR_MCU_HDPL when level is lower or > 3. */
 VSAFE_MUST_CHECK int vsafe_mcu_hdpl_raise(vsafe_mcu_t *mcu, unsigned level);
@@ -197,30 +213,72 @@ VSAFE_MUST_CHECK int vsafe_mcu_dhuk_wrap(vsafe_mcu_t *mcu, const uint8_t *in, si
 VSAFE_MUST_CHECK int vsafe_mcu_dhuk_unwrap(vsafe_mcu_t *mcu, const uint8_t *in, size_t in_len, uint8_t *out,
                                            size_t out_cap, size_t *out_len);
 
-/* ---- Debug authentication (ADAC framing, spec §4; byte format in docs/LIFECYCLE.md) ----
+/* ---- Debug authentication (Arm PSA ADAC; byte formats in docs/LIFECYCLE.md) ----
  * One request frame in, one response frame out (always produced when out_cap >= 8). Returns the
- * outcome: VSAFE_OK, or ERR_DA_* / ERR_MCU_* / ERR_PARSE; the response carries the ADAC status and,
- * on failure, vendor TLV 0x8001 with the vsafe status. A successful regression resets the MCU. */
+ * outcome: VSAFE_OK (ADAC SUCCESS, or NEED_MORE_DATA after an accepted certificate), or ERR_DA_* /
+ * ERR_MCU_* / ERR_PARSE; the response carries the ADAC status and, on failure, TLV 0x80F0 with the
+ * vsafe status. A LOCKED MCU answers nothing but ERR_MCU_LOCKED, Discovery included. A successful
+ * regression resets the MCU. */
 VSAFE_MUST_CHECK int vsafe_mcu_da_request(vsafe_mcu_t *mcu, const uint8_t *in, size_t in_len, uint8_t *out,
                                           size_t out_cap, size_t *out_len);
 
 /* ---- Host-side debug-authentication tooling (outer library, OpenSSL) ----
- * Certificate (168 bytes): version 1, role (1 root, 2 intermediate, 3 leaf), 2 reserved, SoC class
- * (u32 LE, 0 = any), SoC ID (16, all zero = any), permission mask (16), public key X||Y (64),
- * signature r||s (64) by the parent's key (the root signs itself) over SHA-256 of bytes 0..103.
- * Token (84 bytes): version 1, 3 reserved, requested permissions (16), signature r||s by the
- * leaf key over SHA-256(challenge nonce || token bytes 0..19). */
-#define VSAFE_DA_CERT_LEN 168u
-#define VSAFE_DA_TOKEN_LEN 84u
+ * Formats are Arm PSA ADAC's, as ST's STM32H5 uses them (byte tables in docs/LIFECYCLE.md):
+ * Certificate (212 bytes, ECDSA P-256): format version 1.0 (2), signature type 1, key type 1, role
+ * (1 root, 2 intermediate, 3 leaf), usage 1, 2 reserved, lifecycle u16, OEM constraint u16,
+ * extensions bytes u32 (0), SoC class u32 (0 = any), SoC ID (16, all zero = any), permission mask
+ * (16), public key X||Y (64), extensions hash (32, zero), signature r||s (64) by the parent's key
+ * (the root signs itself) over SHA-256 of bytes 0..147. Multi-byte fields little-endian.
+ * Token (120 bytes): format version 1.0, signature type 1, reserved, extensions bytes u32 (0),
+ * requested permissions (16), extensions hash (32), signature r||s by the leaf key over
+ * SHA-256(token bytes 0..55 || challenge vector (32)).
+ * Challenge (Authentication Start response, 36 bytes): version 1.0, 2 reserved, vector (32). */
+#define VSAFE_DA_CERT_LEN 212u
+#define VSAFE_DA_TOKEN_LEN 120u
+#define VSAFE_DA_CHALLENGE_LEN 36u
 enum { VSAFE_DA_ROLE_ROOT = 1, VSAFE_DA_ROLE_INTERMEDIATE = 2, VSAFE_DA_ROLE_LEAF = 3 };
 enum {
     VSAFE_DA_CMD_DISCOVERY = 0x01,
     VSAFE_DA_CMD_AUTH_START = 0x02,
     VSAFE_DA_CMD_AUTH_RESPONSE = 0x03,
     VSAFE_DA_CMD_RESUME_BOOT = 0x05,
-    VSAFE_DA_CMD_LOCK_DEBUG = 0x06
+    VSAFE_DA_CMD_LOCK_DEBUG = 0x06,
+    VSAFE_DA_CMD_LCS_CHANGE = 0x07 /* ADAC has it; the STM32H5 changes state by option bytes: 0x0003 */
 };
-enum { VSAFE_DA_TLV_CERT = 0x0201, VSAFE_DA_TLV_TOKEN = 0x0202, VSAFE_DA_TLV_PASSWORD = 0x8000 };
+/* ADAC response statuses. */
+enum {
+    VSAFE_DA_ST_SUCCESS = 0x0000,
+    VSAFE_DA_ST_FAILURE = 0x0001,
+    VSAFE_DA_ST_NEED_MORE_DATA = 0x0002,
+    VSAFE_DA_ST_UNSUPPORTED = 0x0003,
+    VSAFE_DA_ST_UNAUTHORIZED = 0x0004,
+    VSAFE_DA_ST_INVALID_PARAMETERS = 0x0005,
+    VSAFE_DA_ST_INVALID_COMMAND = 0x7FFF
+};
+/* TLV type IDs: psa-adac's for Discovery and the response fragments; 0x8000 is ST's (Discovery:
+ * provisioning integrity 0xEAEAEAEA when a DA configuration is provisioned; Response: the
+ * password); 0x80F0.. are this model's own. */
+enum {
+    VSAFE_DA_TLV_AUTH_VERSION = 0x0001,
+    VSAFE_DA_TLV_VENDOR_ID = 0x0002,
+    VSAFE_DA_TLV_SOC_CLASS = 0x0003,
+    VSAFE_DA_TLV_SOC_ID = 0x0004,
+    VSAFE_DA_TLV_HW_PERMISSIONS_FIXED = 0x0006,
+    VSAFE_DA_TLV_HW_PERMISSIONS_MASK = 0x0007,
+    VSAFE_DA_TLV_PSA_LIFECYCLE = 0x0008,
+    VSAFE_DA_TLV_TOKEN_FORMATS = 0x0100,
+    VSAFE_DA_TLV_CERT_FORMATS = 0x0101,
+    VSAFE_DA_TLV_CRYPTOSYSTEMS = 0x0102,
+    VSAFE_DA_TLV_TOKEN = 0x0200,
+    VSAFE_DA_TLV_CERT = 0x0201,
+    VSAFE_DA_TLV_PASSWORD = 0x8000,
+    VSAFE_DA_TLV_ST_PROVISIONED = 0x8000,
+    VSAFE_DA_TLV_VSAFE_STATUS = 0x80F0, /* failure responses: the vsafe status, i32 LE */
+    VSAFE_DA_TLV_PROVISIONED_MASK = 0x80F1,
+    VSAFE_DA_TLV_PRODUCT_STATE = 0x80F2,
+    VSAFE_DA_TLV_TZEN = 0x80F3,
+    VSAFE_DA_TLV_ATTEMPTS_LEFT = 0x80F4
+};
 
 typedef struct vsafe_da_key vsafe_da_key_t; /* an ECDSA P-256 key pair */
 VSAFE_MUST_CHECK int vsafe_da_key_generate(vsafe_da_key_t **key);
@@ -236,6 +294,31 @@ VSAFE_MUST_CHECK int vsafe_da_cert_make(const vsafe_da_key_t *subject, const vsa
                                         uint8_t cert[VSAFE_DA_CERT_LEN]);
 VSAFE_MUST_CHECK int vsafe_da_token_make(const vsafe_da_key_t *leaf, const uint8_t nonce[32], const uint8_t perm[16],
                                          uint8_t token[VSAFE_DA_TOKEN_LEN]);
+/* Loads a public key (SPKI PEM, as ST's key_1_root_pub.pem) as a key with no private part: it
+ * can give its public key but not sign. */
+VSAFE_MUST_CHECK int vsafe_da_key_load_public(vsafe_da_key_t **key, const char *pem_path);
+
+/* ---- ST's files ----
+ * A certificate file (.b64): base64 of ADAC TLVs {u16 0, u16 0x0201, u32 212, certificate}, root
+ * first. Parses up to max certificates into certs; ERR_PARSE on anything else (bad base64, another
+ * TLV type or length, trailing bytes), ERR_BUFFER_TOO_SMALL when there are more than max. */
+VSAFE_MUST_CHECK int vsafe_da_chain_parse_b64(const char *text, size_t text_len, uint8_t (*certs)[VSAFE_DA_CERT_LEN],
+                                              size_t max, size_t *count);
+/* The .b64 text of certificates (no newline); out_cap >= 4 * ceil(count*220/3) + 1 (NUL added). */
+VSAFE_MUST_CHECK int vsafe_da_chain_to_b64(const uint8_t (*certs)[VSAFE_DA_CERT_LEN], size_t count, char *out,
+                                           size_t out_cap, size_t *out_len);
+/* An .obk file: u32 LE destination address, u32 LE payload length, u32 LE encryption flag (0 or
+ * 1), then the payload. The address must fall in the OBK map (HDPL1 at 0x0FFD0100, HDPL2
+ * 0x0FFD0900, HDPL3-S 0x0FFD0C00, HDPL3-NS 0x0FFD1800; HDPL0 is refused) with the payload inside
+ * its area. Gives the area, offset and payload (pointing into file). ERR_PARSE otherwise. */
+#define VSAFE_DA_OBK_HEADER_LEN 12u
+VSAFE_MUST_CHECK int vsafe_da_obk_parse(const uint8_t *file, size_t file_len, vsafe_mcu_obk_t *area,
+                                        uint32_t *offset, const uint8_t **payload, size_t *payload_len,
+                                        bool *encrypt);
+/* ST's password.bin: one ADAC TLV {u16 0, u16 0x8000, u32 n, n bytes (4..16)}. Gives the password
+ * (pointing into file). ERR_PARSE otherwise. */
+VSAFE_MUST_CHECK int vsafe_da_password_file_parse(const uint8_t *file, size_t file_len, const uint8_t **pw,
+                                                  size_t *pw_len);
 /* DA configuration payloads for OBK HDPL1 offset 0 (spec §4). Password: 4..16 characters. */
 VSAFE_MUST_CHECK int vsafe_da_config_cert(const uint8_t root_pub[64], const uint8_t mask[16],
                                           uint8_t cfg[VSAFE_DA_CONFIG_LEN]);
@@ -250,11 +333,21 @@ VSAFE_MUST_CHECK int vsafe_da_response_status(const uint8_t *rsp, size_t rsp_len
 VSAFE_MUST_CHECK int vsafe_da_response_tlv(const uint8_t *rsp, size_t rsp_len, uint16_t type, const uint8_t **value,
                                            size_t *len);
 
-/* Whole exchanges against an MCU: Authentication Start, then a Response with the chain (root
- * first) and a token for perm signed by leaf; or with the password. Returns what the MCU returned. */
+/* Whole exchanges against an MCU, as psa-adac's host does them: Authentication Start, then one
+ * Authentication Response per certificate (root first; the MCU answers NEED_MORE_DATA), then one
+ * with the token for perm signed by leaf; or one Response with the password TLV. Stops at the
+ * first refusal. Returns what the MCU returned. */
 VSAFE_MUST_CHECK int vsafe_da_authenticate(vsafe_mcu_t *mcu, const uint8_t *const *chain, size_t chain_len,
                                            const vsafe_da_key_t *leaf, const uint8_t perm[16]);
 VSAFE_MUST_CHECK int vsafe_da_authenticate_password(vsafe_mcu_t *mcu, const char *password);
+VSAFE_MUST_CHECK int vsafe_da_authenticate_password_bytes(vsafe_mcu_t *mcu, const uint8_t *pw, size_t pw_len);
+/* Every DA frame the tooling above exchanges, both ways (dir 0 = to the MCU, 1 = from it), is
+ * passed to fn (NULL: none). One hook per process (the CLI's --trace). */
+typedef void (*vsafe_da_trace_fn)(void *ctx, int dir, const uint8_t *frame, size_t len);
+void vsafe_da_set_trace(vsafe_da_trace_fn fn, void *ctx);
+/* One request through the trace hook (what the tooling uses). */
+VSAFE_MUST_CHECK int vsafe_da_exchange(vsafe_mcu_t *mcu, const uint8_t *req, size_t req_len, uint8_t *rsp,
+                                       size_t rsp_cap, size_t *rsp_len);
 
 /* ---- Board: one MCU and its secure element (outer library) ----
  * The host keys live in OBK HDPL3-S as the record described at VSAFE_MCU_HOSTKEY_LEN. */

@@ -60,7 +60,7 @@ int vsafe_mcu_open(vsafe_mcu_t **out, const vsafe_mcu_options_t *opt)
         }
     }
     if (rc == VSAFE_OK) {
-        rc = vsafe_mcu_core_start(m, nvm, vsafe_openssl_crypto_port(o->crypto), opt->da_attempt_limit,
+        rc = vsafe_mcu_core_start_ex(m, nvm, vsafe_openssl_crypto_port(o->crypto), opt->da_attempt_limit, opt->soc_class,
                                   opt->power_on_reset);
     }
     if (rc != VSAFE_OK) {

@@ -152,20 +152,23 @@ int vsafe_da_cert_make(const vsafe_da_key_t *subject, const vsafe_da_key_t *issu
         return VSAFE_ERR_ARGUMENT;
     }
     memset(cert, 0, VSAFE_DA_CERT_LEN);
-    cert[0] = 1;
-    cert[1] = role;
-    vsafe_put_le32(cert + 4, soc_class);
+    cert[0] = 1; /* format version 1.0 */
+    cert[2] = 1; /* signature type: ECDSA P-256 / SHA-256 */
+    cert[3] = 1; /* key type: the same */
+    cert[4] = role;
+    cert[5] = 1; /* usage: debug authentication, as in ST's certificates */
+    vsafe_put_le32(cert + 16, soc_class);
     if (soc_id != NULL) {
-        memcpy(cert + 8, soc_id, 16);
+        memcpy(cert + 20, soc_id, 16);
     }
-    memcpy(cert + 24, mask, 16);
-    int rc = vsafe_da_key_public(subject, cert + 40);
+    memcpy(cert + 36, mask, 16);
+    int rc = vsafe_da_key_public(subject, cert + 52);
     uint8_t h[32];
     if (rc == VSAFE_OK) {
-        rc = sha256(cert, 104, NULL, 0, h);
+        rc = sha256(cert, 148, NULL, 0, h);
     }
     if (rc == VSAFE_OK) {
-        rc = vsafe_da_key_sign(issuer, h, cert + 104);
+        rc = vsafe_da_key_sign(issuer, h, cert + 148);
     }
     return rc;
 }
@@ -177,11 +180,191 @@ int vsafe_da_token_make(const vsafe_da_key_t *leaf, const uint8_t nonce[32], con
         return VSAFE_ERR_ARGUMENT;
     }
     memset(token, 0, VSAFE_DA_TOKEN_LEN);
-    token[0] = 1;
-    memcpy(token + 4, perm, 16);
+    token[0] = 1; /* format version 1.0 */
+    token[2] = 1; /* ECDSA P-256 / SHA-256 */
+    memcpy(token + 8, perm, 16);
     uint8_t h[32];
-    int rc = sha256(nonce, 32, token, 20, h);
-    return rc == VSAFE_OK ? vsafe_da_key_sign(leaf, h, token + 20) : rc;
+    int rc = sha256(token, 56, nonce, 32, h);
+    return rc == VSAFE_OK ? vsafe_da_key_sign(leaf, h, token + 56) : rc;
+}
+
+int vsafe_da_key_load_public(vsafe_da_key_t **key, const char *pem_path)
+{
+    if (key == NULL || pem_path == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    *key = NULL;
+    FILE *f = fopen(pem_path, "r");
+    if (f == NULL) {
+        return VSAFE_ERR_NOT_FOUND;
+    }
+    EVP_PKEY *pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+    if (pk == NULL) {
+        rewind(f);
+        pk = PEM_read_PrivateKey(f, NULL, NULL, NULL); /* a private key file gives its public key too */
+    }
+    fclose(f);
+    if (pk == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC) {
+        EVP_PKEY_free(pk);
+        return VSAFE_ERR_PARSE;
+    }
+    *key = calloc(1, sizeof **key);
+    if (*key == NULL) {
+        EVP_PKEY_free(pk);
+        return VSAFE_ERR_NO_MEMORY;
+    }
+    (*key)->pkey = pk;
+    return VSAFE_OK;
+}
+
+int vsafe_da_per_bit(char per)
+{
+    /* per=a full regression (ST's regression scripts), b partial; c..e secure debug at HDPL1..3,
+     * f..h non-secure debug at HDPL1..3 (docs/LIFECYCLE.md, "Permission bits"). */
+    switch (per) {
+    case 'a': return VSAFE_DA_PERM_REGRESS_FULL;
+    case 'b': return VSAFE_DA_PERM_REGRESS_PARTIAL;
+    case 'c':
+    case 'd':
+    case 'e': return VSAFE_DA_PERM_DEBUG_S_HDPL1 + (per - 'c');
+    case 'f':
+    case 'g':
+    case 'h': return VSAFE_DA_PERM_DEBUG_NS_HDPL1 + (per - 'f');
+    default: return -1;
+    }
+}
+
+/* ---- ST's files ---- */
+
+int vsafe_da_chain_parse_b64(const char *text, size_t text_len, uint8_t (*certs)[VSAFE_DA_CERT_LEN], size_t max,
+                             size_t *count)
+{
+    if (text == NULL || certs == NULL || count == NULL || text_len > 65536u) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    *count = 0;
+    /* Strip white space (ST's files have none; a text editor may add a newline). */
+    char *clean = malloc(text_len + 1u);
+    uint8_t *bin = malloc(text_len + 4u);
+    if (clean == NULL || bin == NULL) {
+        free(clean);
+        free(bin);
+        return VSAFE_ERR_NO_MEMORY;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < text_len; i++) {
+        char c = text[i];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+            clean[n++] = c;
+        }
+    }
+    int rc = VSAFE_ERR_PARSE;
+    int got = n % 4u == 0u && n > 0u ? EVP_DecodeBlock(bin, (const unsigned char *)clean, (int)n) : -1;
+    if (got >= 0) {
+        size_t len = (size_t)got;
+        /* EVP_DecodeBlock counts padding as zero bytes: take them off. */
+        if (n >= 1u && clean[n - 1u] == '=') {
+            len--;
+        }
+        if (n >= 2u && clean[n - 2u] == '=') {
+            len--;
+        }
+        const size_t tlv = 8u + VSAFE_DA_CERT_LEN;
+        rc = len > 0u && len % tlv == 0u ? VSAFE_OK : VSAFE_ERR_PARSE;
+        for (size_t pos = 0; rc == VSAFE_OK && pos < len; pos += tlv) {
+            const uint8_t *p = bin + pos;
+            if (vsafe_get_le16(p) != 0u || vsafe_get_le16(p + 2) != VSAFE_DA_TLV_CERT ||
+                vsafe_get_le32(p + 4) != VSAFE_DA_CERT_LEN) {
+                rc = VSAFE_ERR_PARSE;
+            } else if (*count >= max) {
+                rc = VSAFE_ERR_BUFFER_TOO_SMALL;
+            } else {
+                memcpy(certs[(*count)++], p + 8, VSAFE_DA_CERT_LEN);
+            }
+        }
+    }
+    free(clean);
+    free(bin);
+    return rc;
+}
+
+int vsafe_da_chain_to_b64(const uint8_t (*certs)[VSAFE_DA_CERT_LEN], size_t count, char *out, size_t out_cap,
+                          size_t *out_len)
+{
+    const size_t tlv = 8u + VSAFE_DA_CERT_LEN;
+    if (certs == NULL || out == NULL || out_len == NULL || count == 0u || count > 8u) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    size_t bin_len = count * tlv, need = 4u * ((bin_len + 2u) / 3u) + 1u;
+    if (out_cap < need) {
+        return VSAFE_ERR_BUFFER_TOO_SMALL;
+    }
+    uint8_t bin[8u * (8u + VSAFE_DA_CERT_LEN)];
+    for (size_t i = 0; i < count; i++) {
+        uint8_t *p = bin + i * tlv;
+        vsafe_put_le16(p, 0);
+        vsafe_put_le16(p + 2, VSAFE_DA_TLV_CERT);
+        vsafe_put_le32(p + 4, VSAFE_DA_CERT_LEN);
+        memcpy(p + 8, certs[i], VSAFE_DA_CERT_LEN);
+    }
+    int n = EVP_EncodeBlock((unsigned char *)out, bin, (int)bin_len);
+    if (n < 0) {
+        return VSAFE_ERR_CRYPTO;
+    }
+    *out_len = (size_t)n;
+    return VSAFE_OK;
+}
+
+int vsafe_da_obk_parse(const uint8_t *file, size_t file_len, vsafe_mcu_obk_t *area, uint32_t *offset,
+                       const uint8_t **payload, size_t *payload_len, bool *encrypt)
+{
+    /* OBK address map of the STM32H5 (HDPL0 at 0x0FFD0000 is ST's). */
+    static const struct {
+        vsafe_mcu_obk_t area;
+        uint32_t base;
+    } map[] = {{VSAFE_MCU_OBK_HDPL1, 0x0FFD0100u},
+               {VSAFE_MCU_OBK_HDPL2, 0x0FFD0900u},
+               {VSAFE_MCU_OBK_HDPL3_S, 0x0FFD0C00u},
+               {VSAFE_MCU_OBK_HDPL3_NS, 0x0FFD1800u}};
+    if (file == NULL || area == NULL || offset == NULL || payload == NULL || payload_len == NULL || encrypt == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    if (file_len < VSAFE_DA_OBK_HEADER_LEN) {
+        return VSAFE_ERR_PARSE;
+    }
+    uint32_t dest = vsafe_get_le32(file), len = vsafe_get_le32(file + 4), flag = vsafe_get_le32(file + 8);
+    if (flag > 1u || len == 0u || len > VSAFE_MCU_OBK_WRITE_MAX || file_len - VSAFE_DA_OBK_HEADER_LEN != len) {
+        return VSAFE_ERR_PARSE;
+    }
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        uint32_t size = vsafe_mcu_obk_size(map[i].area);
+        if (dest >= map[i].base && dest - map[i].base < size && len <= size - (dest - map[i].base)) {
+            *area = map[i].area;
+            *offset = dest - map[i].base;
+            *payload = file + VSAFE_DA_OBK_HEADER_LEN;
+            *payload_len = len;
+            *encrypt = flag == 1u;
+            return VSAFE_OK;
+        }
+    }
+    return VSAFE_ERR_PARSE;
+}
+
+int vsafe_da_password_file_parse(const uint8_t *file, size_t file_len, const uint8_t **pw, size_t *pw_len)
+{
+    if (file == NULL || pw == NULL || pw_len == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    if (file_len < 8u || vsafe_get_le16(file) != 0u || vsafe_get_le16(file + 2) != VSAFE_DA_TLV_PASSWORD) {
+        return VSAFE_ERR_PARSE;
+    }
+    uint32_t n = vsafe_get_le32(file + 4);
+    if (n < 4u || n > 16u || file_len - 8u != ((size_t)n + 3u) / 4u * 4u) {
+        return VSAFE_ERR_PARSE;
+    }
+    *pw = file + 8;
+    *pw_len = n;
+    return VSAFE_OK;
 }
 
 static int config_finish(uint8_t cfg[VSAFE_DA_CONFIG_LEN]) { return sha256(cfg + 32, VSAFE_DA_CONFIG_LEN - 32u, NULL, 0, cfg); }
@@ -204,7 +387,7 @@ int vsafe_da_config_password(const char *password, uint8_t cfg[VSAFE_DA_CONFIG_L
     }
     memset(cfg, 0, VSAFE_DA_CONFIG_LEN);
     int rc = sha256((const uint8_t *)password, strlen(password), NULL, 0, cfg + 32);
-    cfg[64] = 1u << VSAFE_DA_PERM_REGRESS_FULL;
+    vsafe_put_le32(cfg + 64, VSAFE_DA_PRODUCT_MASK); /* as ST's password configuration */
     return rc == VSAFE_OK ? config_finish(cfg) : rc;
 }
 
@@ -273,16 +456,38 @@ int vsafe_da_response_tlv(const uint8_t *rsp, size_t rsp_len, uint16_t type, con
     return VSAFE_ERR_NOT_FOUND;
 }
 
+static vsafe_da_trace_fn trace_fn;
+static void *trace_ctx;
+
+void vsafe_da_set_trace(vsafe_da_trace_fn fn, void *ctx)
+{
+    trace_fn = fn;
+    trace_ctx = ctx;
+}
+
+int vsafe_da_exchange(vsafe_mcu_t *mcu, const uint8_t *req, size_t req_len, uint8_t *rsp, size_t rsp_cap,
+                      size_t *rsp_len)
+{
+    if (trace_fn != NULL) {
+        trace_fn(trace_ctx, 0, req, req_len);
+    }
+    int rc = vsafe_mcu_da_request(mcu, req, req_len, rsp, rsp_cap, rsp_len);
+    if (trace_fn != NULL && rsp_len != NULL && *rsp_len >= 8u && *rsp_len <= rsp_cap) {
+        trace_fn(trace_ctx, 1, rsp, *rsp_len);
+    }
+    return rc;
+}
+
 static int start(vsafe_mcu_t *mcu, uint8_t nonce[32])
 {
     uint8_t req[8], rsp[128];
     size_t req_len, rsp_len;
     int rc = vsafe_da_frame_begin(VSAFE_DA_CMD_AUTH_START, req, sizeof req, &req_len);
     if (rc == VSAFE_OK) {
-        rc = vsafe_mcu_da_request(mcu, req, req_len, rsp, sizeof rsp, &rsp_len);
+        rc = vsafe_da_exchange(mcu, req, req_len, rsp, sizeof rsp, &rsp_len);
     }
     if (rc == VSAFE_OK) {
-        if (rsp_len != 8u + 36u) {
+        if (rsp_len != 8u + VSAFE_DA_CHALLENGE_LEN || rsp[8] != 1u) {
             return VSAFE_ERR_PARSE;
         }
         memcpy(nonce, rsp + 12, 32);
@@ -290,48 +495,62 @@ static int start(vsafe_mcu_t *mcu, uint8_t nonce[32])
     return rc;
 }
 
+/* One Authentication Response with one fragment. */
+static int respond(vsafe_mcu_t *mcu, uint16_t type, const uint8_t *v, size_t n, uint16_t *st)
+{
+    uint8_t req[8 + 8 + 256], rsp[128];
+    size_t req_len, rsp_len;
+    int rc = vsafe_da_frame_begin(VSAFE_DA_CMD_AUTH_RESPONSE, req, sizeof req, &req_len);
+    if (rc == VSAFE_OK) {
+        rc = vsafe_da_frame_tlv(type, v, n, req, sizeof req, &req_len);
+    }
+    if (rc == VSAFE_OK) {
+        rc = vsafe_da_exchange(mcu, req, req_len, rsp, sizeof rsp, &rsp_len);
+        if (vsafe_da_response_status(rsp, rsp_len, st) != VSAFE_OK) {
+            *st = VSAFE_DA_ST_FAILURE;
+        }
+    }
+    vsafe_wipe(req, sizeof req); /* it may have carried the password */
+    return rc;
+}
+
 int vsafe_da_authenticate(vsafe_mcu_t *mcu, const uint8_t *const *chain, size_t chain_len, const vsafe_da_key_t *leaf,
                           const uint8_t perm[16])
 {
-    uint8_t nonce[32], token[VSAFE_DA_TOKEN_LEN], req[8 + 8 * (VSAFE_DA_CERT_LEN + 8) + VSAFE_DA_TOKEN_LEN + 8],
-        rsp[128];
-    size_t req_len, rsp_len;
-    if (chain_len > 8u) {
+    uint8_t nonce[32], token[VSAFE_DA_TOKEN_LEN];
+    uint16_t st = 0;
+    if (chain == NULL || chain_len > 8u) {
         return VSAFE_ERR_ARGUMENT;
     }
     int rc = start(mcu, nonce);
+    for (size_t i = 0; i < chain_len && rc == VSAFE_OK; i++) {
+        rc = respond(mcu, VSAFE_DA_TLV_CERT, chain[i], VSAFE_DA_CERT_LEN, &st);
+        if (rc == VSAFE_OK && st != VSAFE_DA_ST_NEED_MORE_DATA) {
+            rc = VSAFE_ERR_PARSE; /* the MCU did not ask for more: not an ADAC exchange */
+        }
+    }
     if (rc == VSAFE_OK) {
         rc = vsafe_da_token_make(leaf, nonce, perm, token);
     }
     if (rc == VSAFE_OK) {
-        rc = vsafe_da_frame_begin(VSAFE_DA_CMD_AUTH_RESPONSE, req, sizeof req, &req_len);
+        rc = respond(mcu, VSAFE_DA_TLV_TOKEN, token, sizeof token, &st);
     }
-    for (size_t i = 0; i < chain_len && rc == VSAFE_OK; i++) {
-        rc = vsafe_da_frame_tlv(VSAFE_DA_TLV_CERT, chain[i], VSAFE_DA_CERT_LEN, req, sizeof req, &req_len);
+    return rc;
+}
+
+int vsafe_da_authenticate_password_bytes(vsafe_mcu_t *mcu, const uint8_t *pw, size_t pw_len)
+{
+    uint8_t nonce[32];
+    uint16_t st = 0;
+    if ((pw == NULL && pw_len != 0u) || pw_len > 16u) {
+        return VSAFE_ERR_ARGUMENT;
     }
-    if (rc == VSAFE_OK) {
-        rc = vsafe_da_frame_tlv(VSAFE_DA_TLV_TOKEN, token, sizeof token, req, sizeof req, &req_len);
-    }
-    return rc == VSAFE_OK ? vsafe_mcu_da_request(mcu, req, req_len, rsp, sizeof rsp, &rsp_len) : rc;
+    int rc = start(mcu, nonce);
+    return rc == VSAFE_OK ? respond(mcu, VSAFE_DA_TLV_PASSWORD, pw, pw_len, &st) : rc;
 }
 
 int vsafe_da_authenticate_password(vsafe_mcu_t *mcu, const char *password)
 {
-    uint8_t nonce[32], req[40], rsp[128];
-    size_t req_len, rsp_len, n = password != NULL ? strlen(password) : 0u;
-    if (n > 16u) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    int rc = start(mcu, nonce);
-    if (rc == VSAFE_OK) {
-        rc = vsafe_da_frame_begin(VSAFE_DA_CMD_AUTH_RESPONSE, req, sizeof req, &req_len);
-    }
-    if (rc == VSAFE_OK) {
-        rc = vsafe_da_frame_tlv(VSAFE_DA_TLV_PASSWORD, (const uint8_t *)password, n, req, sizeof req, &req_len);
-    }
-    if (rc == VSAFE_OK) {
-        rc = vsafe_mcu_da_request(mcu, req, req_len, rsp, sizeof rsp, &rsp_len);
-    }
-    vsafe_wipe(req, sizeof req); /* it carried the password */
-    return rc;
+    size_t n = password != NULL ? strlen(password) : 0u;
+    return vsafe_da_authenticate_password_bytes(mcu, (const uint8_t *)password, n);
 }

@@ -11,9 +11,13 @@
 #include "vsafe/mcu.h"
 #include "vsafe/se_port.h"
 
-/* ---- Image layout, version 1: big-endian fields at fixed offsets (docs/LIFECYCLE.md) ---- */
+/* ---- Image layout, version 2: big-endian fields at fixed offsets (docs/LIFECYCLE.md) ----
+ * Version 1 was 0x2D00 bytes with the same fields below 0x2D00; version 2 appends the ADAC
+ * verification context and the SFI records. A version-1 image is migrated when it is opened
+ * (vsafe_mcu_core_start: one atomic grow, vsafe_store_commit_resize). */
 #define VSAFE_MCU_IMG_MAGIC 0x56534D43u /* "VSMC" */
-#define VSAFE_MCU_IMG_VERSION 1u
+#define VSAFE_MCU_IMG_VERSION 2u
+#define MCU_IMAGE_LEN_V1 0x2D00u
 
 #define MCU_OFF_MAGIC 0x000u        /* u32 */
 #define MCU_OFF_VERSION 0x004u      /* u16 */
@@ -31,16 +35,30 @@
 /* Volatile part of a continuously powered board: reset clears it. */
 #define MCU_OFF_HDPL 0x088u         /* u8 1..3 */
 #define MCU_OFF_CHAL_VALID 0x089u   /* u8 0xA5 = a challenge is outstanding */
+#define MCU_OFF_AUTH_PHASE 0x08Au   /* u8 mcu_auth_phase_t: where the ADAC exchange is (v2) */
+#define MCU_OFF_AUTH_CERTS 0x08Bu   /* u8 certificates accepted in this exchange (v2) */
 #define MCU_OFF_GRANT 0x090u        /* u8[16] DA-granted debug permissions */
 #define MCU_OFF_NONCE 0x0A0u        /* u8[32] current challenge nonce */
+#define MCU_OFF_AUTH_MASK 0x0C0u    /* u8[16] AND of the masks seen so far in this exchange (v2) */
 #define MCU_OFF_OBK 0x100u          /* OBK areas back to back, in vsafe_mcu_obk_t order */
 #define MCU_OFF_MEM 0x2100u         /* regions back to back, in vsafe_mcu_mem_t order */
-#define MCU_IMAGE_LEN 0x2D00u
+#define MCU_OFF_AUTH_KEY 0x2D00u    /* u8[64] key of the last accepted certificate (v2, volatile) */
+#define MCU_OFF_SFI 0x2D40u         /* SFI records (v2), see mcu_sfi.c */
+#define MCU_IMAGE_LEN 0x3000u
+
+/* Phases of one ADAC exchange (psa-adac's authenticator states). */
+typedef enum {
+    MCU_AUTH_IDLE = 0,
+    MCU_AUTH_CHALLENGE = 1, /* Start answered; nothing received yet (the next Response is counted) */
+    MCU_AUTH_ROOT = 2,      /* root certificate accepted */
+    MCU_AUTH_CHAIN = 3,     /* an intermediate accepted */
+    MCU_AUTH_LEAF = 4       /* leaf accepted: only the token may follow */
+} mcu_auth_phase_t;
 
 #define MCU_REC_LEN 8u /* code u8, 0x5A, sparse word u32, CRC-16/X-25 u16 over the first 6 bytes */
 #define MCU_CHAL_MAGIC 0xA5u
 #define MCU_DEFAULT_ATTEMPT_LIMIT 16u
-#define MCU_SOC_CLASS 0x00000483u /* STM32H5 device ID, used as the ADAC SoC class */
+#define MCU_SOC_CLASS 0x00000484u /* default device ID (STM32H56x/H57x), the ADAC SoC class */
 
 struct vsafe_mcu {
     vsafe_store_t store;
@@ -54,6 +72,9 @@ struct vsafe_mcu {
  * (random SoC ID and secrets from the port RNG). power_on_reset applies pending changes. */
 VSAFE_MUST_CHECK int vsafe_mcu_core_start(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
                                           uint32_t attempt_limit, int power_on_reset);
+/* As vsafe_mcu_core_start, with the device ID of a new image (0 = MCU_SOC_CLASS). */
+VSAFE_MUST_CHECK int vsafe_mcu_core_start_ex(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
+                                             uint32_t attempt_limit, uint32_t soc_class, int power_on_reset);
 
 /* ---- shared between mcu_lc.c and mcu_da.c ---- */
 uint32_t mcu_sparse_word(uint8_t code);   /* 0 if code is not a lifecycle/TZEN code */

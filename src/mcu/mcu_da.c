@@ -1,59 +1,46 @@
-/* Debug authentication over ADAC framing (byte formats in
- * docs/LIFECYCLE.md).
+/* Debug authentication, Arm PSA ADAC as the STM32H5 implements it (byte formats in
+ * docs/LIFECYCLE.md): Discovery, Authentication Start (challenge), then Authentication Responses
+ * carrying one fragment each (a certificate, root first, answered NEED_MORE_DATA; then the token;
+ * or the password), Resume Boot, Lock Debug, and the lifecycle-change command (unsupported here).
+ *
+ * The exchange state (phase, accepted certificates, AND of their masks, key of the last one) is
+ * part of the image, so an exchange spans several requests and several tool invocations of a
+ * board that stays powered; reset discards it.
  *
  * Invariants:
- *  D1 Every Authentication Response that reaches the checks is counted first, in its own commit
- *     that also consumes the challenge; it is un-counted only in the commit that performs the
- *     granted action. A power cut while checking therefore costs an attempt (spec §6.8).
- *  D2 A token verifies only over the nonce of the one outstanding challenge; each Start draws a
- *     fresh nonce from the port RNG and each Response consumes it.
+ *  D1 The first Response after a Start is counted before anything in it is looked at, in its own
+ *     commit; it is un-counted only in the commit that performs the granted action. A power cut
+ *     while checking therefore costs an attempt (lifecycle invariant 8). Every refusal ends the
+ *     exchange (challenge consumed, phase IDLE): a new Start, hence a new attempt, is needed.
+ *  D2 A token verifies only over the vector of the one outstanding challenge; each Start draws a
+ *     fresh vector from the port RNG and ends any exchange under way.
  *  D3 The action is granted only for requested bits inside product & provisioned & every
  *     certificate & token; the decision is re-checked after branching, before committing.
- *  D4 LOCKED, INVALID, inert, OPEN, or attempts exhausted: Start and Response are refused
- *     uncounted. In OPEN nothing can be granted (debug is open, a regression has nowhere to go),
- *     so an attempt there could only waste one of the device's lifetime attempts.
+ *  D4 LOCKED answers nothing (not even Discovery); INVALID, inert, OPEN, or attempts exhausted:
+ *     Start and Response are refused uncounted. In OPEN nothing can be granted (debug is open, a
+ *     regression has nowhere to go), so an attempt there could only waste a lifetime attempt.
  */
 #include <string.h>
 
 #include "common/bytes.h"
-
 #include "common/secure.h"
 #include "mcu/mcu_core.h"
 
 #define ADAC_HDR 8u
-#define CERT_LEN 168u
-#define CERT_SIGNED_LEN 104u
-#define TOKEN_LEN 84u
-#define TOKEN_SIGNED_LEN 20u
+#define CERT_SIGNED_LEN 148u  /* header (52) + public key (64) + extensions hash (32) */
+#define CERT_OFF_ROLE 4u
+#define CERT_OFF_EXT_BYTES 12u
+#define CERT_OFF_SOC_CLASS 16u
+#define CERT_OFF_SOC_ID 20u
+#define CERT_OFF_MASK 36u
+#define CERT_OFF_PUB 52u
+#define TOKEN_SIGNED_LEN 56u  /* header (24) + extensions hash (32) */
+#define TOKEN_OFF_EXT_BYTES 4u
+#define TOKEN_OFF_PERM 8u
 #define CHAIN_MAX 4u
+#define TLV_MAX 4096u
 
-enum {
-    ADAC_OK = 0x0000,
-    ADAC_FAILURE = 0x0001,
-    ADAC_UNSUPPORTED = 0x0003,
-    ADAC_UNAUTHORIZED = 0x0004,
-    ADAC_INVALID_PARAMETERS = 0x0005,
-    ADAC_INVALID_COMMAND = 0x7FFF
-};
-
-enum {
-    TLV_VERSION = 0x0001,
-    TLV_SOC_CLASS = 0x0002,
-    TLV_SOC_ID = 0x0003,
-    TLV_PSA_LIFECYCLE = 0x0004,
-    TLV_PRODUCT_MASK = 0x0005,
-    TLV_PROVISIONED_MASK = 0x0006,
-    TLV_TOKEN_FORMATS = 0x0007,
-    TLV_CERT_FORMATS = 0x0008,
-    TLV_CRYPTO_SYSTEMS = 0x0009,
-    TLV_PRODUCT_STATE = 0x000A,
-    TLV_TZEN = 0x000B,
-    TLV_ATTEMPTS_LEFT = 0x000C,
-    TLV_CERT = 0x0201,
-    TLV_TOKEN = 0x0202,
-    TLV_ST_PROVISIONED = 0x8000, /* Discovery: 0xEAEAEAEA when provisioned; Response: password */
-    TLV_VSAFE_STATUS = 0x8001
-};
+static const uint8_t zeros16[16];
 
 typedef struct {
     uint8_t *buf;
@@ -61,7 +48,6 @@ typedef struct {
     size_t len;
     bool overflow;
 } writer_t;
-
 
 static void w_bytes(writer_t *w, const void *p, size_t n)
 {
@@ -84,6 +70,13 @@ static void w_tlv(writer_t *w, uint16_t type, const void *v, uint32_t n)
     w_bytes(w, pad, (4u - n % 4u) % 4u);
 }
 
+static void w_tlv16(writer_t *w, uint16_t type, uint16_t v)
+{
+    uint8_t b[2];
+    vsafe_put_le16(b, v);
+    w_tlv(w, type, b, 2);
+}
+
 static void w_tlv32(writer_t *w, uint16_t type, uint32_t v)
 {
     uint8_t b[4];
@@ -94,20 +87,20 @@ static void w_tlv32(writer_t *w, uint16_t type, uint32_t v)
 static uint16_t adac_status(int rc)
 {
     switch (rc) {
-    case VSAFE_OK: return ADAC_OK;
+    case VSAFE_OK: return VSAFE_DA_ST_SUCCESS;
     case VSAFE_ERR_PARSE:
-    case VSAFE_ERR_ARGUMENT: return ADAC_INVALID_PARAMETERS;
-    case VSAFE_ERR_UNSUPPORTED: return ADAC_INVALID_COMMAND;
-    case VSAFE_ERR_DA_METHOD: return ADAC_UNSUPPORTED;
+    case VSAFE_ERR_ARGUMENT: return VSAFE_DA_ST_INVALID_PARAMETERS;
+    case VSAFE_ERR_UNSUPPORTED: return VSAFE_DA_ST_INVALID_COMMAND;
+    case VSAFE_ERR_DA_METHOD: return VSAFE_DA_ST_UNSUPPORTED;
     default:
-        return (rc <= -700 && rc > -800) || rc == VSAFE_ERR_MCU_LOCKED ? ADAC_UNAUTHORIZED : ADAC_FAILURE;
+        return (rc <= -700 && rc > -800) || rc == VSAFE_ERR_MCU_LOCKED ? VSAFE_DA_ST_UNAUTHORIZED : VSAFE_DA_ST_FAILURE;
     }
 }
 
 static void product_mask(uint8_t m[16])
 {
     memset(m, 0, 16);
-    m[0] = 0xFF; /* bits 0..7 */
+    vsafe_put_le32(m, VSAFE_DA_PRODUCT_MASK);
 }
 
 /* ---- commands ---- */
@@ -122,26 +115,32 @@ static int cmd_discovery(struct vsafe_mcu *m, writer_t *w)
     if (rc != VSAFE_OK) {
         return rc;
     }
-    uint8_t ver[4] = {1, 0, 0, 0}; /* ADAC 1.0 */
+    static const uint8_t version[2] = {1, 0};   /* ADAC 1.0: major, minor */
+    static const uint8_t vendor[2] = {0x20, 0}; /* STMicroelectronics (JEP106 0x20), as ST's parts send it */
+    static const uint8_t crypto[1] = {0x01};    /* ECDSA P-256 / SHA-256 */
     uint8_t pm[16];
     product_mask(pm);
-    w_tlv(w, TLV_VERSION, ver, 4);
-    w_tlv32(w, TLV_SOC_CLASS, info.soc_class);
-    w_tlv(w, TLV_SOC_ID, info.soc_id, 16);
-    w_tlv32(w, TLV_PSA_LIFECYCLE, info.psa_lifecycle);
-    w_tlv(w, TLV_PRODUCT_MASK, pm, 16);
-    w_tlv(w, TLV_PROVISIONED_MASK, info.da_mask, 16);
-    w_tlv32(w, TLV_TOKEN_FORMATS, 0x0200u);
-    w_tlv32(w, TLV_CERT_FORMATS, 0x0201u);
-    w_tlv32(w, TLV_CRYPTO_SYSTEMS, 0x01u); /* ECDSA P-256 / SHA-256 */
-    w_tlv32(w, TLV_PRODUCT_STATE, (uint32_t)info.state);
-    w_tlv32(w, TLV_TZEN, info.trustzone ? VSAFE_MCU_TZEN_ON : VSAFE_MCU_TZEN_OFF);
-    w_tlv32(w, TLV_ATTEMPTS_LEFT, info.da_attempts >= info.da_attempt_limit ? 0u : info.da_attempt_limit - info.da_attempts);
-    w_tlv32(w, TLV_ST_PROVISIONED, info.da_provisioned ? 0xEAEAEAEAu : 0u);
+    w_tlv(w, VSAFE_DA_TLV_AUTH_VERSION, version, sizeof version);
+    w_tlv(w, VSAFE_DA_TLV_VENDOR_ID, vendor, sizeof vendor);
+    w_tlv32(w, VSAFE_DA_TLV_SOC_CLASS, info.soc_class);
+    w_tlv(w, VSAFE_DA_TLV_SOC_ID, info.soc_id, 16);
+    w_tlv(w, VSAFE_DA_TLV_HW_PERMISSIONS_MASK, pm, 16);
+    w_tlv16(w, VSAFE_DA_TLV_PSA_LIFECYCLE, (uint16_t)info.psa_lifecycle);
+    w_tlv16(w, VSAFE_DA_TLV_TOKEN_FORMATS, VSAFE_DA_TLV_TOKEN);
+    w_tlv16(w, VSAFE_DA_TLV_CERT_FORMATS, VSAFE_DA_TLV_CERT);
+    w_tlv(w, VSAFE_DA_TLV_CRYPTOSYSTEMS, crypto, sizeof crypto);
+    w_tlv32(w, VSAFE_DA_TLV_ST_PROVISIONED, info.da_provisioned ? 0xEAEAEAEAu : 0xFFFFFFFFu);
+    w_tlv(w, VSAFE_DA_TLV_PROVISIONED_MASK, info.da_mask, 16);
+    w_tlv32(w, VSAFE_DA_TLV_PRODUCT_STATE, (uint32_t)info.state);
+    w_tlv32(w, VSAFE_DA_TLV_TZEN, info.trustzone ? VSAFE_MCU_TZEN_ON : VSAFE_MCU_TZEN_OFF);
+    w_tlv32(w, VSAFE_DA_TLV_ATTEMPTS_LEFT,
+            info.da_attempts >= info.da_attempt_limit ? 0u : info.da_attempt_limit - info.da_attempts);
     return VSAFE_OK;
 }
 
-static int da_gate(const struct vsafe_mcu *m)
+/* counted: this request continues an exchange whose attempt is already counted (the limit is
+ * then reached by that attempt itself, which may still finish). */
+static int da_gate(const struct vsafe_mcu *m, bool counted)
 {
     if (mcu_inert(m)) {
         return VSAFE_ERR_MCU_INERT;
@@ -156,33 +155,53 @@ static int da_gate(const struct vsafe_mcu *m)
     if (s == VSAFE_MCU_STATE_OPEN) {
         return VSAFE_ERR_STATE;
     }
-    if (mcu_attempts(m) >= mcu_get32(m->image + MCU_OFF_ATTEMPT_LIMIT)) {
+    uint32_t a = mcu_attempts(m), limit = mcu_get32(m->image + MCU_OFF_ATTEMPT_LIMIT);
+    if (a == UINT32_MAX || (counted ? a > limit : a >= limit)) {
         return VSAFE_ERR_DA_ATTEMPTS_EXHAUSTED;
     }
     return VSAFE_OK;
 }
 
+static bool exchange_counted(const struct vsafe_mcu *m)
+{
+    uint8_t phase = m->image[MCU_OFF_AUTH_PHASE];
+    return m->image[MCU_OFF_CHAL_VALID] == MCU_CHAL_MAGIC && phase >= MCU_AUTH_ROOT && phase <= MCU_AUTH_LEAF;
+}
+
+static void stage_exchange_end(vsafe_txn_t *txn)
+{
+    vsafe_txn_put_u8(txn, MCU_OFF_CHAL_VALID, 0u);
+    vsafe_txn_put_u8(txn, MCU_OFF_AUTH_PHASE, MCU_AUTH_IDLE);
+    vsafe_txn_put_u8(txn, MCU_OFF_AUTH_CERTS, 0u);
+}
+
 static int cmd_start(struct vsafe_mcu *m, writer_t *w)
 {
-    int rc = da_gate(m);
+    int rc = da_gate(m, false);
     if (rc != VSAFE_OK) {
         return rc;
     }
-    uint8_t nonce[32];
-    rc = m->crypto->random(m->crypto->ctx, nonce, sizeof nonce);
+    uint8_t vec[32];
+    rc = m->crypto->random(m->crypto->ctx, vec, sizeof vec);
     if (rc != VSAFE_OK) {
         return rc;
     }
+    uint8_t all[16];
+    memset(all, 0xFF, sizeof all);
     vsafe_txn_begin(&m->txn);
-    vsafe_txn_put(&m->txn, MCU_OFF_NONCE, nonce, sizeof nonce);
+    vsafe_txn_put(&m->txn, MCU_OFF_NONCE, vec, sizeof vec);
     vsafe_txn_put_u8(&m->txn, MCU_OFF_CHAL_VALID, MCU_CHAL_MAGIC);
+    vsafe_txn_put_u8(&m->txn, MCU_OFF_AUTH_PHASE, MCU_AUTH_CHALLENGE);
+    vsafe_txn_put_u8(&m->txn, MCU_OFF_AUTH_CERTS, 0u);
+    vsafe_txn_put(&m->txn, MCU_OFF_AUTH_MASK, all, sizeof all);
     rc = vsafe_store_commit(&m->store, &m->txn);
     if (rc != VSAFE_OK) {
         return rc;
     }
-    uint8_t hdr[4] = {1, 0, 0, 0}; /* challenge format version 1, reserved */
+    static const uint8_t hdr[4] = {1, 0, 0, 0}; /* challenge format version 1.0, reserved */
     w_bytes(w, hdr, 4);
-    w_bytes(w, nonce, sizeof nonce);
+    w_bytes(w, vec, sizeof vec);
+    vsafe_wipe(vec, sizeof vec);
     return VSAFE_OK;
 }
 
@@ -193,134 +212,128 @@ static int sha256(const struct vsafe_mcu *m, const uint8_t *a, size_t a_len, con
     return m->crypto->sha256(m->crypto->ctx, iov, b != NULL ? 2u : 1u, out);
 }
 
-typedef struct {
-    const uint8_t *cert[CHAIN_MAX];
-    unsigned certs;
-    const uint8_t *token;
-    const uint8_t *password;
-    uint32_t password_len;
-} auth_msg_t;
-
-static int parse_auth(const uint8_t *p, size_t len, auth_msg_t *a)
+/* One fragment {u16 reserved, u16 type, u32 length, value padded to words}: exactly the payload. */
+static int parse_fragment(const uint8_t *p, size_t len, uint16_t *type, const uint8_t **v, uint32_t *n)
 {
-    memset(a, 0, sizeof *a);
-    size_t pos = 0;
-    while (pos < len) {
-        if (len - pos < 8u) {
-            return VSAFE_ERR_PARSE;
-        }
-        uint16_t type = vsafe_get_le16(p + pos + 2);
-        uint32_t n = vsafe_get_le32(p + pos + 4);
-        size_t padded = (size_t)n + (4u - n % 4u) % 4u;
-        if (n > 4096u || len - pos - 8u < padded) {
-            return VSAFE_ERR_PARSE;
-        }
-        const uint8_t *v = p + pos + 8;
-        if (type == TLV_CERT) {
-            if (n != CERT_LEN || a->certs >= CHAIN_MAX) {
-                return VSAFE_ERR_PARSE;
-            }
-            a->cert[a->certs++] = v;
-        } else if (type == TLV_TOKEN) {
-            if (n != TOKEN_LEN || a->token != NULL) {
-                return VSAFE_ERR_PARSE;
-            }
-            a->token = v;
-        } else if (type == TLV_ST_PROVISIONED) {
-            if (n < 4u || n > 16u || a->password != NULL) {
-                return VSAFE_ERR_PARSE;
-            }
-            a->password = v;
-            a->password_len = n;
-        } else {
-            return VSAFE_ERR_PARSE;
-        }
-        pos += 8u + padded;
+    if (len < 8u || vsafe_get_le16(p) != 0u) {
+        return VSAFE_ERR_PARSE;
     }
+    *type = vsafe_get_le16(p + 2);
+    *n = vsafe_get_le32(p + 4);
+    if (*n > TLV_MAX || len - 8u != ((size_t)*n + 3u) / 4u * 4u) {
+        return VSAFE_ERR_PARSE;
+    }
+    *v = p + 8;
     return VSAFE_OK;
 }
 
-/* Certificate method: returns the granted permission bits in req (the token's request). */
-static int check_certificates(struct vsafe_mcu *m, const auth_msg_t *a, const uint8_t nonce[32], uint8_t req[16])
+/* A certificate fragment: verifies it under the root hash (root) or the previous key, checks its
+ * SoC binding, then records its key and mask (not committed here). */
+static int take_certificate(struct vsafe_mcu *m, const uint8_t *c, uint32_t n, uint8_t phase, vsafe_txn_t *txn)
 {
-    const uint8_t *cfg = m->image + mcu_obk_off(VSAFE_MCU_OBK_HDPL1);
-    if (a->certs < 2u || a->token == NULL || a->password != NULL) {
+    if (n != VSAFE_DA_CERT_LEN) {
         return VSAFE_ERR_PARSE;
     }
-    /* Order first: root, intermediates, leaf. */
-    for (unsigned i = 0; i < a->certs; i++) {
-        uint8_t role_want = i == 0u ? 1u : (i + 1u == a->certs ? 3u : 2u);
-        if (a->cert[i][0] != 1u || a->cert[i][1] != role_want) {
-            return VSAFE_ERR_DA_BAD_CHAIN;
-        }
+    uint8_t role = c[CERT_OFF_ROLE];
+    /* psa-adac: version 1.x, ECDSA P-256 signature and key, no extensions in a 212-byte body. */
+    if (c[0] != 1u || c[2] != 1u || c[3] != 1u || vsafe_get_le32(c + CERT_OFF_EXT_BYTES) != 0u) {
+        return VSAFE_ERR_DA_BAD_CHAIN;
+    }
+    bool want_root = phase == MCU_AUTH_CHALLENGE;
+    if (want_root ? role != VSAFE_DA_ROLE_ROOT
+                  : ((phase != MCU_AUTH_ROOT && phase != MCU_AUTH_CHAIN) ||
+                     (role != VSAFE_DA_ROLE_INTERMEDIATE && role != VSAFE_DA_ROLE_LEAF))) {
+        return VSAFE_ERR_DA_BAD_CHAIN; /* out of order: root, intermediates, then leaf */
+    }
+    if (m->image[MCU_OFF_AUTH_CERTS] >= CHAIN_MAX) {
+        return VSAFE_ERR_DA_BAD_CHAIN;
     }
     uint8_t h[32];
-    int rc = sha256(m, a->cert[0] + 40, 64, NULL, 0, h);
-    if (rc != VSAFE_OK) {
-        return rc;
-    }
-    if (!vsafe_ct_equal(h, cfg + 32, 32)) {
-        return VSAFE_ERR_DA_UNAUTHORIZED;
-    }
-    uint8_t allowed[16];
-    product_mask(allowed);
-    const uint8_t soc_zero[16] = {0};
-    for (unsigned i = 0; i < a->certs; i++) {
-        const uint8_t *c = a->cert[i];
-        const uint8_t *parent = i == 0u ? c + 40 : a->cert[i - 1u] + 40;
-        rc = sha256(m, c, CERT_SIGNED_LEN, NULL, 0, h);
+    int rc;
+    if (want_root) {
+        const uint8_t *cfg = m->image + mcu_obk_off(VSAFE_MCU_OBK_HDPL1);
+        rc = sha256(m, c + CERT_OFF_PUB, 64, NULL, 0, h);
         if (rc != VSAFE_OK) {
             return rc;
         }
-        if (m->crypto->ecdsa_verify(m->crypto->ctx, parent, h, c + CERT_SIGNED_LEN) != VSAFE_OK) {
-            return VSAFE_ERR_DA_BAD_CHAIN;
-        }
-        uint32_t cls = vsafe_get_le32(c + 4);
-        if ((cls != 0u && cls != mcu_get32(m->image + MCU_OFF_SOC_CLASS)) ||
-            (!vsafe_ct_equal(c + 8, soc_zero, 16) && !vsafe_ct_equal(c + 8, m->image + MCU_OFF_SOC_ID, 16))) {
-            return VSAFE_ERR_DA_SOC_MISMATCH;
-        }
-        for (int j = 0; j < 16; j++) {
-            allowed[j] &= c[24 + j];
+        if (!vsafe_ct_equal(h, cfg + 32, 32)) {
+            return VSAFE_ERR_DA_UNAUTHORIZED;
         }
     }
-    const uint8_t *t = a->token;
-    if (t[0] != 1u) {
-        return VSAFE_ERR_PARSE;
-    }
-    rc = sha256(m, nonce, 32, t, TOKEN_SIGNED_LEN, h);
+    const uint8_t *signer = want_root ? c + CERT_OFF_PUB : m->image + MCU_OFF_AUTH_KEY;
+    rc = sha256(m, c, CERT_SIGNED_LEN, NULL, 0, h);
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (m->crypto->ecdsa_verify(m->crypto->ctx, a->cert[a->certs - 1u] + 40, h, t + TOKEN_SIGNED_LEN) != VSAFE_OK) {
+    if (m->crypto->ecdsa_verify(m->crypto->ctx, signer, h, c + CERT_SIGNED_LEN) != VSAFE_OK) {
+        return VSAFE_ERR_DA_BAD_CHAIN;
+    }
+    uint32_t cls = vsafe_get_le32(c + CERT_OFF_SOC_CLASS);
+    if ((cls != 0u && cls != mcu_get32(m->image + MCU_OFF_SOC_CLASS)) ||
+        (!vsafe_ct_equal(c + CERT_OFF_SOC_ID, zeros16, 16) &&
+         !vsafe_ct_equal(c + CERT_OFF_SOC_ID, m->image + MCU_OFF_SOC_ID, 16))) {
+        return VSAFE_ERR_DA_SOC_MISMATCH;
+    }
+    uint8_t mask[16];
+    for (int j = 0; j < 16; j++) {
+        mask[j] = (uint8_t)(m->image[MCU_OFF_AUTH_MASK + j] & c[CERT_OFF_MASK + j]);
+    }
+    uint8_t next = role == VSAFE_DA_ROLE_ROOT ? MCU_AUTH_ROOT
+                                              : (role == VSAFE_DA_ROLE_INTERMEDIATE ? MCU_AUTH_CHAIN : MCU_AUTH_LEAF);
+    vsafe_txn_put(txn, MCU_OFF_AUTH_MASK, mask, sizeof mask);
+    vsafe_txn_put(txn, MCU_OFF_AUTH_KEY, c + CERT_OFF_PUB, 64);
+    vsafe_txn_put_u8(txn, MCU_OFF_AUTH_PHASE, next);
+    vsafe_txn_put_u8(txn, MCU_OFF_AUTH_CERTS, (uint8_t)(m->image[MCU_OFF_AUTH_CERTS] + 1u));
+    return VSAFE_OK;
+}
+
+/* The token: signed by the last accepted key (the leaf) over its body and the challenge vector.
+ * Returns the granted bits in req. A chain of the root alone is allowed, as in psa-adac. */
+static int take_token(struct vsafe_mcu *m, const uint8_t *t, uint32_t n, uint8_t phase, uint8_t req[16])
+{
+    if (phase != MCU_AUTH_ROOT && phase != MCU_AUTH_LEAF) {
+        return VSAFE_ERR_DA_BAD_CHAIN; /* no certificate yet, or an intermediate without its leaf */
+    }
+    if (n != VSAFE_DA_TOKEN_LEN || t[0] != 1u || t[2] != 1u || vsafe_get_le32(t + TOKEN_OFF_EXT_BYTES) != 0u) {
+        return VSAFE_ERR_PARSE;
+    }
+    uint8_t h[32];
+    int rc = sha256(m, t, TOKEN_SIGNED_LEN, m->image + MCU_OFF_NONCE, 32, h);
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    if (m->crypto->ecdsa_verify(m->crypto->ctx, m->image + MCU_OFF_AUTH_KEY, h, t + TOKEN_SIGNED_LEN) != VSAFE_OK) {
         return VSAFE_ERR_DA_STALE_NONCE;
     }
-    uint8_t any = 0, outside = 0;
+    const uint8_t *cfg = m->image + mcu_obk_off(VSAFE_MCU_OBK_HDPL1);
+    uint8_t allowed[16], any = 0, outside = 0;
+    product_mask(allowed);
     for (int j = 0; j < 16; j++) {
-        allowed[j] &= cfg[64 + j];
-        req[j] = t[4 + j];
+        allowed[j] &= (uint8_t)(cfg[64 + j] & m->image[MCU_OFF_AUTH_MASK + j]);
+        req[j] = t[TOKEN_OFF_PERM + j];
         any |= req[j];
         outside |= (uint8_t)(req[j] & (uint8_t)~allowed[j]);
     }
     if (any == 0u || outside != 0u) {
         return VSAFE_ERR_DA_PERMISSION;
     }
-    /* D3: re-check after branching. */
+    /* D3: re-check after branching, from the image. */
     outside = 0;
     for (int j = 0; j < 16; j++) {
-        outside |= (uint8_t)(req[j] & (uint8_t)~(allowed[j] & cfg[64 + j]));
+        outside |= (uint8_t)(req[j] & (uint8_t)~(cfg[64 + j] & m->image[MCU_OFF_AUTH_MASK + j]));
     }
+    outside |= (uint8_t)(vsafe_get_le32(req) & ~VSAFE_DA_PRODUCT_MASK);
     return outside == 0u ? VSAFE_OK : VSAFE_ERR_CORRUPTION_DETECTED;
 }
 
-static int check_password(struct vsafe_mcu *m, const auth_msg_t *a, uint8_t req[16])
+static int take_password(struct vsafe_mcu *m, const uint8_t *pw, uint32_t n, uint8_t phase, uint8_t req[16])
 {
     const uint8_t *cfg = m->image + mcu_obk_off(VSAFE_MCU_OBK_HDPL1);
-    if (a->password == NULL || a->certs != 0u || a->token != NULL) {
+    if (phase != MCU_AUTH_CHALLENGE || n < 4u || n > 16u) {
         return VSAFE_ERR_PARSE;
     }
     uint8_t h[32];
-    int rc = sha256(m, a->password, a->password_len, NULL, 0, h);
+    int rc = sha256(m, pw, n, NULL, 0, h);
     if (rc != VSAFE_OK) {
         return rc;
     }
@@ -328,54 +341,20 @@ static int check_password(struct vsafe_mcu *m, const auth_msg_t *a, uint8_t req[
         return VSAFE_ERR_DA_BAD_PASSWORD;
     }
     memset(req, 0, 16);
-    req[0] = 1u << VSAFE_DA_PERM_REGRESS_FULL; /* the password method only regresses */
-    return vsafe_ct_equal(h, cfg + 32, 32) ? VSAFE_OK : VSAFE_ERR_CORRUPTION_DETECTED;
+    req[VSAFE_DA_PERM_REGRESS_FULL / 8u] = 1u << (VSAFE_DA_PERM_REGRESS_FULL % 8u); /* password: full only */
+    rc = vsafe_ct_equal(h, cfg + 32, 32) ? VSAFE_OK : VSAFE_ERR_CORRUPTION_DETECTED;
+    vsafe_wipe(h, sizeof h);
+    return rc;
 }
 
-static int cmd_response(struct vsafe_mcu *m, const uint8_t *p, size_t len)
+/* Performs what a verified token or password grants, un-counting the attempt in the same commit. */
+static int grant(struct vsafe_mcu *m, const uint8_t req[16], uint32_t attempts)
 {
-    int rc = da_gate(m);
-    if (rc != VSAFE_OK) {
-        return rc;
-    }
-    /* D1: count the attempt and consume the challenge before looking at anything. */
-    uint8_t nonce[32];
-    bool have_chal = m->image[MCU_OFF_CHAL_VALID] == MCU_CHAL_MAGIC;
-    memcpy(nonce, m->image + MCU_OFF_NONCE, sizeof nonce);
-    uint32_t attempts = mcu_attempts(m);
-    vsafe_txn_begin(&m->txn);
-    vsafe_txn_put_u32(&m->txn, MCU_OFF_ATTEMPTS, attempts + 1u);
-    vsafe_txn_put_u32(&m->txn, MCU_OFF_ATTEMPTS_INV, ~(attempts + 1u));
-    vsafe_txn_put_u8(&m->txn, MCU_OFF_CHAL_VALID, 0u);
-    rc = vsafe_store_commit(&m->store, &m->txn);
-    if (rc != VSAFE_OK) {
-        return rc;
-    }
-    if (!have_chal) {
-        return VSAFE_ERR_DA_NO_CHALLENGE;
-    }
-    auth_msg_t a;
-    rc = parse_auth(p, len, &a);
-    if (rc != VSAFE_OK) {
-        return rc;
-    }
-    bool tz = mcu_tz_on(m);
-    if ((tz && a.password != NULL) || (!tz && (a.certs != 0u || a.token != NULL))) {
-        return VSAFE_ERR_DA_METHOD;
-    }
-    if (!mcu_da_config_valid(m)) {
-        return VSAFE_ERR_DA_NOT_PROVISIONED;
-    }
-    uint8_t req[16];
-    rc = tz ? check_certificates(m, &a, nonce, req) : check_password(m, &a, req);
-    vsafe_wipe(nonce, sizeof nonce);
-    if (rc != VSAFE_OK) {
-        return rc;
-    }
     vsafe_mcu_state_t s = vsafe_mcu_state(m);
     vsafe_txn_begin(&m->txn);
     vsafe_txn_put_u32(&m->txn, MCU_OFF_ATTEMPTS, attempts);
     vsafe_txn_put_u32(&m->txn, MCU_OFF_ATTEMPTS_INV, ~attempts);
+    stage_exchange_end(&m->txn);
     if (mcu_bit(req, VSAFE_DA_PERM_REGRESS_FULL)) {
         if (s == VSAFE_MCU_STATE_OPEN || s == VSAFE_MCU_STATE_LOCKED || s == VSAFE_MCU_STATE_INVALID) {
             return VSAFE_ERR_MCU_TRANSITION;
@@ -383,18 +362,89 @@ static int cmd_response(struct vsafe_mcu *m, const uint8_t *p, size_t len)
         return mcu_request_regression(m, true, &m->txn);
     }
     if (mcu_bit(req, VSAFE_DA_PERM_REGRESS_PARTIAL)) {
-        if (s != VSAFE_MCU_STATE_CLOSED || !tz) {
+        if (s != VSAFE_MCU_STATE_CLOSED || !mcu_tz_on(m)) {
             return VSAFE_ERR_MCU_TRANSITION;
         }
         return mcu_request_regression(m, false, &m->txn);
     }
-    /* T9: debug reopen, in force until the next reset. */
-    uint8_t grant[16];
+    /* T9: debug reopen at the HDPLs the bits name, in force until the next reset. */
+    uint8_t g[16];
     for (int j = 0; j < 16; j++) {
-        grant[j] = (uint8_t)(m->image[MCU_OFF_GRANT + j] | req[j]);
+        g[j] = (uint8_t)(m->image[MCU_OFF_GRANT + j] | req[j]);
     }
-    vsafe_txn_put(&m->txn, MCU_OFF_GRANT, grant, sizeof grant);
+    vsafe_txn_put(&m->txn, MCU_OFF_GRANT, g, sizeof g);
     return vsafe_store_commit(&m->store, &m->txn);
+}
+
+static int cmd_response(struct vsafe_mcu *m, const uint8_t *p, size_t len, bool *more)
+{
+    int rc = da_gate(m, exchange_counted(m));
+    if (rc != VSAFE_OK) {
+        return rc;
+    }
+    uint8_t phase = m->image[MCU_OFF_AUTH_PHASE];
+    bool have_chal = m->image[MCU_OFF_CHAL_VALID] == MCU_CHAL_MAGIC && phase >= MCU_AUTH_CHALLENGE &&
+                     phase <= MCU_AUTH_LEAF;
+    uint32_t attempts = mcu_attempts(m);
+    if (!have_chal) {
+        /* Nothing outstanding: counted all the same (D1), so that probing costs attempts. */
+        vsafe_txn_begin(&m->txn);
+        vsafe_txn_put_u32(&m->txn, MCU_OFF_ATTEMPTS, attempts + 1u);
+        vsafe_txn_put_u32(&m->txn, MCU_OFF_ATTEMPTS_INV, ~(attempts + 1u));
+        stage_exchange_end(&m->txn);
+        rc = vsafe_store_commit(&m->store, &m->txn);
+        return rc != VSAFE_OK ? rc : VSAFE_ERR_DA_NO_CHALLENGE;
+    }
+    if (phase == MCU_AUTH_CHALLENGE) {
+        /* D1: the first fragment is counted before it is looked at. The counted value stays in
+         * the image until the grant, which writes back attempts - 1. */
+        vsafe_txn_begin(&m->txn);
+        vsafe_txn_put_u32(&m->txn, MCU_OFF_ATTEMPTS, attempts + 1u);
+        vsafe_txn_put_u32(&m->txn, MCU_OFF_ATTEMPTS_INV, ~(attempts + 1u));
+        rc = vsafe_store_commit(&m->store, &m->txn);
+        if (rc != VSAFE_OK) {
+            return rc;
+        }
+    } else {
+        attempts -= 1u; /* already counted at the first fragment */
+    }
+    uint16_t type = 0;
+    const uint8_t *v = NULL;
+    uint32_t n = 0;
+    uint8_t req[16];
+    bool tz = mcu_tz_on(m);
+    rc = parse_fragment(p, len, &type, &v, &n);
+    if (rc == VSAFE_OK && ((tz && type == VSAFE_DA_TLV_PASSWORD) ||
+                           (!tz && (type == VSAFE_DA_TLV_CERT || type == VSAFE_DA_TLV_TOKEN)))) {
+        rc = VSAFE_ERR_DA_METHOD;
+    }
+    if (rc == VSAFE_OK && !mcu_da_config_valid(m)) {
+        rc = VSAFE_ERR_DA_NOT_PROVISIONED;
+    }
+    if (rc == VSAFE_OK) {
+        vsafe_txn_begin(&m->txn);
+        if (type == VSAFE_DA_TLV_CERT) {
+            rc = take_certificate(m, v, n, phase, &m->txn);
+            if (rc == VSAFE_OK) {
+                *more = true;
+                return vsafe_store_commit(&m->store, &m->txn);
+            }
+        } else if (type == VSAFE_DA_TLV_TOKEN) {
+            rc = take_token(m, v, n, phase, req);
+        } else if (type == VSAFE_DA_TLV_PASSWORD) {
+            rc = take_password(m, v, n, phase, req);
+        } else {
+            rc = VSAFE_ERR_PARSE;
+        }
+    }
+    if (rc == VSAFE_OK) {
+        return grant(m, req, attempts);
+    }
+    /* D1: a refusal ends the exchange; the attempt stays counted. */
+    vsafe_txn_begin(&m->txn);
+    stage_exchange_end(&m->txn);
+    int rc2 = vsafe_store_commit(&m->store, &m->txn);
+    return rc2 != VSAFE_OK ? rc2 : rc;
 }
 
 static int cmd_lock_debug(struct vsafe_mcu *m)
@@ -402,12 +452,11 @@ static int cmd_lock_debug(struct vsafe_mcu *m)
     if (mcu_inert(m)) {
         return VSAFE_ERR_MCU_INERT;
     }
-    static const uint8_t none[16];
-    if (memcmp(m->image + MCU_OFF_GRANT, none, 16) == 0) {
+    if (memcmp(m->image + MCU_OFF_GRANT, zeros16, 16) == 0) {
         return VSAFE_OK;
     }
     vsafe_txn_begin(&m->txn);
-    vsafe_txn_put(&m->txn, MCU_OFF_GRANT, none, 16);
+    vsafe_txn_put(&m->txn, MCU_OFF_GRANT, zeros16, 16);
     return vsafe_store_commit(&m->store, &m->txn);
 }
 
@@ -418,18 +467,23 @@ int vsafe_mcu_da_request(vsafe_mcu_t *m, const uint8_t *in, size_t in_len, uint8
         return VSAFE_ERR_ARGUMENT;
     }
     writer_t w = {out, out_cap, ADAC_HDR, false};
+    bool more = false, lcs = false;
     int rc;
-    if (in_len < ADAC_HDR || (in_len - ADAC_HDR) % 4u != 0u || vsafe_get_le32(in + 4) != (in_len - ADAC_HDR) / 4u) {
+    if (vsafe_mcu_state(m) == VSAFE_MCU_STATE_LOCKED) {
+        rc = VSAFE_ERR_MCU_LOCKED; /* D4: the debug port is closed for good, Discovery included */
+    } else if (in_len < ADAC_HDR || (in_len - ADAC_HDR) % 4u != 0u ||
+               vsafe_get_le32(in + 4) != (in_len - ADAC_HDR) / 4u || vsafe_get_le16(in) != 0u) {
         rc = VSAFE_ERR_PARSE;
     } else {
         const uint8_t *payload = in + ADAC_HDR;
         size_t plen = in_len - ADAC_HDR;
         switch (vsafe_get_le16(in + 2)) {
-        case 0x0001: rc = plen == 0u ? cmd_discovery(m, &w) : VSAFE_ERR_PARSE; break;
-        case 0x0002: rc = plen == 0u ? cmd_start(m, &w) : VSAFE_ERR_PARSE; break;
-        case 0x0003: rc = cmd_response(m, payload, plen); break;
-        case 0x0005: rc = mcu_inert(m) ? VSAFE_ERR_MCU_INERT : VSAFE_OK; break; /* Resume Boot */
-        case 0x0006: rc = cmd_lock_debug(m); break;
+        case VSAFE_DA_CMD_DISCOVERY: rc = plen == 0u ? cmd_discovery(m, &w) : VSAFE_ERR_PARSE; break;
+        case VSAFE_DA_CMD_AUTH_START: rc = plen == 0u ? cmd_start(m, &w) : VSAFE_ERR_PARSE; break;
+        case VSAFE_DA_CMD_AUTH_RESPONSE: rc = cmd_response(m, payload, plen, &more); break;
+        case VSAFE_DA_CMD_RESUME_BOOT: rc = mcu_inert(m) ? VSAFE_ERR_MCU_INERT : VSAFE_OK; break;
+        case VSAFE_DA_CMD_LOCK_DEBUG: rc = cmd_lock_debug(m); break;
+        case VSAFE_DA_CMD_LCS_CHANGE: rc = VSAFE_ERR_UNSUPPORTED, lcs = true; break; /* by option bytes here */
         default: rc = VSAFE_ERR_UNSUPPORTED; break;
         }
     }
@@ -439,13 +493,14 @@ int vsafe_mcu_da_request(vsafe_mcu_t *m, const uint8_t *in, size_t in_len, uint8
     if (rc != VSAFE_OK) {
         w.len = ADAC_HDR;
         w.overflow = false;
-        w_tlv32(&w, TLV_VSAFE_STATUS, (uint32_t)(int32_t)rc);
+        w_tlv32(&w, VSAFE_DA_TLV_VSAFE_STATUS, (uint32_t)(int32_t)rc);
         if (w.overflow) {
             w.len = ADAC_HDR;
         }
     }
     vsafe_put_le16(out, 0);
-    vsafe_put_le16(out + 2, adac_status(rc));
+    vsafe_put_le16(out + 2, lcs ? VSAFE_DA_ST_UNSUPPORTED
+                                : (rc == VSAFE_OK && more ? VSAFE_DA_ST_NEED_MORE_DATA : adac_status(rc)));
     vsafe_put_le32(out + 4, (uint32_t)((w.len - ADAC_HDR) / 4u));
     *out_len = w.len;
     return rc;

@@ -234,14 +234,14 @@ static bool host_keys_present(const struct vsafe_mcu *m)
 
 /* ---- creation, start ---- */
 
-static int build_image(struct vsafe_mcu *m, uint32_t attempt_limit)
+static int build_image(struct vsafe_mcu *m, uint32_t attempt_limit, uint32_t soc_class)
 {
     uint8_t *img = m->image;
     memset(img, 0, MCU_IMAGE_LEN);
     vsafe_put_be32(img + MCU_OFF_MAGIC, VSAFE_MCU_IMG_MAGIC);
     img[MCU_OFF_VERSION] = 0;
     img[MCU_OFF_VERSION + 1] = VSAFE_MCU_IMG_VERSION;
-    vsafe_put_be32(img + MCU_OFF_SOC_CLASS, MCU_SOC_CLASS);
+    vsafe_put_be32(img + MCU_OFF_SOC_CLASS, soc_class != 0u ? soc_class : MCU_SOC_CLASS);
     int rc = m->crypto->random(m->crypto->ctx, img + MCU_OFF_SOC_ID, 16u + 32u + 32u);
     if (rc != VSAFE_OK) {
         return rc;
@@ -261,19 +261,49 @@ static int build_image(struct vsafe_mcu *m, uint32_t attempt_limit)
     return VSAFE_OK;
 }
 
+/* Version 1 -> 2: the image grows by the ADAC context and SFI area (zero: no exchange under
+ * way, no SFI record), the debug grants and any challenge are dropped (their permission bits
+ * changed meaning with the ADAC bit assignment), and the version becomes 2, all in one atomic
+ * grow: a power cut leaves the version-1 image, which the next open migrates again. */
+static int migrate_v1(struct vsafe_mcu *m)
+{
+    static const uint8_t none[16 + 32];
+    memset(m->image + MCU_IMAGE_LEN_V1, 0, MCU_IMAGE_LEN - MCU_IMAGE_LEN_V1);
+    vsafe_txn_begin(&m->txn);
+    vsafe_txn_put_u8(&m->txn, MCU_OFF_VERSION + 1u, VSAFE_MCU_IMG_VERSION);
+    vsafe_txn_put_u8(&m->txn, MCU_OFF_CHAL_VALID, 0u);
+    vsafe_txn_put(&m->txn, MCU_OFF_GRANT, none, sizeof none);
+    return vsafe_store_commit_resize(&m->store, MCU_IMAGE_LEN, &m->txn);
+}
+
 int vsafe_mcu_core_start(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
                          uint32_t attempt_limit, int power_on_reset)
+{
+    return vsafe_mcu_core_start_ex(m, nvm, crypto, attempt_limit, 0, power_on_reset);
+}
+
+int vsafe_mcu_core_start_ex(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
+                            uint32_t attempt_limit, uint32_t soc_class, int power_on_reset)
 {
     if (m == NULL || crypto == NULL) {
         return VSAFE_ERR_ARGUMENT;
     }
     m->crypto = crypto;
     int rc = VSAFE_ERR_STORE_EMPTY;
+    uint32_t stored_len = MCU_IMAGE_LEN, tag = 0;
     if (nvm != NULL) {
-        rc = vsafe_store_mount(&m->store, nvm, m->image, MCU_IMAGE_LEN, VSAFE_STORE_TAG_MCU);
+        rc = vsafe_store_probe(nvm, &stored_len, &tag);
+        if (rc != VSAFE_ERR_STORE_EMPTY) {
+            /* Only the two layouts this code knows; anything else (or a probe that failed: the
+             * mount corrects what it can and reports the rest) is mounted as version 2, which
+             * refuses a foreign length with VSAFE_ERR_STORE_MISMATCH. */
+            stored_len = rc == VSAFE_OK && stored_len == MCU_IMAGE_LEN_V1 ? MCU_IMAGE_LEN_V1 : MCU_IMAGE_LEN;
+            rc = vsafe_store_mount(&m->store, nvm, m->image, stored_len, VSAFE_STORE_TAG_MCU);
+        }
     }
     if (rc == VSAFE_ERR_STORE_EMPTY) {
-        rc = build_image(m, attempt_limit);
+        stored_len = MCU_IMAGE_LEN;
+        rc = build_image(m, attempt_limit, soc_class);
         if (rc == VSAFE_OK) {
             rc = vsafe_store_format(&m->store, nvm, m->image, MCU_IMAGE_LEN, VSAFE_STORE_TAG_MCU);
         }
@@ -281,13 +311,50 @@ int vsafe_mcu_core_start(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsaf
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (mcu_get32(m->image + MCU_OFF_MAGIC) != VSAFE_MCU_IMG_MAGIC || m->image[MCU_OFF_VERSION + 1] != VSAFE_MCU_IMG_VERSION) {
-        return VSAFE_ERR_STORE_MISMATCH;
+    unsigned version = m->image[MCU_OFF_VERSION + 1];
+    if (mcu_get32(m->image + MCU_OFF_MAGIC) != VSAFE_MCU_IMG_MAGIC || m->image[MCU_OFF_VERSION] != 0u ||
+        (version == 1u) != (stored_len == MCU_IMAGE_LEN_V1) || (version != 1u && version != VSAFE_MCU_IMG_VERSION)) {
+        return VSAFE_ERR_STORE_MISMATCH; /* a newer or foreign layout: never guessed at */
+    }
+    if (version == 1u) {
+        rc = migrate_v1(m);
+        if (rc != VSAFE_OK) {
+            return rc;
+        }
     }
     return power_on_reset ? vsafe_mcu_reset(m) : VSAFE_OK;
 }
 
 /* ---- queries ---- */
+
+int vsafe_mcu_part_parse(const char *name, uint32_t *soc_class)
+{
+    static const struct {
+        const char *part;
+        uint32_t id;
+    } parts[] = {{"H573", VSAFE_MCU_DEVID_H56X_H57X}, {"H563", VSAFE_MCU_DEVID_H56X_H57X},
+                 {"H562", VSAFE_MCU_DEVID_H56X_H57X}, {"H533", VSAFE_MCU_DEVID_H52X_H53X},
+                 {"H523", VSAFE_MCU_DEVID_H52X_H53X}, {"H503", VSAFE_MCU_DEVID_H503}};
+    if (name == NULL || soc_class == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    const char *p = name;
+    if ((p[0] == 'S' || p[0] == 's') && (p[1] == 'T' || p[1] == 't') && (p[2] == 'M' || p[2] == 'm') && p[3] == '3' &&
+        p[4] == '2') {
+        p += 5;
+    }
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        const char *q = parts[i].part;
+        if ((p[0] == q[0] || p[0] == 'h') && p[1] == q[1] && p[2] == q[2] && p[3] == q[3] && p[4] == '\0') {
+            if (parts[i].id == VSAFE_MCU_DEVID_H503) {
+                return VSAFE_ERR_UNSUPPORTED;
+            }
+            *soc_class = parts[i].id;
+            return VSAFE_OK;
+        }
+    }
+    return VSAFE_ERR_ARGUMENT;
+}
 
 const char *vsafe_mcu_state_name(vsafe_mcu_state_t s)
 {
@@ -390,15 +457,11 @@ bool vsafe_mcu_debug_access(const vsafe_mcu_t *m, vsafe_mcu_domain_t domain, uns
     if (s == VSAFE_MCU_STATE_INVALID || s == VSAFE_MCU_STATE_LOCKED) {
         return false;
     }
-    /* A DA grant for (domain, L) opens debug from level L upward until reset. */
+    /* A DA grant for (domain, L) programs DBG_AUTH_HDPL = L: debug opens when the HDPL equals L,
+     * at that level only (SBS_DBGCR), until reset. */
     const uint8_t *g = m->image + MCU_OFF_GRANT;
     unsigned first = domain == VSAFE_MCU_SECURE ? VSAFE_DA_PERM_DEBUG_S_HDPL1 : VSAFE_DA_PERM_DEBUG_NS_HDPL1;
-    for (unsigned l = 1; l <= hdpl; l++) {
-        if (mcu_bit(g, first + l - 1u)) {
-            return true;
-        }
-    }
-    return false;
+    return mcu_bit(g, first + hdpl - 1u);
 }
 
 uint32_t vsafe_mcu_psa_lifecycle(const vsafe_mcu_t *m)
@@ -556,6 +619,9 @@ int vsafe_mcu_fw_regression(vsafe_mcu_t *m, bool full)
     if (s == VSAFE_MCU_STATE_LOCKED) {
         return VSAFE_ERR_MCU_LOCKED;
     }
+    if (s == VSAFE_MCU_STATE_PROVISIONING) {
+        return VSAFE_ERR_MCU_NO_FIRMWARE;
+    }
     if (m->image[MCU_OFF_HDPL] != 1u) {
         return VSAFE_ERR_MCU_HDPL;
     }
@@ -699,8 +765,9 @@ int vsafe_mcu_set_trustzone(vsafe_mcu_t *m, bool on)
     if (rc != VSAFE_OK) {
         return rc;
     }
-    if (vsafe_mcu_state(m) != VSAFE_MCU_STATE_OPEN) {
-        return VSAFE_ERR_MCU_TRUSTZONE;
+    vsafe_mcu_state_t st = vsafe_mcu_state(m);
+    if (st != VSAFE_MCU_STATE_OPEN && st != VSAFE_MCU_STATE_PROVISIONING) {
+        return VSAFE_ERR_MCU_TZEN_FROZEN; /* from iROT_PROVISIONED on */
     }
     if (mcu_tz_on(m) == on) {
         return VSAFE_OK;
@@ -728,6 +795,9 @@ int vsafe_mcu_hdpl_raise(vsafe_mcu_t *m, unsigned level)
     int rc = gate(m);
     if (rc != VSAFE_OK) {
         return rc;
+    }
+    if (vsafe_mcu_state(m) == VSAFE_MCU_STATE_PROVISIONING) {
+        return VSAFE_ERR_MCU_NO_FIRMWARE; /* the boot stages that raise the HDPL do not run */
     }
     if (level > 3u || level < m->image[MCU_OFF_HDPL]) {
         return VSAFE_ERR_MCU_HDPL;
@@ -841,6 +911,9 @@ static int dhuk_keys(struct vsafe_mcu *m)
 {
     if (gate(m) != VSAFE_OK || vsafe_mcu_state(m) == VSAFE_MCU_STATE_OPEN) {
         return VSAFE_ERR_STATE;
+    }
+    if (vsafe_mcu_state(m) == VSAFE_MCU_STATE_PROVISIONING) {
+        return VSAFE_ERR_MCU_NO_FIRMWARE;
     }
     uint8_t info[16] = {'v', 's', 'a', 'f', 'e', ' ', 'D', 'H', 'U', 'K', ' ', 'v', 0, 0, 0, 0};
     memcpy(info + 12, m->image + MCU_OFF_DHUK_EPOCH, 4u);

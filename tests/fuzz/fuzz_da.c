@@ -1,5 +1,6 @@
 /* libFuzzer target on the debug-authentication messages (vsafe_mcu_da_request, src/mcu/mcu_da.c):
- * a sequence of ADAC request frames sent to a CLOSED MCU.
+ * a sequence of ADAC request frames sent to a CLOSED MCU (psa-adac formats: one fragment per
+ * Authentication Response).
  *
  * Input: [variant] then repeated [len u16 BE][len bytes], at most 8 requests. variant bit0: 0 = the
  * MCU trusts a certificate chain (TrustZone on, root key from tests/fuzz/da-keys/), 1 = it takes a
@@ -22,7 +23,7 @@
 #endif
 
 #define PAGE 4096u
-#define MAX_REQUESTS 8
+#define MAX_REQUESTS 10
 
 static const char *const PASSWORD = "fuzz-pass";
 
@@ -75,8 +76,8 @@ static void init(void)
     load_key(&root, "root.pem");
     load_key(&inter, "intermediate.pem");
     load_key(&leaf, "leaf.pem");
-    uint8_t mask[16], root_pub[64];
-    memset(mask, 0xFF, sizeof mask);
+    uint8_t mask[16] = {0}, root_pub[64];
+    vsafe_put_le32(mask, VSAFE_DA_PRODUCT_MASK);
     check(vsafe_da_key_public(root, root_pub) == VSAFE_OK);
     check(vsafe_da_cert_make(root, root, VSAFE_DA_ROLE_ROOT, 0, NULL, mask, chain[0]) == VSAFE_OK);
     check(vsafe_da_cert_make(inter, root, VSAFE_DA_ROLE_INTERMEDIATE, 0, NULL, mask, chain[1]) == VSAFE_OK);
@@ -261,32 +262,51 @@ int vsafe_fuzz_write_seeds(const char *dir)
         snprintf(name, sizeof name, "%s_start_lock_resume", v ? "password" : "cert");
         write_seed(dir, name, &s);
     }
-    /* a complete, valid certificate authentication: start, then chain + token for the nonce */
+    /* a complete, valid certificate authentication as psa-adac's host runs it: start, then one
+     * Authentication Response per certificate (root first), then one with the token */
     uint8_t nonce[32], perm[16] = {0}, token[VSAFE_DA_TOKEN_LEN];
-    uint8_t req[8 + 4 * (VSAFE_DA_CERT_LEN + 8) + VSAFE_DA_TOKEN_LEN + 8];
+    uint8_t frag[4][8 + 8 + VSAFE_DA_CERT_LEN];
+    size_t fl[4];
+    uint8_t req[8 + 8 + VSAFE_DA_CERT_LEN];
     size_t n;
     first_nonce(0, nonce);
-    perm[0] = 0x01;
+    perm[VSAFE_DA_PERM_REGRESS_FULL / 8] = (uint8_t)(1u << (VSAFE_DA_PERM_REGRESS_FULL % 8));
     check(vsafe_da_token_make(leaf, nonce, perm, token) == VSAFE_OK);
-    check(vsafe_da_frame_begin(VSAFE_DA_CMD_AUTH_RESPONSE, req, sizeof req, &n) == VSAFE_OK);
-    for (int c = 0; c < 3; c++) {
-        check(vsafe_da_frame_tlv(VSAFE_DA_TLV_CERT, chain[c], VSAFE_DA_CERT_LEN, req, sizeof req, &n) == VSAFE_OK);
+    for (int c = 0; c < 4; c++) {
+        check(vsafe_da_frame_begin(VSAFE_DA_CMD_AUTH_RESPONSE, frag[c], sizeof frag[c], &fl[c]) == VSAFE_OK);
+        check((c < 3 ? vsafe_da_frame_tlv(VSAFE_DA_TLV_CERT, chain[c], VSAFE_DA_CERT_LEN, frag[c], sizeof frag[c], &fl[c])
+                     : vsafe_da_frame_tlv(VSAFE_DA_TLV_TOKEN, token, sizeof token, frag[c], sizeof frag[c], &fl[c])) ==
+              VSAFE_OK);
     }
-    check(vsafe_da_frame_tlv(VSAFE_DA_TLV_TOKEN, token, sizeof token, req, sizeof req, &n) == VSAFE_OK);
     s.n = 0;
     s.b[s.n++] = 0;
     seed_cmd(&s, VSAFE_DA_CMD_AUTH_START);
-    seed_add(&s, req, n);
+    for (int c = 0; c < 4; c++) {
+        seed_add(&s, frag[c], fl[c]);
+    }
     check(replay_last(&s) == VSAFE_OK); /* the seed really authenticates */
     write_seed(dir, "cert_auth_valid", &s);
-    /* the same response without a start first, and with the token's last byte changed */
+    /* the fragments without a start first, out of order, and with the token's last byte changed */
     s.n = 1;
-    seed_add(&s, req, n);
+    for (int c = 0; c < 4; c++) {
+        seed_add(&s, frag[c], fl[c]);
+    }
     write_seed(dir, "cert_response_no_start", &s);
     s.n = 1;
     seed_cmd(&s, VSAFE_DA_CMD_AUTH_START);
-    req[n - 1] ^= 0x01;
-    seed_add(&s, req, n);
+    seed_add(&s, frag[1], fl[1]);
+    seed_add(&s, frag[0], fl[0]);
+    seed_add(&s, frag[2], fl[2]);
+    seed_add(&s, frag[3], fl[3]);
+    check(replay_last(&s) != VSAFE_OK);
+    write_seed(dir, "cert_auth_out_of_order", &s);
+    s.n = 1;
+    seed_cmd(&s, VSAFE_DA_CMD_AUTH_START);
+    for (int c = 0; c < 3; c++) {
+        seed_add(&s, frag[c], fl[c]);
+    }
+    frag[3][fl[3] - 1] ^= 0x01;
+    seed_add(&s, frag[3], fl[3]);
     check(replay_last(&s) != VSAFE_OK);
     write_seed(dir, "cert_auth_bad_signature", &s);
     /* password: right, then wrong */

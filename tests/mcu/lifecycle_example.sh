@@ -21,6 +21,7 @@ if "$V" mcu state LOCKED; then echo "LOCKED without --force must be refused"; ex
 "$V" da discover
 "$V" da open-debug --domain ns --hdpl 3
 "$V" mcu show --json
+"$V" da close-debug
 "$V" mcu reset
 "$V" da regress --partial
 "$V" da regress --full

@@ -34,7 +34,7 @@ typedef struct {
 
 static creds_t creds;
 
-static void creds_init(void)
+static inline void creds_init(void)
 {
     if (creds.root != NULL) {
         return;
@@ -53,13 +53,13 @@ static void creds_init(void)
     }
 }
 
-static void perm_bit(uint8_t perm[16], unsigned bit)
+static inline void perm_bit(uint8_t perm[16], unsigned bit)
 {
     memset(perm, 0, 16);
     perm[bit / 8u] = (uint8_t)(1u << (bit % 8u));
 }
 
-static int da_cert(vsafe_mcu_t *m, unsigned bit)
+static inline int da_cert(vsafe_mcu_t *m, unsigned bit)
 {
     uint8_t perm[16];
     perm_bit(perm, bit);
@@ -74,7 +74,7 @@ static inline vsafe_mcu_t *mcu_volatile(uint64_t seed)
     return m;
 }
 
-static void go(vsafe_mcu_t *m, vsafe_mcu_state_t to)
+static inline void go(vsafe_mcu_t *m, vsafe_mcu_state_t to)
 {
     CHECK(vsafe_mcu_program_state(m, to));
     CHECK(vsafe_mcu_reset(m));
@@ -82,7 +82,7 @@ static void go(vsafe_mcu_t *m, vsafe_mcu_state_t to)
 }
 
 /* Provisions the DA configuration (cert with TZ on, password with TZ off) at HDPL1. */
-static void provision_da(vsafe_mcu_t *m)
+static inline void provision_da(vsafe_mcu_t *m)
 {
     uint8_t cfg[VSAFE_DA_CONFIG_LEN];
     if (mcu_tz_on(m)) {
@@ -96,7 +96,7 @@ static void provision_da(vsafe_mcu_t *m)
 static const uint8_t marker[16] = "vsafe-marker-16b";
 
 /* Writes a marker into every region and OBK HDPL2..3-NS (must be in a state allowing OBK, HDPL1). */
-static void write_markers(vsafe_mcu_t *m)
+static inline void write_markers(vsafe_mcu_t *m)
 {
     for (unsigned r = 0; r < VSAFE_MCU_MEM_COUNT; r++) {
         CHECK(vsafe_mcu_mem_write(m, (vsafe_mcu_mem_t)r, 0, marker, sizeof marker));

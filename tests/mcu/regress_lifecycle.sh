@@ -113,16 +113,16 @@ finding6() {
     "$V" --device "$D" mcu hostkeys >/dev/null 2>&1 || bad "mcu hostkeys"
     "$V" --device "$D" mcu state CLOSED >/dev/null 2>&1 && "$V" --device "$D" mcu reset >/dev/null || bad "close"
     "$V" --device "$D" da keygen --out-dir "$T/newkeys" >/dev/null || bad "keygen --out-dir"
-    "$V" --device "$D" da provision --root-key "$T/newkeys/root.pem" >/dev/null 2>"$T/err"
+    "$V" --device "$D" da provision --root-key "$T/newkeys/key_1_root.pem" >/dev/null 2>"$T/err"
     [ $? -eq 1 ] && ok || bad "replacing the DA root key of a CLOSED device must need --force"
     grep -q "replaces" "$T/err" && ok || bad "no warning: $(cat "$T/err")"
-    "$V" --device "$D" da provision --root-key "$T/newkeys/root.pem" --force >/dev/null 2>"$T/err" && ok \
+    "$V" --device "$D" da provision --root-key "$T/newkeys/key_1_root.pem" --force >/dev/null 2>"$T/err" && ok \
         || bad "--force must replace it"
     grep -q "warning" "$T/err" && ok || bad "no warning with --force"
     # regress_finding6_keygen_out_dir: the directory (and its parents) are created, 0700
     "$V" --device "$D" da keygen --out-dir "$T/a/b/c" >/dev/null 2>"$T/err" && ok || bad "keygen: $(cat "$T/err")"
     [ "$(stat -c %a "$T/a/b/c" 2>/dev/null)" = 700 ] && ok || bad "--out-dir mode $(stat -c %a "$T/a/b/c" 2>&1)"
-    [ -f "$T/a/b/c/root.pem" ] && [ -f "$T/a/b/c/chain.bin" ] && ok || bad "keys not in --out-dir"
+    [ -f "$T/a/b/c/key_1_root.pem" ] && [ -f "$T/a/b/c/cert_leaf_chain.b64" ] && ok || bad "keys not in --out-dir"
     "$V" --device "$D" da keygen --out-dir "$T/a/b/c" >/dev/null 2>&1
     [ $? -eq 1 ] && ok || bad "keygen over existing keys must need --force"
     # regress_finding6_cut_after_mcu: the cut applies to mcu.nvm, or is refused

@@ -30,7 +30,9 @@ static void test_board_field_return_loses_host_keys(void **state)
     CHECK(vsafe_board_provision_hostkeys(m, host, false));
     assert_int_equal(vsafe_mcu_footguns(m, VSAFE_MCU_STATE_CLOSED), 0u);
 
-    /* the firmware opens the channel with the OBK keys and makes a zone and a counter Host-only */
+    /* the firmware (which first runs in iROT_PROVISIONED: none runs in PROVISIONING) opens the
+     * channel with the OBK keys and makes a zone and a counter Host-only */
+    go(m, VSAFE_MCU_STATE_IROT_PROVISIONED);
     CHECK(vsafe_mcu_hdpl_raise(m, 3));
     CHECK(vsafe_board_session_open(m, host));
     CHECK(vsafe_host_change_update_ac(host, VSAFE_HOST_PROT_MAC, ZONE, VSAFE_SE_AC_HOST, 0, 0, NULL, 0, 0));
@@ -55,7 +57,7 @@ static void test_board_field_return_loses_host_keys(void **state)
     CHECK(da_cert(m, VSAFE_DA_PERM_REGRESS_FULL));
     assert_int_equal(vsafe_mcu_state(m), VSAFE_MCU_STATE_OPEN);
     assert_int_equal(vsafe_board_session_open(m, host), VSAFE_ERR_STATE); /* OPEN: no OBK at all */
-    go(m, VSAFE_MCU_STATE_PROVISIONING);
+    go(m, VSAFE_MCU_STATE_IROT_PROVISIONED);
     CHECK(vsafe_mcu_hdpl_raise(m, 3));
     assert_int_equal(vsafe_board_session_open(m, host), VSAFE_ERR_NOT_FOUND); /* keys erased */
     vsafe_mcu_info_t info;

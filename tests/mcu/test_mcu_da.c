@@ -19,31 +19,46 @@ static int start_nonce(vsafe_mcu_t *m, uint8_t nonce[32])
     return rc;
 }
 
-/* A Response with an explicit chain and token; returns the MCU status, checks the ADAC status. */
-static int respond(vsafe_mcu_t *m, const uint8_t *const *chain, size_t n, const uint8_t token[VSAFE_DA_TOKEN_LEN])
+/* Checks one response: SUCCESS / NEED_MORE_DATA for VSAFE_OK, else a failure status and the
+ * vsafe status TLV carrying rc. */
+static void check_response(const uint8_t *rsp, size_t rn, int rc, bool more)
 {
-    uint8_t req[2048], rsp[64];
-    size_t len, rn;
-    CHECK(vsafe_da_frame_begin(VSAFE_DA_CMD_AUTH_RESPONSE, req, sizeof req, &len));
-    for (size_t i = 0; i < n; i++) {
-        CHECK(vsafe_da_frame_tlv(VSAFE_DA_TLV_CERT, chain[i], VSAFE_DA_CERT_LEN, req, sizeof req, &len));
-    }
-    if (token != NULL) {
-        CHECK(vsafe_da_frame_tlv(VSAFE_DA_TLV_TOKEN, token, VSAFE_DA_TOKEN_LEN, req, sizeof req, &len));
-    }
-    int rc = vsafe_mcu_da_request(m, req, len, rsp, sizeof rsp, &rn);
     uint16_t st;
     CHECK(vsafe_da_response_status(rsp, rn, &st));
     if (rc == VSAFE_OK) {
-        assert_int_equal(st, 0);
+        assert_int_equal(st, more ? VSAFE_DA_ST_NEED_MORE_DATA : VSAFE_DA_ST_SUCCESS);
     } else {
         assert_int_not_equal(st, 0);
         const uint8_t *v;
         size_t vl;
-        CHECK(vsafe_da_response_tlv(rsp, rn, 0x8001, &v, &vl));
-        assert_int_equal((int32_t)((uint32_t)v[0] | ((uint32_t)v[1] << 8) | ((uint32_t)v[2] << 16) | ((uint32_t)v[3] << 24)), rc);
+        CHECK(vsafe_da_response_tlv(rsp, rn, VSAFE_DA_TLV_VSAFE_STATUS, &v, &vl));
+        assert_int_equal((int32_t)vsafe_get_le32(v), rc);
     }
-    return rc;
+}
+
+/* One Authentication Response per fragment, as psa-adac's host sends them: the certificates, then
+ * the token. Returns the first refusal, or the token's outcome. */
+static int respond(vsafe_mcu_t *m, const uint8_t *const *chain, size_t n, const uint8_t token[VSAFE_DA_TOKEN_LEN])
+{
+    uint8_t req[512], rsp[64];
+    size_t len, rn;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n && token == NULL) {
+            break;
+        }
+        CHECK(vsafe_da_frame_begin(VSAFE_DA_CMD_AUTH_RESPONSE, req, sizeof req, &len));
+        if (i < n) {
+            CHECK(vsafe_da_frame_tlv(VSAFE_DA_TLV_CERT, chain[i], VSAFE_DA_CERT_LEN, req, sizeof req, &len));
+        } else {
+            CHECK(vsafe_da_frame_tlv(VSAFE_DA_TLV_TOKEN, token, VSAFE_DA_TOKEN_LEN, req, sizeof req, &len));
+        }
+        int rc = vsafe_mcu_da_request(m, req, len, rsp, sizeof rsp, &rn);
+        check_response(rsp, rn, rc, i < n);
+        if (rc != VSAFE_OK || i == n) {
+            return rc;
+        }
+    }
+    return VSAFE_OK;
 }
 
 static int auth_with(vsafe_mcu_t *m, const uint8_t *const *chain, size_t n, vsafe_da_key_t *signer, unsigned bit)
@@ -76,19 +91,38 @@ static void test_discovery(void **state)
     CHECK(vsafe_da_frame_begin(VSAFE_DA_CMD_DISCOVERY, req, sizeof req, &n));
     CHECK(vsafe_mcu_da_request(m, req, n, rsp, sizeof rsp, &rn));
     CHECK(vsafe_da_response_tlv(rsp, rn, 0x8000, &v, &vl));
-    assert_int_equal(v[0] | v[1] | v[2] | v[3], 0); /* not provisioned */
-    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0004, &v, &vl));
-    assert_int_equal(v[1], 0x10); /* PSA 0x1000 */
+    assert_memory_not_equal(v, "\xEA\xEA\xEA\xEA", 4); /* not provisioned */
+    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0008, &v, &vl)); /* psa-adac PSA_LIFECYCLE: u16 */
+    assert_int_equal(vl, 2);
+    assert_int_equal(v[0] | v[1] << 8, 0x1000);
     vsafe_mcu_close(m);
     m = mcu_in_state(VSAFE_MCU_STATE_CLOSED, true, 2);
     CHECK(vsafe_mcu_da_request(m, req, n, rsp, sizeof rsp, &rn));
     CHECK(vsafe_da_response_tlv(rsp, rn, 0x8000, &v, &vl));
     assert_int_equal(vl, 4);
     assert_memory_equal(v, "\xEA\xEA\xEA\xEA", 4);
-    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0003, &v, &vl));
+    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0004, &v, &vl)); /* SOC_ID */
     assert_int_equal(vl, 16);
     assert_memory_equal(v, m->image + MCU_OFF_SOC_ID, 16);
-    CHECK(vsafe_da_response_tlv(rsp, rn, 0x000A, &v, &vl));
+    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0003, &v, &vl)); /* SOC_CLASS: STM32H573's device ID */
+    assert_int_equal(vl, 4);
+    assert_memory_equal(v, "\x84\x04\x00\x00", 4);
+    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0001, &v, &vl)); /* ADAC version 1.0, 2 bytes */
+    assert_int_equal(vl, 2);
+    assert_memory_equal(v, "\x01\x00", 2);
+    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0002, &v, &vl)); /* vendor: ST (JEP106 0x20) */
+    assert_memory_equal(v, "\x20\x00", 2);
+    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0007, &v, &vl)); /* hardware permission mask */
+    assert_int_equal(vl, 16);
+    assert_memory_equal(v, "\x77\x50\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 16);
+    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0100, &v, &vl)); /* token formats: PSA binary token 0x0200 */
+    assert_memory_equal(v, "\x00\x02", 2);
+    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0101, &v, &vl)); /* certificate formats: 0x0201 */
+    assert_memory_equal(v, "\x01\x02", 2);
+    CHECK(vsafe_da_response_tlv(rsp, rn, 0x0102, &v, &vl)); /* cryptosystems: ECDSA P-256 */
+    assert_int_equal(vl, 1);
+    assert_int_equal(v[0], 0x01);
+    CHECK(vsafe_da_response_tlv(rsp, rn, VSAFE_DA_TLV_PRODUCT_STATE, &v, &vl));
     assert_int_equal(v[0], 0x72);
     /* malformed and unknown */
     uint16_t st;
@@ -100,6 +134,11 @@ static void test_discovery(void **state)
     assert_int_equal(vsafe_mcu_da_request(m, req, n, rsp, sizeof rsp, &rn), VSAFE_ERR_UNSUPPORTED);
     CHECK(vsafe_da_response_status(rsp, rn, &st));
     assert_int_equal(st, 0x7FFF);
+    /* the lifecycle-change command exists in ADAC; the STM32H5 changes state otherwise */
+    CHECK(vsafe_da_frame_begin(VSAFE_DA_CMD_LCS_CHANGE, req, sizeof req, &n));
+    assert_int_equal(vsafe_mcu_da_request(m, req, n, rsp, sizeof rsp, &rn), VSAFE_ERR_UNSUPPORTED);
+    CHECK(vsafe_da_response_status(rsp, rn, &st));
+    assert_int_equal(st, 0x0003);
     vsafe_mcu_close(m);
 }
 
@@ -161,7 +200,7 @@ static void test_refusal_wrong_key(void **state)
     /* a tampered certificate (mask widened after signing) */
     uint8_t tampered[VSAFE_DA_CERT_LEN];
     memcpy(tampered, creds.chain[2], sizeof tampered);
-    tampered[25] ^= 1;
+    tampered[36] ^= 0x08; /* permission mask, bit 3 */
     const uint8_t *chain3[3] = {creds.chain[0], creds.chain[1], tampered};
     assert_int_equal(auth_with(m, chain3, 3, creds.leaf, VSAFE_DA_PERM_REGRESS_FULL), VSAFE_ERR_DA_BAD_CHAIN);
     assert_int_equal(vsafe_mcu_state(m), VSAFE_MCU_STATE_CLOSED);
@@ -239,7 +278,7 @@ static void test_refusal_permission_outside_mask(void **state)
 {
     (void)state;
     vsafe_mcu_t *m = mcu_in_state(VSAFE_MCU_STATE_CLOSED, true, 9);
-    uint8_t debug_only[16] = {0x1C}, leaf[VSAFE_DA_CERT_LEN], inter[VSAFE_DA_CERT_LEN];
+    uint8_t debug_only[16] = {0x77}, leaf[VSAFE_DA_CERT_LEN], inter[VSAFE_DA_CERT_LEN]; /* debug bits only */
     /* leaf mask */
     CHECK(vsafe_da_cert_make(creds.leaf, creds.inter, VSAFE_DA_ROLE_LEAF, 0, NULL, debug_only, leaf));
     const uint8_t *chain[3] = {creds.chain[0], creds.chain[1], leaf};
@@ -254,7 +293,7 @@ static void test_refusal_permission_outside_mask(void **state)
     vsafe_mcu_close(m);
     /* provisioned mask */
     m = mcu_in_state(VSAFE_MCU_STATE_CLOSED, true, 10);
-    uint8_t cfg[VSAFE_DA_CONFIG_LEN], mask[16] = {0x02};
+    uint8_t cfg[VSAFE_DA_CONFIG_LEN], mask[16] = {0x00, 0x10}; /* partial regression only (bit 12) */
     CHECK(vsafe_da_config_cert(creds.root_pub, mask, cfg));
     /* rewrite the DA config in place (CLOSED; secure HDPL1 firmware can still write OBK) */
     CHECK(vsafe_mcu_obk_write(m, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL1, 0, cfg, sizeof cfg));

@@ -143,13 +143,16 @@ static expect_t reference(vsafe_mcu_state_t s, bool tz, event_t ev)
         }
         break;
     }
+    /* User firmware does not run in PROVISIONING: no HDPL1 firmware to ask for a regression. */
     case EV_FW_FULL:
         if (locked) e.rc = VSAFE_ERR_MCU_LOCKED;
+        else if (s == VSAFE_MCU_STATE_PROVISIONING) e.rc = VSAFE_ERR_MCU_NO_FIRMWARE;
         else if (regressable) { e.after = VSAFE_MCU_STATE_OPEN; e.fx = FX_FULL; }
         else e.rc = VSAFE_ERR_MCU_TRANSITION;
         break;
     case EV_FW_PARTIAL:
         if (locked) e.rc = VSAFE_ERR_MCU_LOCKED;
+        else if (s == VSAFE_MCU_STATE_PROVISIONING) e.rc = VSAFE_ERR_MCU_NO_FIRMWARE;
         else if (s == VSAFE_MCU_STATE_CLOSED && tz) { e.after = VSAFE_MCU_STATE_TZ_CLOSED; e.fx = FX_PARTIAL; }
         else e.rc = VSAFE_ERR_MCU_TRANSITION;
         break;
@@ -168,9 +171,10 @@ static expect_t reference(vsafe_mcu_state_t s, bool tz, event_t ev)
         else if (s == VSAFE_MCU_STATE_CLOSED) { e.after = VSAFE_MCU_STATE_TZ_CLOSED; e.fx = FX_PARTIAL; }
         else e.rc = VSAFE_ERR_MCU_TRANSITION;
         break;
+    /* TZEN is an option byte that can change in OPEN and in PROVISIONING (RM0481). */
     case EV_TZ_ON:
     case EV_TZ_OFF:
-        if (s != VSAFE_MCU_STATE_OPEN) e.rc = VSAFE_ERR_MCU_TRUSTZONE;
+        if (s != VSAFE_MCU_STATE_OPEN && s != VSAFE_MCU_STATE_PROVISIONING) e.rc = VSAFE_ERR_MCU_TZEN_FROZEN;
         break;
     default:
         break;
@@ -376,7 +380,8 @@ static void test_inv1_fw_regression_needs_hdpl1(void **state)
 static void test_obk_access_rule(void **state)
 {
     (void)state;
-    vsafe_mcu_t *m = mcu_in_state(VSAFE_MCU_STATE_PROVISIONING, true, 9);
+    /* iROT_PROVISIONED: the first state where the boot stages (and so the HDPL steps) run */
+    vsafe_mcu_t *m = mcu_in_state(VSAFE_MCU_STATE_IROT_PROVISIONED, true, 9);
     uint8_t b[16];
     /* HDPL1: own level and higher; HDPL0 never */
     assert_int_equal(vsafe_mcu_obk_write(m, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL0, 0, b, 4), VSAFE_ERR_MCU_HDPL);
@@ -414,14 +419,16 @@ static void test_inv5_debug_reopen_scope(void **state)
         assert_false(vsafe_mcu_debug_access(m, VSAFE_MCU_SECURE, h));
     }
     assert_int_equal(vsafe_mcu_psa_lifecycle(m), VSAFE_MCU_PSA_SECURED);
-    CHECK(da_cert(m, VSAFE_DA_PERM_DEBUG_S_HDPL1 + 1u)); /* secure, from HDPL2 */
+    CHECK(da_cert(m, VSAFE_DA_PERM_DEBUG_S_HDPL1 + 1u)); /* secure, DBG_AUTH_HDPL = 2 */
     assert_false(vsafe_mcu_debug_access(m, VSAFE_MCU_SECURE, 1));
     assert_true(vsafe_mcu_debug_access(m, VSAFE_MCU_SECURE, 2));
-    assert_true(vsafe_mcu_debug_access(m, VSAFE_MCU_SECURE, 3));
+    assert_false(vsafe_mcu_debug_access(m, VSAFE_MCU_SECURE, 3)); /* at that HDPL only */
     assert_false(vsafe_mcu_debug_access(m, VSAFE_MCU_NONSECURE, 3));
     assert_int_equal(vsafe_mcu_psa_lifecycle(m), VSAFE_MCU_PSA_SECURED); /* HDPL1 now: not open yet */
     CHECK(vsafe_mcu_hdpl_raise(m, 2));
     assert_int_equal(vsafe_mcu_psa_lifecycle(m), VSAFE_MCU_PSA_RECOVERABLE_PSA_ROT_DEBUG);
+    CHECK(vsafe_mcu_hdpl_raise(m, 3));
+    assert_int_equal(vsafe_mcu_psa_lifecycle(m), VSAFE_MCU_PSA_SECURED); /* closed again past HDPL2 */
     CHECK(vsafe_mcu_reset(m));
     assert_false(vsafe_mcu_debug_access(m, VSAFE_MCU_SECURE, 2));
     CHECK(da_cert(m, VSAFE_DA_PERM_DEBUG_NS_HDPL1 + 2u));
@@ -442,7 +449,9 @@ static void test_psa_view_and_default_debug(void **state)
     static const uint32_t psa[] = {0x1000, 0x2000, 0x2000, 0x4000, 0x3000, 0x3000};
     for (size_t i = 0; i < 6; i++) {
         vsafe_mcu_t *m = mcu_in_state(all_states[i], true, 20u + i);
-        CHECK(vsafe_mcu_hdpl_raise(m, 3));
+        /* no boot stages run in PROVISIONING: its HDPL stays 1, which the PSA view does not depend on */
+        assert_int_equal(vsafe_mcu_hdpl_raise(m, 3),
+                         all_states[i] == VSAFE_MCU_STATE_PROVISIONING ? VSAFE_ERR_MCU_NO_FIRMWARE : VSAFE_OK);
         assert_int_equal(vsafe_mcu_psa_lifecycle(m), psa[i]);
         bool ns3 = vsafe_mcu_debug_access(m, VSAFE_MCU_NONSECURE, 3);
         bool s3 = vsafe_mcu_debug_access(m, VSAFE_MCU_SECURE, 3);
@@ -470,6 +479,8 @@ static void test_inv6_dhuk_changes_on_full_regression(void **state)
     assert_int_equal(vsafe_mcu_state(m), VSAFE_MCU_STATE_OPEN);
     assert_int_equal(vsafe_mcu_dhuk_unwrap(m, wrapped, wl, out, sizeof out, &ol), VSAFE_ERR_STATE);
     go(m, VSAFE_MCU_STATE_PROVISIONING);
+    assert_int_equal(vsafe_mcu_dhuk_unwrap(m, wrapped, wl, out, sizeof out, &ol), VSAFE_ERR_MCU_NO_FIRMWARE);
+    go(m, VSAFE_MCU_STATE_IROT_PROVISIONED);
     assert_int_equal(vsafe_mcu_dhuk_unwrap(m, wrapped, wl, out, sizeof out, &ol), VSAFE_ERR_CRYPTO);
     vsafe_mcu_close(m);
 }

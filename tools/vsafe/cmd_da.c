@@ -1,6 +1,8 @@
-/* `vsafe da ...`: debug authentication of the board's MCU.
- * Key material lives in DIR/da/ unless told otherwise: root.pem, leaf.pem (PEM, OpenSSL) and
- * chain.bin (root certificate then leaf certificate, 168 bytes each). */
+/* `vsafe da ...`: debug authentication of the board's MCU, with ST's own file formats.
+ * Key material lives in DIR/da/ unless told otherwise, named as in STM32CubeH5's
+ * ROT_Provisioning/DA: key_1_root.pem, key_2_intermediate.pem, key_3_leaf.pem (PEM, OpenSSL) and
+ * cert_root.b64, cert_intermediate.b64, cert_leaf.b64, cert_leaf_chain.b64 (base64 ADAC
+ * certificates, the chain root first). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,10 +15,61 @@
 #include "cli.h"
 #include "cli_io.h"
 #include "cmd_mcu.h"
+#include "common/bytes.h"
 #include "common/secure.h"
 
 /* The longest DA password (the device takes 4 to 16 characters) plus room to detect a longer one. */
 #define PASSWORD_CAP 64u
+#define FILE_CAP 65536u
+
+/* Reads a small file whole (ST's artifacts are a few hundred bytes). Caller frees. */
+static int slurp(const char *path, uint8_t **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return VSAFE_ERR_NOT_FOUND;
+    }
+    uint8_t *b = malloc(FILE_CAP + 1u);
+    size_t n = 0;
+    ssize_t r = 0;
+    while (b != NULL && n <= FILE_CAP && (r = read(fd, b + n, FILE_CAP + 1u - n)) > 0) {
+        n += (size_t)r;
+    }
+    close(fd);
+    if (b == NULL || r < 0 || n > FILE_CAP) {
+        free(b);
+        return b == NULL ? VSAFE_ERR_NO_MEMORY : VSAFE_ERR_IO;
+    }
+    *buf = b;
+    *len = n;
+    return VSAFE_OK;
+}
+
+static void trace_frame(void *ctx, int dir, const uint8_t *f, size_t len)
+{
+    (void)ctx;
+    static const char *const cmds[] = {"?", "Discovery", "Authentication Start", "Authentication Response", "?",
+                                       "Resume Boot", "Lock Debug", "Change Life-cycle State"};
+    unsigned code = len >= 4u ? (unsigned)(f[2] | (f[3] << 8)) : 0u;
+    if (dir == 0) {
+        fprintf(stderr, "da >> %s (0x%04X), %zu bytes:", code < 8u ? cmds[code] : "?", code, len);
+    } else {
+        fprintf(stderr, "da << status 0x%04X, %zu bytes:", code, len);
+    }
+    for (size_t i = 0; i < len; i++) {
+        fprintf(stderr, "%s%02x", i % 32u == 0u ? "\n   " : " ", f[i]);
+    }
+    fputc('\n', stderr);
+}
+
+static void trace_setup(vsafe_cli_t *cli)
+{
+    if (cli->trace) {
+        vsafe_da_set_trace(trace_frame, cli);
+    }
+}
 
 /* mkdir -p with mode 0700 for what it creates (the DA keys are private). */
 static int make_dirs(const char *dir)
@@ -58,7 +111,17 @@ static int parse_mask(vsafe_cli_t *cli, const char *s, uint8_t mask[16])
 {
     memset(mask, 0, 16);
     if (s == NULL) {
-        mask[0] = 0xFF; /* every product permission */
+        vsafe_put_le32(mask, VSAFE_DA_PRODUCT_MASK); /* every product permission (ST's 0x00005077) */
+        return 0;
+    }
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) { /* the 32-bit SoC mask, as in ST's XML */
+        char *end = NULL;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 16);
+        if (errno != 0 || end == s + 2 || *end != '\0' || v > 0xFFFFFFFFul) {
+            return vsafe_cli_usage_error(cli, "--mask 0x...: a 32-bit value");
+        }
+        vsafe_put_le32(mask, (uint32_t)v);
         return 0;
     }
     uint8_t *b;
@@ -68,19 +131,43 @@ static int parse_mask(vsafe_cli_t *cli, const char *s, uint8_t mask[16])
     }
     if (n == 0 || n > 16) {
         free(b);
-        return vsafe_cli_usage_error(cli, "--mask takes 1 to 16 bytes of hex (byte 0 holds bits 0..7)");
+        return vsafe_cli_usage_error(cli, "--mask takes 0x followed by a 32-bit value (e.g. 0x00005077), or 1 to 16 "
+                                          "bytes of hex (byte 0 holds bits 0..7)");
     }
     memcpy(mask, b, n);
     free(b);
     return 0;
 }
 
+static int write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    int s = (fd >= 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0) ? VSAFE_OK : VSAFE_ERR_IO;
+    if (fd >= 0 && close(fd) != 0) {
+        s = VSAFE_ERR_IO;
+    }
+    return s;
+}
+
+/* A key from FILE when given (private PEM), else a fresh one. */
+static int key_from(const char *path, vsafe_da_key_t **k)
+{
+    return path != NULL ? vsafe_da_key_load(k, path) : vsafe_da_key_generate(k);
+}
+
 static int keygen(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *dir = NULL, *mask_s = NULL;
+    const char *dir = NULL, *mask_s = NULL, *root_s = NULL, *inter_s = NULL, *leaf_s = NULL;
     int bind = 0, done = 0, force = 0;
-    vsafe_cli_opt_t opts[] = {{"out-dir", 1, &dir, NULL, "DIR", "where the keys and certificates go (created 0700; default: the device directory)"}, {"mask", 1, &mask_s, NULL, "HEX", "permission mask the certificates grant / the DA configuration allows (32-bit hex)"}, {"bind", 0, NULL, &bind, NULL, "also provision the new root key's hash into the device's DA configuration"},
-                              {"force", 0, NULL, &force, NULL, "replace existing keys, or a DA configuration of a closed device (warns)"}, VSAFE_CLI_OPT_END};
+    vsafe_cli_opt_t opts[] = {
+        {"out-dir", 1, &dir, NULL, "DIR", "where the keys and certificates go (created 0700; default: DIR/da of the device)"},
+        {"mask", 1, &mask_s, NULL, "HEX", "permission mask of the certificates: 0x + the 32-bit SoC mask (default 0x00005077) or hex bytes"},
+        {"bind", 0, NULL, &bind, NULL, "bind the leaf certificate to this MCU's SoC class and ID"},
+        {"force", 0, NULL, &force, NULL, "replace existing DA keys"},
+        {"root-key", 1, &root_s, NULL, "FILE", "use this root private key (PEM) instead of a fresh one"},
+        {"intermediate-key", 1, &inter_s, NULL, "FILE", "use this intermediate private key (PEM) instead of a fresh one"},
+        {"leaf-key", 1, &leaf_s, NULL, "FILE", "use this leaf private key (PEM) instead of a fresh one"},
+        VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -113,68 +200,92 @@ static int keygen(vsafe_cli_t *cli, int argc, char **argv)
     if (make_dirs(d) != 0) {
         return vsafe_cli_fail(cli, VSAFE_ERR_IO, "creating the directory %s", d);
     }
+    static const char *const key_names[3] = {"key_1_root.pem", "key_2_intermediate.pem", "key_3_leaf.pem"};
+    static const char *const cert_names[3] = {"cert_root.b64", "cert_intermediate.b64", "cert_leaf.b64"};
     struct stat st;
-    if (!force && lstat(da_path(cli, dir, "root.pem"), &st) == 0) {
+    if (!force && lstat(da_path(cli, dir, key_names[0]), &st) == 0) {
         /* A root key may be the only way back into a closed device: never replaced silently. */
         return vsafe_cli_fail(cli, VSAFE_ERR_EXISTS, "%s exists: give --force to replace the DA keys",
-                              da_path(cli, dir, "root.pem"));
+                              da_path(cli, dir, key_names[0]));
     }
-    vsafe_da_key_t *root = NULL, *leaf = NULL;
-    uint8_t chain[2][VSAFE_DA_CERT_LEN];
-    int s = vsafe_da_key_generate(&root);
-    if (s == VSAFE_OK) {
-        s = vsafe_da_key_generate(&leaf);
+    vsafe_da_key_t *k[3] = {NULL, NULL, NULL};
+    const char *given[3] = {root_s, inter_s, leaf_s};
+    uint8_t chain[3][VSAFE_DA_CERT_LEN];
+    int s = VSAFE_OK;
+    for (int i = 0; i < 3 && s == VSAFE_OK; i++) {
+        s = key_from(given[i], &k[i]);
     }
+    /* Root (self-signed, any SoC), intermediate (by the root), leaf (by the intermediate; bound
+     * to this SoC with --bind), all with the same mask, as ST's sample chain. */
     if (s == VSAFE_OK) {
-        s = vsafe_da_cert_make(root, root, VSAFE_DA_ROLE_ROOT, 0, NULL, mask, chain[0]);
-    }
-    if (s == VSAFE_OK) {
-        s = vsafe_da_cert_make(leaf, root, VSAFE_DA_ROLE_LEAF, soc_class, soc_id, mask, chain[1]);
-    }
-    if (s == VSAFE_OK) {
-        s = vsafe_da_key_save(root, da_path(cli, dir, "root.pem"));
+        s = vsafe_da_cert_make(k[0], k[0], VSAFE_DA_ROLE_ROOT, 0, NULL, mask, chain[0]);
     }
     if (s == VSAFE_OK) {
-        s = vsafe_da_key_save(leaf, da_path(cli, dir, "leaf.pem"));
+        s = vsafe_da_cert_make(k[1], k[0], VSAFE_DA_ROLE_INTERMEDIATE, 0, NULL, mask, chain[1]);
     }
-    vsafe_da_key_free(root);
-    vsafe_da_key_free(leaf);
     if (s == VSAFE_OK) {
-        int fd = open(da_path(cli, dir, "chain.bin"), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-        s = (fd >= 0 && write(fd, chain, sizeof chain) == (ssize_t)sizeof chain && fsync(fd) == 0) ? VSAFE_OK
-                                                                                                  : VSAFE_ERR_IO;
-        if (fd >= 0 && close(fd) != 0) {
-            s = VSAFE_ERR_IO;
+        s = vsafe_da_cert_make(k[2], k[1], VSAFE_DA_ROLE_LEAF, soc_class, soc_id, mask, chain[2]);
+    }
+    for (int i = 0; i < 3 && s == VSAFE_OK; i++) {
+        s = vsafe_da_key_save(k[i], da_path(cli, dir, key_names[i]));
+    }
+    char b64[1400];
+    size_t bl = 0;
+    for (int i = 0; i < 3 && s == VSAFE_OK; i++) {
+        s = vsafe_da_chain_to_b64(&chain[i], 1, b64, sizeof b64, &bl);
+        if (s == VSAFE_OK) {
+            s = write_file(da_path(cli, dir, cert_names[i]), b64, bl, 0644);
         }
+    }
+    if (s == VSAFE_OK) {
+        s = vsafe_da_chain_to_b64((const uint8_t(*)[VSAFE_DA_CERT_LEN])chain, 2, b64, sizeof b64, &bl);
+    }
+    if (s == VSAFE_OK) {
+        s = write_file(da_path(cli, dir, "cert_intermediate_chain.b64"), b64, bl, 0644);
+    }
+    if (s == VSAFE_OK) {
+        s = vsafe_da_chain_to_b64((const uint8_t(*)[VSAFE_DA_CERT_LEN])chain, 3, b64, sizeof b64, &bl);
+    }
+    if (s == VSAFE_OK) {
+        s = write_file(da_path(cli, dir, "cert_leaf_chain.b64"), b64, bl, 0644);
+    }
+    for (int i = 0; i < 3; i++) {
+        vsafe_da_key_free(k[i]);
     }
     if (s != VSAFE_OK) {
         return vsafe_cli_fail(cli, s, "da keygen");
     }
-    char *mh = vsafe_cli_hex(mask, 16);
+    uint32_t m32 = vsafe_get_le32(mask);
     if (cli->json) {
         json_t *o = json_object();
-        json_object_set_new(o, "root_key", json_string(da_path(cli, dir, "root.pem")));
-        json_object_set_new(o, "leaf_key", json_string(da_path(cli, dir, "leaf.pem")));
-        json_object_set_new(o, "chain", json_string(da_path(cli, dir, "chain.bin")));
-        json_object_set_new(o, "mask", json_string(mh));
+        json_object_set_new(o, "root_key", json_string(da_path(cli, dir, key_names[0])));
+        json_object_set_new(o, "intermediate_key", json_string(da_path(cli, dir, key_names[1])));
+        json_object_set_new(o, "leaf_key", json_string(da_path(cli, dir, key_names[2])));
+        json_object_set_new(o, "chain", json_string(da_path(cli, dir, "cert_leaf_chain.b64")));
+        json_object_set_new(o, "mask", json_integer(m32));
         json_object_set_new(o, "soc_bound", json_boolean(bind));
-        free(mh);
         return vsafe_cli_json_out(cli, o);
     }
-    printf("root key   %s\nleaf key   %s\nchain      %s (root, leaf; mask %s%s)\n", da_path(cli, dir, "root.pem"),
-           da_path(cli, dir, "leaf.pem"), da_path(cli, dir, "chain.bin"), mh, bind ? ", bound to this SoC" : "");
-    free(mh);
+    printf("root key          %s%s\n", da_path(cli, dir, key_names[0]), root_s != NULL ? " (given)" : "");
+    printf("intermediate key  %s%s\n", da_path(cli, dir, key_names[1]), inter_s != NULL ? " (given)" : "");
+    printf("leaf key          %s%s\n", da_path(cli, dir, key_names[2]), leaf_s != NULL ? " (given)" : "");
+    printf("chain             %s (root, intermediate, leaf; mask 0x%08X%s)\n", da_path(cli, dir, "cert_leaf_chain.b64"),
+           m32, bind ? ", leaf bound to this SoC" : "");
     return 0;
 }
 
 static int provision(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *root_s = NULL, *mask_s = NULL;
+    const char *root_s = NULL, *mask_s = NULL, *obk_s = NULL;
     vsafe_cli_secret_t pw_s = {0};
     int force = 0, done = 0;
-    vsafe_cli_opt_t opts[] = {{"root-key", 1, &root_s, NULL, "FILE", "the DA root public or private key (PEM) whose hash is provisioned"}, VSAFE_CLI_SECRET_OPTS_H("password", pw_s, "the DA password"),
-                              {"mask", 1, &mask_s, NULL, "HEX", "permission mask the certificates grant / the DA configuration allows (32-bit hex)"},     {"force", 0, NULL, &force, NULL, "replace existing keys, or a DA configuration of a closed device (warns)"},
-                              VSAFE_CLI_OPT_END};
+    vsafe_cli_opt_t opts[] = {
+        {"obk", 1, &obk_s, NULL, "FILE", "an ST .obk file (e.g. DA_Config.obk): header and payload, written at its OBK address"},
+        {"root-key", 1, &root_s, NULL, "FILE", "the DA root public or private key (PEM) whose hash is provisioned"},
+        VSAFE_CLI_SECRET_OPTS_H("password", pw_s, "the DA password"),
+        {"mask", 1, &mask_s, NULL, "HEX", "permission mask the DA configuration allows: 0x + 32-bit value (default 0x00005077) or hex bytes"},
+        {"force", 0, NULL, &force, NULL, "replace a DA configuration of a closed device, or use the wrong method (warns)"},
+        VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -184,8 +295,28 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
         return VSAFE_CLI_EXIT_USAGE;
     }
     bool use_pw = vsafe_cli_secret_given(&pw_s);
-    if (use_pw && root_s != NULL) {
-        return vsafe_cli_usage_error(cli, "give either --password or --root-key");
+    if ((use_pw && root_s != NULL) || (obk_s != NULL && (use_pw || root_s != NULL || mask_s != NULL))) {
+        return vsafe_cli_usage_error(cli, "give one of --obk FILE, --password, --root-key");
+    }
+    /* ST's .obk (DA_Config.obk, DA_ConfigWithPassword.obk): header, then the payload as it goes
+     * to OBK. Its method is read from the payload: a password configuration carries SHA-256 of
+     * a password, which cannot be told from a key hash, so it is judged by what TrustZone takes. */
+    uint8_t *obk = NULL;
+    size_t obk_len = 0, payload_len = 0;
+    const uint8_t *payload = NULL;
+    vsafe_mcu_obk_t obk_area = VSAFE_MCU_OBK_HDPL1;
+    uint32_t obk_off = 0;
+    bool obk_encrypt = false;
+    if (obk_s != NULL) {
+        int ls = slurp(obk_s, &obk, &obk_len);
+        if (ls == VSAFE_OK) {
+            ls = vsafe_da_obk_parse(obk, obk_len, &obk_area, &obk_off, &payload, &payload_len, &obk_encrypt);
+        }
+        if (ls != VSAFE_OK) {
+            free(obk);
+            return vsafe_cli_fail(cli, ls, "da provision --obk %s (an ST .obk file: u32 address, u32 length, u32 "
+                                  "encryption flag, payload)", obk_s);
+        }
     }
     char pw[PASSWORD_CAP];
     size_t pw_len = 0;
@@ -199,7 +330,7 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
     }
     vsafe_mcu_info_t info;
     int s = vsafe_mcu_info(m, &info);
-    bool wrong_method = s == VSAFE_OK && use_pw == info.trustzone;
+    bool wrong_method = s == VSAFE_OK && obk_s == NULL && use_pw == info.trustzone;
     bool closed = s == VSAFE_OK && (info.state == VSAFE_MCU_STATE_TZ_CLOSED || info.state == VSAFE_MCU_STATE_CLOSED);
     bool replacing = closed && info.da_provisioned;
     if ((wrong_method || replacing) && !cli->json) {
@@ -219,7 +350,30 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
     if ((wrong_method || replacing) && !force) {
         vsafe_mcu_close(m);
         vsafe_wipe(pw, sizeof pw);
+        free(obk);
         return vsafe_cli_fail(cli, VSAFE_ERR_MCU_NEEDS_FORCE, "da provision");
+    }
+    if (s == VSAFE_OK && obk_s != NULL) {
+        s = vsafe_mcu_obk_write(m, VSAFE_MCU_SECURE, obk_area, obk_off, payload, payload_len);
+        vsafe_mcu_info_t after;
+        bool valid = s == VSAFE_OK && vsafe_mcu_info(m, &after) == VSAFE_OK && after.da_provisioned;
+        vsafe_mcu_close(m);
+        free(obk);
+        if (s != VSAFE_OK) {
+            return vsafe_cli_fail(cli, s, "da provision --obk (OBK %s: needs HDPL1 and a state past OPEN)",
+                                  vsafe_mcu_obk_name(obk_area));
+        }
+        if (cli->json) {
+            return vsafe_cli_json_out(cli, json_pack("{s:s, s:i, s:i, s:b, s:b}", "area", vsafe_mcu_obk_name(obk_area),
+                                                     "offset", (int)obk_off, "length", (int)payload_len, "encrypt",
+                                                     obk_encrypt, "da_provisioned", valid));
+        }
+        printf("%zu bytes written to OBK %s + 0x%X (ST .obk, encryption flag %d)%s\n", payload_len,
+               vsafe_mcu_obk_name(obk_area), obk_off, obk_encrypt ? 1 : 0,
+               obk_area == VSAFE_MCU_OBK_HDPL1 && obk_off == 0u
+                   ? (valid ? "; DA configuration valid" : "; warning: not a valid DA configuration (its hash does not match)")
+                   : "");
+        return 0;
     }
     if (s == VSAFE_OK && use_pw) {
         s = vsafe_da_config_password(pw, cfg);
@@ -231,7 +385,7 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
     } else if (s == VSAFE_OK) {
         vsafe_da_key_t *root = NULL;
         uint8_t pub[64];
-        s = vsafe_da_key_load(&root, root_s != NULL ? root_s : da_path(cli, NULL, "root.pem"));
+        s = vsafe_da_key_load_public(&root, root_s != NULL ? root_s : da_path(cli, NULL, "key_1_root.pem"));
         if (s == VSAFE_OK) {
             s = vsafe_da_key_public(root, pub);
         }
@@ -257,26 +411,29 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
     return 0;
 }
 
-static uint32_t rd32le(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 static int discover(vsafe_cli_t *cli, vsafe_mcu_t *m)
 {
     uint8_t req[8], rsp[512];
     size_t n, rn;
     int s = vsafe_da_frame_begin(VSAFE_DA_CMD_DISCOVERY, req, sizeof req, &n);
     if (s == VSAFE_OK) {
-        s = vsafe_mcu_da_request(m, req, n, rsp, sizeof rsp, &rn);
+        s = vsafe_da_exchange(m, req, n, rsp, sizeof rsp, &rn);
     }
     if (s != VSAFE_OK) {
         return vsafe_cli_fail(cli, s, "da discover");
     }
-    static const struct { uint16_t type; const char *name; int hex; } f[] = {
-        {0x0002, "soc_class", 0}, {0x0003, "soc_id", 1}, {0x0004, "psa_lifecycle", 0}, {0x0005, "product_mask", 1},
-        {0x0006, "provisioned_mask", 1}, {0x000A, "product_state", 0}, {0x000B, "tzen", 0},
-        {0x000C, "attempts_left", 0}, {0x8000, "st_provisioned", 0}};
+    /* kind: 0 = unsigned little-endian number, 1 = hex bytes */
+    static const struct {
+        uint16_t type;
+        const char *name;
+        int hex;
+    } f[] = {{VSAFE_DA_TLV_AUTH_VERSION, "adac_version", 1},     {VSAFE_DA_TLV_VENDOR_ID, "vendor_id", 0},
+             {VSAFE_DA_TLV_SOC_CLASS, "soc_class", 0},           {VSAFE_DA_TLV_SOC_ID, "soc_id", 1},
+             {VSAFE_DA_TLV_HW_PERMISSIONS_MASK, "product_mask", 1}, {VSAFE_DA_TLV_PSA_LIFECYCLE, "psa_lifecycle", 0},
+             {VSAFE_DA_TLV_TOKEN_FORMATS, "token_formats", 0},   {VSAFE_DA_TLV_CERT_FORMATS, "cert_formats", 0},
+             {VSAFE_DA_TLV_CRYPTOSYSTEMS, "cryptosystems", 1},   {VSAFE_DA_TLV_ST_PROVISIONED, "st_provisioned", 0},
+             {VSAFE_DA_TLV_PROVISIONED_MASK, "provisioned_mask", 1}, {VSAFE_DA_TLV_PRODUCT_STATE, "product_state", 0},
+             {VSAFE_DA_TLV_TZEN, "tzen", 0},                     {VSAFE_DA_TLV_ATTEMPTS_LEFT, "attempts_left", 0}};
     json_t *o = json_object();
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         const uint8_t *v;
@@ -284,7 +441,7 @@ static int discover(vsafe_cli_t *cli, vsafe_mcu_t *m)
         if (vsafe_da_response_tlv(rsp, rn, f[i].type, &v, &vl) != VSAFE_OK) {
             continue;
         }
-        if (f[i].hex) {
+        if (f[i].hex || vl > 4u) {
             char *h = vsafe_cli_hex(v, vl);
             json_object_set_new(o, f[i].name, json_string(h));
             if (!cli->json) {
@@ -292,9 +449,13 @@ static int discover(vsafe_cli_t *cli, vsafe_mcu_t *m)
             }
             free(h);
         } else {
-            json_object_set_new(o, f[i].name, json_integer(rd32le(v)));
+            uint32_t x = 0;
+            for (size_t j = vl; j-- > 0;) {
+                x = x << 8 | v[j];
+            }
+            json_object_set_new(o, f[i].name, json_integer(x));
             if (!cli->json) {
-                printf("%-17s 0x%X\n", f[i].name, rd32le(v));
+                printf("%-17s 0x%X\n", f[i].name, x);
             }
         }
     }
@@ -313,23 +474,54 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The chain from a .b64 file (ST's cert_leaf_chain.b64 or what da keygen writes). */
+static int load_chain(const char *path, uint8_t (*chain)[VSAFE_DA_CERT_LEN], size_t max, size_t *n)
+{
+    uint8_t *text;
+    size_t len;
+    int s = slurp(path, &text, &len);
+    if (s == VSAFE_OK) {
+        s = vsafe_da_chain_parse_b64((const char *)text, len, chain, max, n);
+        free(text);
+    }
+    return s;
+}
+
 /* regress --full|--partial, open-debug: one authentication with the chain/leaf key or password. */
 static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv)
 {
-    const char *chain_s = NULL, *key_s = NULL, *dom_s = NULL, *hdpl_s = NULL;
+    const char *chain_s = NULL, *key_s = NULL, *dom_s = NULL, *hdpl_s = NULL, *per_s = NULL;
     vsafe_cli_secret_t pw_s = {0};
     int full = 0, partial = 0, done = 0;
-    vsafe_cli_opt_t opts[] = {{"full", 0, NULL, &full, NULL, "full regression to OPEN: erases flash, SRAM and OBK"},        {"partial", 0, NULL, &partial, NULL, "partial regression (TrustZone on): erases the non-secure side only"},
-                              {"chain", 1, &chain_s, NULL, "FILE", "certificate chain to authenticate with (default: the keygen chain in the device directory)"},    {"key", 1, &key_s, NULL, "FILE", "private key of the chain's leaf certificate (PEM)"},
-                              VSAFE_CLI_SECRET_OPTS_H("password", pw_s, "the DA password"), {"domain", 1, &dom_s, NULL, "s|ns", "open-debug: which domain to open, secure (s) or non-secure (ns)"},
-                              {"hdpl", 1, &hdpl_s, NULL, "N", "open-debug: the hide protection level at which debug reopens (1..3)"},      VSAFE_CLI_OPT_END};
+    vsafe_cli_opt_t opts[] = {
+        {"full", 0, NULL, &full, NULL, "full regression to OPEN: erases flash, SRAM and OBK"},
+        {"partial", 0, NULL, &partial, NULL, "partial regression (TrustZone on): erases the non-secure side only"},
+        {"per", 1, &per_s, NULL, "LETTER", "CubeProgrammer's permission letter: a full, b partial, c..e secure debug HDPL1..3, f..h non-secure debug HDPL1..3"},
+        {"chain", 1, &chain_s, NULL, "FILE", "certificate chain, base64 ADAC certificates as ST's cert_leaf_chain.b64 (default: DIR/da/cert_leaf_chain.b64)"},
+        {"key", 1, &key_s, NULL, "FILE", "private key of the chain's leaf certificate (PEM; default DIR/da/key_3_leaf.pem)"},
+        VSAFE_CLI_SECRET_OPTS_H("password", pw_s, "the DA password (--password-file also takes ST's password.bin)"),
+        {"domain", 1, &dom_s, NULL, "s|ns", "open-debug: which domain to open, secure (s) or non-secure (ns)"},
+        {"hdpl", 1, &hdpl_s, NULL, "N", "open-debug: the HDPL at which debug opens (DBG_AUTH_HDPL, 1..3)"},
+        VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
     }
-    unsigned bit;
+    int bit;
     bool regress = strcmp(sub, "regress") == 0;
-    if (regress) {
+    if (per_s != NULL) {
+        bit = per_s[0] != '\0' && per_s[1] == '\0' ? vsafe_da_per_bit(per_s[0]) : -1;
+        if (bit < 0 || full || partial || dom_s != NULL || hdpl_s != NULL) {
+            return vsafe_cli_usage_error(cli, "--per takes one of CubeProgrammer's letters a..h, alone (a full "
+                                              "regression, b partial, c..e secure debug at HDPL1..3, f..h "
+                                              "non-secure debug at HDPL1..3)");
+        }
+        bool is_regress = bit == VSAFE_DA_PERM_REGRESS_FULL || bit == VSAFE_DA_PERM_REGRESS_PARTIAL;
+        if (is_regress != regress) {
+            return vsafe_cli_usage_error(cli, "--per %s is %s: use da %s", per_s, is_regress ? "a regression" : "a debug opening",
+                                         is_regress ? "regress" : "open-debug");
+        }
+    } else if (regress) {
         if (full == partial) {
             return vsafe_cli_usage_error(cli, "da regress needs exactly one of --full, --partial");
         }
@@ -343,12 +535,42 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
         if (dom_s != NULL && !secure && strcmp(dom_s, "ns") != 0 && strcmp(dom_s, "non-secure") != 0) {
             return vsafe_cli_usage_error(cli, "--domain must be s or ns");
         }
-        bit = (secure ? VSAFE_DA_PERM_DEBUG_S_HDPL1 : VSAFE_DA_PERM_DEBUG_NS_HDPL1) + h - 1u;
+        bit = (int)((secure ? VSAFE_DA_PERM_DEBUG_S_HDPL1 : VSAFE_DA_PERM_DEBUG_NS_HDPL1) + h - 1u);
     }
-    char pw[PASSWORD_CAP];
+    /* The password: ST's password.bin (an ADAC TLV) by --password-file, or the other secret forms. */
+    uint8_t pw[PASSWORD_CAP];
     size_t pw_len = 0;
     bool use_pw = vsafe_cli_secret_given(&pw_s);
-    if (use_pw && (rc = vsafe_cli_secret_read(cli, "password", &pw_s, pw, sizeof pw, &pw_len)) != 0) {
+    if (use_pw && pw_s.file != NULL && pw_s.value == NULL && pw_s.fd == NULL && pw_s.env == NULL) {
+        uint8_t *f;
+        size_t fl;
+        const uint8_t *p;
+        int ls = slurp(pw_s.file, &f, &fl);
+        if (ls != VSAFE_OK) {
+            return vsafe_cli_fail(cli, ls, "--password-file: cannot read '%s'", pw_s.file);
+        }
+        if (vsafe_da_password_file_parse(f, fl, &p, &pw_len) == VSAFE_OK) {
+            memcpy(pw, p, pw_len);
+        } else {
+            /* a plain text file: the password, one trailing newline dropped */
+            pw_len = fl;
+            if (pw_len > 0 && f[pw_len - 1] == '\n') {
+                pw_len--;
+            }
+            if (pw_len > 0 && f[pw_len - 1] == '\r') {
+                pw_len--;
+            }
+            if (pw_len > 16u || memchr(f, 0, pw_len) != NULL) {
+                vsafe_wipe(f, fl);
+                free(f);
+                return vsafe_cli_usage_error(cli, "--password-file: neither ST's password.bin nor a text password "
+                                                  "of at most 16 characters");
+            }
+            memcpy(pw, f, pw_len);
+        }
+        vsafe_wipe(f, fl);
+        free(f);
+    } else if (use_pw && (rc = vsafe_cli_secret_read(cli, "password", &pw_s, (char *)pw, sizeof pw, &pw_len)) != 0) {
         return rc;
     }
     vsafe_mcu_t *m;
@@ -356,6 +578,7 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
         vsafe_wipe(pw, sizeof pw);
         return rc;
     }
+    trace_setup(cli);
     vsafe_mcu_state_t before = vsafe_mcu_state(m);
     if (before == VSAFE_MCU_STATE_OPEN) {
         /* Nothing to gain in OPEN (debug is open, there is nothing to regress), and each try
@@ -374,39 +597,42 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
     }
     double t0 = now_ms();
     int s;
-    if (use_pw) {
-        s = vsafe_da_authenticate_password(m, pw);
-        vsafe_wipe(pw, sizeof pw);
-    } else {
+    /* Discovery first, as a debugger does */
+    uint8_t dreq[8], drsp[512];
+    size_t dl, dn;
+    s = vsafe_da_frame_begin(VSAFE_DA_CMD_DISCOVERY, dreq, sizeof dreq, &dl);
+    if (s == VSAFE_OK) {
+        s = vsafe_da_exchange(m, dreq, dl, drsp, sizeof drsp, &dn);
+    }
+    if (s == VSAFE_OK && use_pw) {
+        s = vsafe_da_authenticate_password_bytes(m, pw, pw_len);
+    } else if (s == VSAFE_OK) {
         uint8_t chain[4][VSAFE_DA_CERT_LEN];
         const uint8_t *ptr[4];
         size_t n = 0;
-        FILE *f = fopen(chain_s != NULL ? chain_s : da_path(cli, NULL, "chain.bin"), "rb");
-        if (f != NULL) {
-            n = fread(chain, VSAFE_DA_CERT_LEN, 4, f);
-            fclose(f);
+        const char *cp = chain_s != NULL ? chain_s : da_path(cli, NULL, "cert_leaf_chain.b64");
+        s = load_chain(cp, chain, 4, &n);
+        if (s != VSAFE_OK) {
+            vsafe_mcu_close(m);
+            return vsafe_cli_fail(cli, s, "da %s: reading the certificate chain %s (base64 ADAC certificates, as ST's "
+                                  "cert_leaf_chain.b64; nothing was sent)", sub, cp);
         }
         vsafe_da_key_t *leaf = NULL;
-        s = n >= 1 ? vsafe_da_key_load(&leaf, key_s != NULL ? key_s : da_path(cli, NULL, "leaf.pem")) : VSAFE_ERR_NOT_FOUND;
-        if (s == VSAFE_OK) {
-            uint8_t perm[16] = {0};
-            perm[bit / 8u] = (uint8_t)(1u << (bit % 8u));
-            for (size_t i = 0; i < n; i++) {
-                ptr[i] = chain[i];
-            }
-            /* Discovery first, as a debugger would */
-            uint8_t req[8], rsp[512];
-            size_t rl, rn;
-            s = vsafe_da_frame_begin(VSAFE_DA_CMD_DISCOVERY, req, sizeof req, &rl);
-            if (s == VSAFE_OK) {
-                s = vsafe_mcu_da_request(m, req, rl, rsp, sizeof rsp, &rn);
-            }
-            if (s == VSAFE_OK) {
-                s = vsafe_da_authenticate(m, ptr, n, leaf, perm);
-            }
+        const char *kp = key_s != NULL ? key_s : da_path(cli, NULL, "key_3_leaf.pem");
+        s = vsafe_da_key_load(&leaf, kp);
+        if (s != VSAFE_OK) {
+            vsafe_mcu_close(m);
+            return vsafe_cli_fail(cli, s, "da %s: reading the leaf key %s (nothing was sent)", sub, kp);
         }
+        uint8_t perm[16] = {0};
+        perm[bit / 8] = (uint8_t)(1u << (bit % 8));
+        for (size_t i = 0; i < n; i++) {
+            ptr[i] = chain[i];
+        }
+        s = vsafe_da_authenticate(m, ptr, n, leaf, perm);
         vsafe_da_key_free(leaf);
     }
+    vsafe_wipe(pw, sizeof pw);
     double ms = now_ms() - t0;
     vsafe_mcu_info_t info;
     int si = vsafe_mcu_info(m, &info);
@@ -415,6 +641,8 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
         return vsafe_cli_fail(cli, s, "da %s (attempts used: %u of %u)", sub, si == VSAFE_OK ? info.da_attempts : 0u,
                               si == VSAFE_OK ? info.da_attempt_limit : 0u);
     }
+    bool secure = bit < VSAFE_DA_PERM_DEBUG_NS_HDPL1;
+    unsigned level = (unsigned)bit - (secure ? VSAFE_DA_PERM_DEBUG_S_HDPL1 : VSAFE_DA_PERM_DEBUG_NS_HDPL1) + 1u;
     if (cli->json) {
         json_t *o = json_object();
         json_object_set_new(o, "from", json_string(vsafe_mcu_state_name(before)));
@@ -424,13 +652,53 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
         return vsafe_cli_json_out(cli, o);
     }
     if (regress) {
-        printf("%s regression granted: %s -> %s (device reset; %.2f ms)\n", full ? "full" : "partial",
-               vsafe_mcu_state_name(before), vsafe_mcu_state_name(info.state), ms);
+        printf("%s regression granted: %s -> %s (device reset; %.2f ms)\n",
+               bit == VSAFE_DA_PERM_REGRESS_FULL ? "full" : "partial", vsafe_mcu_state_name(before),
+               vsafe_mcu_state_name(info.state), ms);
     } else {
-        printf("debug reopened: %s domain from HDPL%u until the next reset (%.2f ms)\n",
-               bit >= VSAFE_DA_PERM_DEBUG_S_HDPL1 ? "secure" : "non-secure",
-               bit - (bit >= VSAFE_DA_PERM_DEBUG_S_HDPL1 ? VSAFE_DA_PERM_DEBUG_S_HDPL1 : VSAFE_DA_PERM_DEBUG_NS_HDPL1) + 1u, ms);
+        printf("debug reopened: %s domain at HDPL%u (DBG_AUTH_HDPL) until the next reset (%.2f ms)\n",
+               secure ? "secure" : "non-secure", level, ms);
     }
+    return 0;
+}
+
+/* Lock Debug: closes what a debug authentication opened, without a reset. */
+static int close_debug(vsafe_cli_t *cli, int argc, char **argv)
+{
+    int done = 0;
+    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
+    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    vsafe_mcu_t *m;
+    if ((rc = vsafe_cli_open_mcu(cli, &m, 0)) != 0) {
+        return rc;
+    }
+    trace_setup(cli);
+    uint8_t req[8], rsp[64];
+    size_t n, rn;
+    vsafe_mcu_info_t before, after;
+    int s = vsafe_mcu_info(m, &before);
+    if (s == VSAFE_OK) {
+        s = vsafe_da_frame_begin(VSAFE_DA_CMD_LOCK_DEBUG, req, sizeof req, &n);
+    }
+    if (s == VSAFE_OK) {
+        s = vsafe_da_exchange(m, req, n, rsp, sizeof rsp, &rn);
+    }
+    if (s == VSAFE_OK) {
+        s = vsafe_mcu_info(m, &after);
+    }
+    vsafe_mcu_close(m);
+    if (s != VSAFE_OK) {
+        return vsafe_cli_fail(cli, s, "da close-debug");
+    }
+    static const uint8_t none16[16];
+    bool was_open = memcmp(before.debug_grant, none16, 16) != 0;
+    if (cli->json) {
+        return vsafe_cli_json_out(cli, json_pack("{s:b, s:b}", "was_open", was_open, "closed", 1));
+    }
+    printf("%s\n", was_open ? "authenticated debug closed (Lock Debug)" : "no authenticated debug was open");
     return 0;
 }
 
@@ -446,6 +714,7 @@ static int sub_discover(vsafe_cli_t *cli, int argc, char **argv)
     if ((rc = vsafe_cli_open_mcu(cli, &m, 1)) != 0) {
         return rc;
     }
+    trace_setup(cli);
     rc = discover(cli, m);
     vsafe_mcu_close(m);
     return rc;
@@ -464,16 +733,18 @@ static int sub_open_debug(vsafe_cli_t *cli, int argc, char **argv)
 int vsafe_cmd_da(vsafe_cli_t *cli, int argc, char **argv)
 {
     static const vsafe_cli_sub_t subs[] = {
-        {"keygen", keygen, "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--force]",
-         "create a DA root key and certificate chain (and, with --bind, provision it)\n"},
-        {"provision", provision, "da provision --root-key F | --password PW [--mask HEX] [--force]",
-         "write the DA configuration (root key hash or password) into OBK HDPL1\n"},
+        {"keygen", keygen,
+         "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--root-key F] [--intermediate-key F] [--leaf-key F] [--force]",
+         "create a three-level ADAC certificate chain (root, intermediate, leaf) in ST's files and names\n"},
+        {"provision", provision, "da provision --obk FILE | --root-key F | --password PW [--mask HEX] [--force]",
+         "write the DA configuration (ST .obk, root key hash or password) into OBK HDPL1\n"},
         {"discover", sub_discover, "da discover", "what the MCU's debug authentication announces (Discovery)\n"},
         {"regress", sub_regress,
-         "da regress --full|--partial [--chain F --key F | --password PW]",
+         "da regress --full|--partial|--per a|b [--chain F --key F | --password PW | --password-file password.bin]",
          "authenticate and regress the product state (full: to OPEN; partial: non-secure side)\n"},
-        {"open-debug", sub_open_debug, "da open-debug [--domain s|ns] [--hdpl N] [--chain F --key F | --password PW]",
-         "authenticate and reopen debug\n"},
+        {"open-debug", sub_open_debug, "da open-debug [--domain s|ns] [--hdpl N] [--per c..h] [--chain F --key F]",
+         "authenticate and reopen debug at one HDPL\n"},
+        {"close-debug", close_debug, "da close-debug", "Lock Debug: close what da open-debug opened, without a reset\n"},
     };
     cli->cut_mcu = 1;
     return vsafe_cli_dispatch(cli, argc, argv, subs, sizeof subs / sizeof subs[0], cli->summary, NULL);

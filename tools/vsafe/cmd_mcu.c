@@ -22,6 +22,16 @@ int vsafe_cli_open_mcu(vsafe_cli_t *cli, vsafe_mcu_t **mcu, int read_only)
                                                    "it, e.g. vsafe mcu trustzone on)",
                                     cli->device_dir);
     }
+    /* The part, hence the device ID the ADAC SoC class reports, is chosen when the MCU is created. */
+    const char *part = getenv("VSAFE_MCU_PART");
+    if (present == 0 && part != NULL && part[0] != '\0') {
+        int prc = vsafe_mcu_part_parse(part, &o.soc_class);
+        if (prc != VSAFE_OK) {
+            return vsafe_cli_fail(cli, prc, "VSAFE_MCU_PART=%s: one of STM32H573, H563, H562 (device ID 0x484), "
+                                  "H533, H523 (0x478); STM32H503 (0x474) has no OBK and is not modelled",
+                                  part);
+        }
+    }
     const char *seed = getenv("VSAFE_MCU_SEED");
     if (seed != NULL && seed[0] != '\0') {
         o.rng_seed = strtoull(seed, NULL, 0);
