@@ -1,5 +1,6 @@
 #!/bin/sh
-# The host library's layers call only down: transport.c (frames on a bus) <- session.c (framing,
+# The host library's layers call only down: transport.c and transport_socket.c (frames on a bus or
+# a socket to vsafe serve) <- session.c (framing,
 # secure channel, trace) <- host.c and provision.c (the API). Checked twice: no upward #include
 # in the sources, and no upward symbol among the undefined symbols of the compiled objects.
 # Usage: check_layers.sh SOURCE_DIR OBJECT...
@@ -7,7 +8,8 @@ set -eu
 src="$1"
 shift
 fail=0
-if grep -nE '#include "(session|host_internal)\.h"' "$src/src/host/transport.c" "$src/src/host/transport.h"; then
+if grep -nE '#include "(session|host_internal)\.h"' "$src/src/host/transport.c" "$src/src/host/transport.h" \
+    "$src/src/host/transport_socket.c"; then
     echo "transport includes a layer above it"
     fail=1
 fi
@@ -18,7 +20,8 @@ fi
 seen=0
 for o in "$@"; do
     case "$o" in
-    */src/host/transport.c.o) above='^(host_session_|host_transfer|host_protection|host_max_|vsafe_host_)' ;;
+    */src/host/transport.c.o | */src/host/transport_socket.c.o)
+        above='^(host_session_|host_transfer|host_protection|host_max_|vsafe_host_)' ;;
     */src/host/session.c.o) above='^(host_transfer|host_protection|host_max_|vsafe_host_)' ;;
     *) continue ;;
     esac
@@ -29,9 +32,9 @@ for o in "$@"; do
         fail=1
     fi
 done
-if [ "$seen" -ne 2 ]; then
-    echo "expected the objects of transport.c and session.c, found $seen"
+if [ "$seen" -ne 3 ]; then
+    echo "expected the objects of transport.c, transport_socket.c and session.c, found $seen"
     exit 1
 fi
-[ "$fail" -eq 0 ] && echo "host layers: transport <- session <- API, no upward calls"
+[ "$fail" -eq 0 ] && echo "host layers: transport (I2C, socket) <- session <- API, no upward calls"
 exit "$fail"
