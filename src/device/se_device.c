@@ -71,10 +71,17 @@ static int install_identity(vsafe_se_t *se, const vsafe_se_open_ext_t *ext)
     if (rc == VSAFE_OK) {
         rc = vsafe_identity_issue(ca, pub, serial, cert, sizeof cert, &cert_len);
     }
+    int placed = 0;
     if (rc == VSAFE_OK) {
         rc = vsafe_se_core_image_set_identity(se->image, se->image_len, priv, pub, cert, cert_len);
+        placed = 1;
     }
-    if (rc != VSAFE_OK) {
+    if (rc != VSAFE_OK && placed && rc == VSAFE_ERR_ARGUMENT) {
+        /* The only way the image refuses a fresh identity: zone 0 cannot hold the certificate. */
+        set_error(ext, "device identity: the profile has no data zone 0 of at least %zu bytes for the device "
+                       "certificate (make zone 0 that large)", cert_len);
+        rc = VSAFE_ERR_BAD_PROFILE;
+    } else if (rc != VSAFE_OK) {
         set_error(ext, "device identity: %s", vsafe_status_message(rc));
     }
     vsafe_wipe(priv, sizeof priv);

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "vsafe/se_wire.h"
@@ -802,6 +804,58 @@ int vsafe_profile_parse(const char *file, const char *text, size_t text_len, vsa
     return VSAFE_OK;
 }
 
+/* The directories searched for NAME.json, in order: each of $VSAFE_PROFILE_PATH (':'-separated),
+ * then share/vsafe/profiles beside the running program's installation (BIN/../share/...), then
+ * the one of the configured install prefix. */
+static int try_dir(const char *dir, size_t dir_len, const char *name, char *out, size_t cap)
+{
+    if (dir_len == 0) {
+        return VSAFE_ERR_NOT_FOUND;
+    }
+    int n = snprintf(out, cap, "%.*s/%s.json", (int)dir_len, dir, name);
+    if (n < 0 || (size_t)n >= cap) {
+        return VSAFE_ERR_NOT_FOUND;
+    }
+    struct stat st;
+    return stat(out, &st) == 0 && S_ISREG(st.st_mode) ? VSAFE_OK : VSAFE_ERR_NOT_FOUND;
+}
+
+int vsafe_profile_find(const char *name, char *out, size_t cap)
+{
+    if (name == NULL || name[0] == '\0' || strchr(name, '/') != NULL || out == NULL || cap == 0) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    const char *env = getenv("VSAFE_PROFILE_PATH");
+    for (const char *p = env; p != NULL && *p != '\0';) {
+        const char *colon = strchr(p, ':');
+        size_t l = colon != NULL ? (size_t)(colon - p) : strlen(p);
+        if (try_dir(p, l, name, out, cap) == VSAFE_OK) {
+            return VSAFE_OK;
+        }
+        p = colon != NULL ? colon + 1 : NULL;
+    }
+    char exe[4096];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (el > 0) {
+        exe[el] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            char dir[4200];
+            int n = snprintf(dir, sizeof dir, "%s/../share/vsafe/profiles", exe);
+            if (n > 0 && (size_t)n < sizeof dir && try_dir(dir, (size_t)n, name, out, cap) == VSAFE_OK) {
+                return VSAFE_OK;
+            }
+        }
+    }
+#ifdef VSAFE_PROFILE_DATADIR
+    if (try_dir(VSAFE_PROFILE_DATADIR, strlen(VSAFE_PROFILE_DATADIR), name, out, cap) == VSAFE_OK) {
+        return VSAFE_OK;
+    }
+#endif
+    return VSAFE_ERR_NOT_FOUND;
+}
+
 static bool looks_like_path(const char *s)
 {
     size_t n = strlen(s);
@@ -827,21 +881,32 @@ int vsafe_profile_load(const char *name_or_path, vsafe_profile_t **out, char *er
         }
         return rc;
     }
+    /* A bare name (no '/', no .json) that is no file here: NAME.json in the profile directories. */
+    char found[4096];
+    const char *path = name_or_path;
     FILE *f = fopen(name_or_path, "rb");
+    if (f == NULL && errno == ENOENT && !looks_like_path(name_or_path) &&
+        vsafe_profile_find(name_or_path, found, sizeof found) == VSAFE_OK) {
+        path = found;
+        f = fopen(path, "rb");
+    }
     if (f == NULL) {
         int e = errno;
         if (e == ENOENT && !looks_like_path(name_or_path)) {
             if (err_cap > 0) {
                 snprintf(err, err_cap,
-                         "unknown profile \"%s\": not a built-in (spl05, default) and no such file", name_or_path);
+                         "unknown profile \"%s\": not a built-in (spl05, default), no such file, and no %s.json in "
+                         "$VSAFE_PROFILE_PATH or the installed profiles (share/vsafe/profiles)",
+                         name_or_path, name_or_path);
             }
             return VSAFE_ERR_PROFILE_UNKNOWN;
         }
         if (err_cap > 0) {
-            snprintf(err, err_cap, "%s: cannot open: %s", name_or_path, strerror(e));
+            snprintf(err, err_cap, "%s: cannot open: %s", path, strerror(e));
         }
         return VSAFE_ERR_IO;
     }
+    name_or_path = path;
     char *text = malloc(PROFILE_FILE_MAX + 1u);
     if (text == NULL) {
         fclose(f);

@@ -11,14 +11,20 @@
 #include "se/profile.h"
 #include "vsafe/status.h"
 
-/* Loads a profile: name_or_path is a built-in name (case-insensitive: "spl05", "default") or the
- * path of a JSON profile file. A built-in name wins over a file of the same name; write "./spl05"
+/* Loads a profile: name_or_path is a built-in name (case-insensitive: "spl05", "default"), the
+ * path of a JSON profile file, or the bare name of an installed one (vsafe_profile_find). A built-in name wins over a file of the same name; write "./spl05"
  * for the file. On success *out is a heap copy the caller releases with vsafe_profile_free (also
  * for built-ins). On failure *out is NULL and err (if err_cap > 0) holds a one-line message.
  * Returns VSAFE_OK, VSAFE_ERR_ARGUMENT, VSAFE_ERR_NO_MEMORY, VSAFE_ERR_IO (file unreadable),
  * VSAFE_ERR_PROFILE_UNKNOWN (not a built-in name and no such file), VSAFE_ERR_PROFILE_SYNTAX
  * (not JSON, or a duplicated key), VSAFE_ERR_PROFILE_FIELD (unknown, missing or mistyped field),
  * VSAFE_ERR_BAD_PROFILE (well-formed but cannot describe a real device). */
+/* Finds the installed or user profile NAME (a bare name, no '/'): NAME.json in each directory of
+ * $VSAFE_PROFILE_PATH (':'-separated), then in share/vsafe/profiles of the running program's
+ * installation (BIN/../share/vsafe/profiles), then of the configured install prefix. Writes the
+ * path to out. VSAFE_OK, VSAFE_ERR_NOT_FOUND, VSAFE_ERR_ARGUMENT. */
+VSAFE_MUST_CHECK int vsafe_profile_find(const char *name, char *out, size_t cap);
+
 VSAFE_MUST_CHECK int vsafe_profile_load(const char *name_or_path, vsafe_profile_t **out, char *err,
                                         size_t err_cap);
 

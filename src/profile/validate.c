@@ -99,6 +99,10 @@ static int check_commands(const vsafe_profile_t *p, const report_t *r)
 static int check_zones(const vsafe_profile_t *p, const report_t *r)
 {
     char f[64];
+    if (p->zone_count == 0) {
+        /* Nothing to store: every data command would be refused; almost surely a mistake. */
+        return refuse(r, "zones", "a profile needs at least one zone");
+    }
     if (p->zone_count > VSAFE_PROFILE_MAX_ZONES) {
         return refuse(r, "zones", "too many zones (%u, at most %u)", p->zone_count,
                       VSAFE_PROFILE_MAX_ZONES);

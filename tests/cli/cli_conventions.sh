@@ -111,5 +111,22 @@ r3=$(VSAFE_SE_SEED=43 "$V" --device "$D/s2" random 16)
 VSAFE_SE_SEED=nope "$V" --device "$D/s1" random 4 >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || { echo "FAIL: VSAFE_SE_SEED=nope exits $rc, wanted 2"; fail=1; }
 
+# Profiles by name from $VSAFE_PROFILE_PATH; a profile with no zones is refused, nothing created.
+mkdir -p "$D/prof"
+printf '{"name": "tiny", "zones": [{"index": 0, "length": 1000}]}\n' >"$D/prof/tiny.json"
+printf '{"name": "small0", "zones": [{"index": 0, "length": 16}]}\n' >"$D/prof/small0.json"
+printf '{"name": "empty", "zones": []}\n' >"$D/prof/empty.json"
+VSAFE_PROFILE_PATH="$D/nowhere:$D/prof" "$V" --device "$D/tiny" init --profile tiny >/dev/null \
+  || { echo "FAIL: init --profile tiny from VSAFE_PROFILE_PATH"; fail=1; }
+[ "$("$V" --device "$D/tiny" --json zones | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["zones"]))')" = 1 ] \
+  || { echo "FAIL: the tiny profile's device does not have 1 zone"; fail=1; }
+out=$(VSAFE_PROFILE_PATH="$D/prof" "$V" --device "$D/empty" init --profile empty 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "at least one zone" || { echo "FAIL: a profile with no zones: exit $rc '$out'"; fail=1; }
+[ -e "$D/empty/se.nvm" ] && { echo "FAIL: a refused profile left a device"; fail=1; }
+# zone 0 too small for the device certificate: refused with the reason, not "invalid argument"
+out=$(VSAFE_PROFILE_PATH="$D/prof" "$V" --device "$D/small0" init --profile small0 2>&1); rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "zone 0 of at least" || { echo "FAIL: a zone 0 too small: exit $rc '$out'"; fail=1; }
+"$V" --device "$D/none2" init --profile nosuchprofile >/dev/null 2>&1 && { echo "FAIL: an unknown profile name was accepted"; fail=1; }
+
 [ $fail -eq 0 ] && echo "cli conventions: ok"
 exit $fail

@@ -47,6 +47,10 @@ hdr=$(sed -n 's/^#define VSAFE_VERSION_STRING "\(.*\)"$/\1/p' "$D/prefix/include
 [ "$cli" = "vsafe $pc" ] || { echo "FAIL: vsafe --version says '$cli', pkg-config '$pc'"; exit 1; }
 [ "$hdr" = "$pc" ] || { echo "FAIL: version.h says '$hdr', pkg-config '$pc'"; exit 1; }
 [ "$("$D/prefix/bin/vsafe" -V)" = "$cli" ] || { echo "FAIL: vsafe -V differs from --version"; exit 1; }
+# Installed profiles are found by name, beside the installed program.
+[ -f "$D/prefix/share/vsafe/profiles/usage-monitor.json" ] || { echo "FAIL: profiles not installed"; exit 1; }
+(cd "$D" && "$D/prefix/bin/vsafe" --device "$D/dev2" init --profile usage-monitor) | grep -q "from profile usage-monitor" \
+  || { echo "FAIL: the installed profile usage-monitor is not found by name"; exit 1; }
 # The installed man page is readable with man -l, the completion is valid bash.
 if command -v man >/dev/null; then
   MANWIDTH=120 man -l "$D/prefix/share/man/man1/vsafe.1" | grep -q "vsafe read ZONE" || { echo "FAIL: man -l vsafe.1"; exit 1; }

@@ -187,6 +187,8 @@ typedef struct {
 } refusal_t;
 
 static const refusal_t refusals[] = {
+    /* issue 11 trial: a profile with no zones was accepted (a device that can store nothing) */
+    { "{\n \"zones\": []\n}", VSAFE_ERR_BAD_PROFILE, "t.json:2: zones: a profile needs at least one zone" },
     { "{\n \"zones\": [\n  {\"index\": 1, \"length\": 4},\n  {\"index\": 1, \"length\": 4}\n ]\n}",
       VSAFE_ERR_BAD_PROFILE, "t.json:4: zones[1].index: zone index 1 is already used by zones[0]" },
     { "{\n \"zones\": [\n  {\"index\": 256, \"length\": 4}\n ]\n}",
