@@ -128,5 +128,29 @@ out=$(VSAFE_PROFILE_PATH="$D/prof" "$V" --device "$D/small0" init --profile smal
 [ $rc -ne 0 ] && echo "$out" | grep -q "zone 0 of at least" || { echo "FAIL: a zone 0 too small: exit $rc '$out'"; fail=1; }
 "$V" --device "$D/none2" init --profile nosuchprofile >/dev/null 2>&1 && { echo "FAIL: an unknown profile name was accepted"; fail=1; }
 
+# A bare ACCESS_CONDITION_NOT_SATISFIED gets the reason when the CLI knows it, on the same line
+# (stderr) and as "hint" (JSON); the status is still named and the exit status 1.
+H="$D/hints"
+"$V" --device "$H" init >/dev/null
+"$V" --device "$H" ac 1 --update host >/dev/null
+"$V" --device "$H" ac 2 --update never --lock >/dev/null
+hint() { # expected text, then the command
+  local want="$1"; shift
+  err=$("$V" --device "$H" "$@" 2>&1 >/dev/null); rc=$?
+  [ $rc -eq 1 ] || { echo "FAIL: $* exits $rc, wanted 1"; fail=1; }
+  [ "$(echo "$err" | wc -l)" -eq 1 ] || { echo "FAIL: $*: refusal is not one line: $err"; fail=1; }
+  echo "$err" | grep -q "ACCESS_CONDITION_NOT_SATISFIED" || { echo "FAIL: $*: status not named: $err"; fail=1; }
+  echo "$err" | grep -q -- "$want" || { echo "FAIL: $*: no hint '$want' in: $err"; fail=1; }
+}
+hint "give --host-key FILE" update 1 --data 01
+hint "can only be made stricter" ac 1 --update always
+hint "update AC is never" update 2 --data 01
+hint "change right was cleared" ac 2 --update never
+hint "update AC is never" update 0 --data 00
+"$V" --device "$H" --json update 1 --data 01 2>/dev/null | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+assert o["error"] == "ACCESS_CONDITION_NOT_SATISFIED" and "--host-key" in o["hint"], o' || { echo "FAIL: JSON hint"; fail=1; }
+
 [ $fail -eq 0 ] && echo "cli conventions: ok"
 exit $fail

@@ -196,10 +196,12 @@ int vsafe_cli_parse(vsafe_cli_t *cli, int argc, char **argv, const vsafe_cli_opt
     return 0;
 }
 
-static void vfail(vsafe_cli_t *cli, const char *name, const char *message, const char *fmt, va_list ap)
+static void vfail_hint(vsafe_cli_t *cli, const char *name, const char *message, const char *hint, const char *fmt,
+                       va_list ap)
 {
     char ctx[512];
     vsnprintf(ctx, sizeof ctx, fmt, ap);
+    const char *h = hint != NULL && hint[0] != '\0' ? hint : NULL;
     if (cli->json) {
         char msg[768];
         if (message != NULL) {
@@ -208,16 +210,34 @@ static void vfail(vsafe_cli_t *cli, const char *name, const char *message, const
             snprintf(msg, sizeof msg, "%s", ctx);
         }
         json_t *o = json_pack("{s:s, s:s}", "error", name, "message", msg);
+        if (h != NULL) {
+            json_object_set_new(o, "hint", json_string(h));
+        }
         char *s = json_dumps(o, JSON_COMPACT);
         printf("%s\n", s);
         free(s);
         json_decref(o);
     }
+    /* One line, naming the status; what to do about it last, in parentheses. */
     if (message != NULL) {
-        fprintf(stderr, "vsafe: %s: %s: %s\n", ctx, name, message);
+        fprintf(stderr, "vsafe: %s: %s: %s%s%s%s\n", ctx, name, message, h ? " (" : "", h ? h : "", h ? ")" : "");
     } else {
-        fprintf(stderr, "vsafe: %s: %s\n", ctx, name);
+        fprintf(stderr, "vsafe: %s: %s%s%s%s\n", ctx, name, h ? " (" : "", h ? h : "", h ? ")" : "");
     }
+}
+
+static void vfail(vsafe_cli_t *cli, const char *name, const char *message, const char *fmt, va_list ap)
+{
+    vfail_hint(cli, name, message, NULL, fmt, ap);
+}
+
+int vsafe_cli_fail_hint(vsafe_cli_t *cli, int status, const char *hint, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail_hint(cli, vsafe_status_name(status), vsafe_status_message(status), hint, fmt, ap);
+    va_end(ap);
+    return VSAFE_CLI_EXIT_FAIL;
 }
 
 int vsafe_cli_usage_error(vsafe_cli_t *cli, const char *fmt, ...)

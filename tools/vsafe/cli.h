@@ -211,6 +211,10 @@ VSAFE_MUST_CHECK int vsafe_cli_lock_hostkey_ctrl(vsafe_host_t *host, int *was_op
 /* Reports a failure: JSON error object on stdout with --json, else one stderr line
  * "vsafe: <context>: <STATUS_NAME>: <message>". Returns VSAFE_CLI_EXIT_FAIL. */
 int vsafe_cli_fail(vsafe_cli_t *cli, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* As vsafe_cli_fail, with what the user can do about it (NULL or "": none): stderr gets it at the
+ * end of the line in parentheses, the JSON error object a "hint" field. */
+int vsafe_cli_fail_hint(vsafe_cli_t *cli, int status, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* As vsafe_cli_fail, with a name of the caller's choice (no vsafe status). */
 int vsafe_cli_fail_named(vsafe_cli_t *cli, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -180,6 +180,54 @@ static int find_zone(vsafe_cli_t *cli, uint32_t index, vsafe_host_zone_t *out)
                           (unsigned)index);
 }
 
+/* Why a zone command was refused with ACCESS_CONDITION_NOT_SATISFIED, when the partition table
+ * says: which (0 read, 1 update), to_ac the AC an `ac` change asked for (-1: not a change),
+ * have_key whether a host session was open. Writes "" when it cannot tell. */
+static void zone_ac_hint(vsafe_cli_t *cli, uint32_t zone, int which, int to_ac, int have_key, char *out, size_t cap)
+{
+    out[0] = '\0';
+    vsafe_host_zone_t zones[ZONES_MAX];
+    size_t count = 0;
+    if (cli->host == NULL || vsafe_host_zones(cli->host, zones, ZONES_MAX, &count) != 0) {
+        return;
+    }
+    const char *what = which ? "update" : "read";
+    for (size_t i = 0; i < count; i++) {
+        if (zones[i].index != zone) {
+            continue;
+        }
+        uint8_t ac = which ? zones[i].update_ac : zones[i].read_ac;
+        uint8_t cr = which ? zones[i].update_ac_cr : zones[i].read_ac_cr;
+        if (to_ac >= 0) {
+            if (!cr) {
+                snprintf(out, cap, "zone %u's %s AC can no longer change: its change right was cleared", (unsigned)zone,
+                         what);
+            } else if (to_ac < ac) {
+                snprintf(out, cap, "an AC can only be made stricter: zone %u's %s AC is %s, and %s is less strict",
+                         (unsigned)zone, what, vsafe_cli_ac_name(ac), vsafe_cli_ac_name((uint8_t)to_ac));
+            } else if (ac == VSAFE_SE_AC_HOST && !have_key) {
+                snprintf(out, cap, "zone %u's %s AC is host: the change needs a host session, give --host-key FILE",
+                         (unsigned)zone, what);
+            }
+        } else if (ac == VSAFE_SE_AC_HOST && !have_key) {
+            snprintf(out, cap, "zone %u's %s AC is host: give --host-key FILE, the key file hostkey provision --out wrote",
+                     (unsigned)zone, what);
+        } else if (ac != VSAFE_SE_AC_ALWAYS && ac != VSAFE_SE_AC_HOST) {
+            snprintf(out, cap, "zone %u's %s AC is never: no one can %s it", (unsigned)zone, what, what);
+        }
+        return;
+    }
+}
+
+static int zone_fail(vsafe_cli_t *cli, int rc, uint32_t zone, int which, int to_ac, int have_key, const char *ctx)
+{
+    char hint[256] = "";
+    if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED)) {
+        zone_ac_hint(cli, zone, which, to_ac, have_key, hint, sizeof hint);
+    }
+    return vsafe_cli_fail_hint(cli, rc, hint, "%s", ctx);
+}
+
 /* Prints data as a hex dump with an ASCII column. */
 static void hexdump(const uint8_t *p, size_t n, uint32_t base)
 {
@@ -255,8 +303,10 @@ int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
     }
     if (rc != 0) {
         free(data);
-        return vsafe_cli_fail(cli, rc, "read zone %u offset %u length %u", (unsigned)zone, (unsigned)offset,
-                              (unsigned)length);
+        char ctx[96];
+        snprintf(ctx, sizeof ctx, "read zone %u offset %u length %u", (unsigned)zone, (unsigned)offset,
+                 (unsigned)length);
+        return zone_fail(cli, rc, zone, 0, -1, key_s != NULL, ctx);
     }
     if (out != NULL) {
         rc = vsafe_cli_write_file(cli, "--out", out, data, length, 0);
@@ -329,7 +379,9 @@ int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
     rc = vsafe_host_update_zone(cli->host, prot, (uint8_t)zone, (uint16_t)offset, data, len, atomic);
     free(data);
     if (rc != 0) {
-        return vsafe_cli_fail(cli, rc, "update zone %u offset %u (%zu bytes)", (unsigned)zone, (unsigned)offset, len);
+        char ctx[96];
+        snprintf(ctx, sizeof ctx, "update zone %u offset %u (%zu bytes)", (unsigned)zone, (unsigned)offset, len);
+        return zone_fail(cli, rc, zone, 1, -1, key_s != NULL, ctx);
     }
     if (cli->json) {
         json_t *r = json_pack("{s:i, s:i, s:i, s:b}", "zone", (int)zone, "offset", (int)offset, "length", (int)len,
@@ -382,7 +434,9 @@ int vsafe_cmd_decrement(vsafe_cli_t *cli, int argc, char **argv)
     rc = vsafe_host_decrement(cli->host, prot, (uint8_t)zone, amount, (uint16_t)offset, data, len, &counter);
     free(data);
     if (rc != 0) {
-        return vsafe_cli_fail(cli, rc, "decrement zone %u by %u", (unsigned)zone, (unsigned)amount);
+        char ctx[96];
+        snprintf(ctx, sizeof ctx, "decrement zone %u by %u", (unsigned)zone, (unsigned)amount);
+        return zone_fail(cli, rc, zone, 1, -1, key_s != NULL, ctx);
     }
     if (cli->json) {
         json_t *r = json_pack("{s:i, s:I}", "zone", (int)zone, "counter", (json_int_t)counter);
@@ -458,8 +512,9 @@ int vsafe_cmd_ac(vsafe_cli_t *cli, int argc, char **argv)
         rc = vsafe_host_change_update_ac(cli->host, prot, (uint8_t)zone, ac, !lock, 0, NULL, 0, 0);
     }
     if (rc != 0) {
-        return vsafe_cli_fail(cli, rc, "change %s AC of zone %u to %s", which, (unsigned)zone,
-                              vsafe_cli_ac_name(ac));
+        char ctx[96];
+        snprintf(ctx, sizeof ctx, "change %s AC of zone %u to %s", which, (unsigned)zone, vsafe_cli_ac_name(ac));
+        return zone_fail(cli, rc, zone, read_s == NULL, ac, key_s != NULL, ctx);
     }
     if (cli->json) {
         json_t *o = json_pack("{s:{s:i, s:s, s:s, s:b}}", "ac", "zone", (int)zone, "which", which, "ac",
