@@ -349,6 +349,52 @@ void vsafe_da_set_trace(vsafe_da_trace_fn fn, void *ctx);
 VSAFE_MUST_CHECK int vsafe_da_exchange(vsafe_mcu_t *mcu, const uint8_t *req, size_t req_len, uint8_t *rsp,
                                        size_t rsp_cap, size_t *rsp_len);
 
+/* ---- Secure firmware install (SFI) and the three parties (docs/LIFECYCLE.md) ----
+ * Regions: 1 iROT (flash S 0..511, the iROT owner's), 2 secure (flash S 512..1023, the secure
+ * owner's), 3 non-secure (flash NS 0..1023, the non-secure owner's). Image (one region, one
+ * device): "VSFI", format 1, region, 2 reserved, version u32 BE, payload length u32 BE, owner
+ * public key X||Y (64) | license: ephemeral public key (64), wrapped image key (32 + GCM tag 16),
+ * image IV (12), 4 reserved | ciphertext (length), image GCM tag (16) | owner signature r||s (64)
+ * over SHA-256 of everything before it. KEK = HKDF-SHA-256(salt = SoC ID, ikm = ECDH(ephemeral,
+ * device provisioning key), info = "vsafe SFI v1 KEK" || header bytes 0..15); the image key is
+ * AES-256-GCM under the KEK (zero IV: one KEK per ephemeral key), the image AES-256-GCM under the
+ * image key; both take header bytes 0..79 as AAD. */
+enum { VSAFE_MCU_SFI_IROT = 1, VSAFE_MCU_SFI_SECURE = 2, VSAFE_MCU_SFI_NONSECURE = 3 };
+#define VSAFE_SFI_OFF_OWNER 16u
+#define VSAFE_SFI_OFF_EPHEMERAL 80u
+#define VSAFE_SFI_OFF_WRAPPED 144u
+#define VSAFE_SFI_OFF_IV 192u
+#define VSAFE_SFI_HEADER_LEN 208u
+/* Bytes of a region (0 for an unknown one). */
+uint32_t vsafe_mcu_sfi_region_size(unsigned region);
+/* This device's provisioning public key (P-256, drawn when the MCU is created), which images are
+ * packed for. ERR_UNSUPPORTED when the port could not generate one. */
+VSAFE_MUST_CHECK int vsafe_mcu_sfi_pubkey(const vsafe_mcu_t *mcu, uint8_t pub[64]);
+/* Owner (SHA-256 of its public key; all zero = free) and installed version of a region. */
+VSAFE_MUST_CHECK int vsafe_mcu_sfi_region_info(const vsafe_mcu_t *mcu, unsigned region, uint8_t owner_hash[32],
+                                               uint32_t *version);
+/* Installs an image into its region, in one commit (a power cut leaves the region wholly old or
+ * wholly new). States: iROT region in PROVISIONING only, secure region also in iROT_PROVISIONED,
+ * non-secure region also in TZ_CLOSED (ERR_SFI_STATE otherwise). ERR_PARSE (malformed, too long
+ * for the region), ERR_SFI_FOREIGN_REGION (the region is owned by another key), ERR_SFI_SIGNATURE,
+ * ERR_SFI_REPLAY (version not above the installed one), ERR_SFI_WRONG_DEVICE (the license does not
+ * unwrap here), ERR_SFI_TAMPERED (the image tag fails), ERR_MCU_INERT; NVM errors. A refusal
+ * changes nothing. The first image into a free region makes its signer the owner. */
+VSAFE_MUST_CHECK int vsafe_mcu_sfi_install(vsafe_mcu_t *mcu, const uint8_t *img, size_t img_len);
+
+/* Host side (OpenSSL): packs payload for region of the device whose provisioning key and SoC ID
+ * are given, signed by owner. out_cap >= VSAFE_SFI_HEADER_LEN + payload_len + 80. */
+typedef struct {
+    unsigned region;
+    uint32_t version;
+    const vsafe_da_key_t *owner;
+    const uint8_t *device_pub;    /* 64 bytes: vsafe_mcu_sfi_pubkey */
+    const uint8_t *device_soc_id; /* 16 bytes: vsafe_mcu_info_t.soc_id */
+    const uint8_t *payload;
+    size_t payload_len; /* 1 .. the region's size */
+} vsafe_sfi_pack_t;
+VSAFE_MUST_CHECK int vsafe_sfi_pack(const vsafe_sfi_pack_t *p, uint8_t *out, size_t out_cap, size_t *out_len);
+
 /* ---- Board: one MCU and its secure element (outer library) ----
  * The host keys live in OBK HDPL3-S as the record described at VSAFE_MCU_HOSTKEY_LEN. */
 struct vsafe_host;

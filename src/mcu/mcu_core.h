@@ -43,7 +43,11 @@
 #define MCU_OFF_OBK 0x100u          /* OBK areas back to back, in vsafe_mcu_obk_t order */
 #define MCU_OFF_MEM 0x2100u         /* regions back to back, in vsafe_mcu_mem_t order */
 #define MCU_OFF_AUTH_KEY 0x2D00u    /* u8[64] key of the last accepted certificate (v2, volatile) */
-#define MCU_OFF_SFI 0x2D40u         /* SFI records (v2), see mcu_sfi.c */
+#define MCU_OFF_SFI 0x2D40u         /* SFI records (v2), see mcu_sfi.c: */
+#define MCU_OFF_SFI_PRIV 0x2D40u    /*   u8[32] device provisioning private key (P-256) */
+#define MCU_OFF_SFI_PUB 0x2D60u     /*   u8[64] its public key */
+#define MCU_OFF_SFI_REGIONS 0x2DA0u /*   per region 1..3: owner hash [32], version u32, 4 reserved */
+#define MCU_SFI_REC_LEN 40u
 #define MCU_IMAGE_LEN 0x3000u
 
 /* Phases of one ADAC exchange (psa-adac's authenticator states). */
@@ -84,6 +88,10 @@ bool mcu_inert(const struct vsafe_mcu *m);
 bool mcu_da_config_valid(const struct vsafe_mcu *m);
 uint32_t mcu_attempts(const struct vsafe_mcu *m); /* UINT32_MAX when the copies disagree */
 uint32_t mcu_obk_off(vsafe_mcu_obk_t area);
+uint32_t mcu_mem_off(vsafe_mcu_mem_t region);
+/* Draws the device provisioning key pair (into txn, or straight into the image when txn is NULL:
+ * an image being built). VSAFE_OK without a key when the port has no EC key generation. */
+VSAFE_MUST_CHECK int mcu_sfi_keygen(struct vsafe_mcu *m, vsafe_txn_t *txn);
 void mcu_stage_rec(vsafe_txn_t *txn, uint32_t off, uint8_t code);
 /* Performs a granted regression: records the request code, then resets (erase, new state). */
 VSAFE_MUST_CHECK int mcu_request_regression(struct vsafe_mcu *m, bool full, vsafe_txn_t *txn);

@@ -182,7 +182,7 @@ uint32_t mcu_obk_off(vsafe_mcu_obk_t area)
     return off;
 }
 
-static uint32_t mem_off(vsafe_mcu_mem_t r)
+uint32_t mcu_mem_off(vsafe_mcu_mem_t r)
 {
     uint32_t off = MCU_OFF_MEM;
     for (unsigned i = 0; i < (unsigned)r; i++) {
@@ -257,8 +257,8 @@ static int build_image(struct vsafe_mcu *m, uint32_t attempt_limit, uint32_t soc
         h0[i] = (uint8_t)(0x53u ^ i);
     }
     memset(img + mcu_obk_off(VSAFE_MCU_OBK_HDPL1), 0xFF, mcu_obk_off(VSAFE_MCU_OBK_COUNT) - mcu_obk_off(VSAFE_MCU_OBK_HDPL1));
-    memset(img + mem_off(VSAFE_MCU_FLASH_S), 0xFF, mem_sizes[0] + mem_sizes[1]);
-    return VSAFE_OK;
+    memset(img + mcu_mem_off(VSAFE_MCU_FLASH_S), 0xFF, mem_sizes[0] + mem_sizes[1]);
+    return mcu_sfi_keygen(m, NULL);
 }
 
 /* Version 1 -> 2: the image grows by the ADAC context and SFI area (zero: no exchange under
@@ -273,7 +273,8 @@ static int migrate_v1(struct vsafe_mcu *m)
     vsafe_txn_put_u8(&m->txn, MCU_OFF_VERSION + 1u, VSAFE_MCU_IMG_VERSION);
     vsafe_txn_put_u8(&m->txn, MCU_OFF_CHAL_VALID, 0u);
     vsafe_txn_put(&m->txn, MCU_OFF_GRANT, none, sizeof none);
-    return vsafe_store_commit_resize(&m->store, MCU_IMAGE_LEN, &m->txn);
+    int rc = mcu_sfi_keygen(m, &m->txn); /* version 1 had no provisioning key */
+    return rc != VSAFE_OK ? rc : vsafe_store_commit_resize(&m->store, MCU_IMAGE_LEN, &m->txn);
 }
 
 int vsafe_mcu_core_start(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
@@ -661,7 +662,7 @@ static int erase_range(struct vsafe_mcu *m, uint32_t off, uint32_t len, uint8_t 
 
 static int erase_mem(struct vsafe_mcu *m, vsafe_mcu_mem_t r)
 {
-    return erase_range(m, mem_off(r), mem_sizes[r], (r == VSAFE_MCU_FLASH_S || r == VSAFE_MCU_FLASH_NS) ? 0xFFu : 0x00u);
+    return erase_range(m, mcu_mem_off(r), mem_sizes[r], (r == VSAFE_MCU_FLASH_S || r == VSAFE_MCU_FLASH_NS) ? 0xFFu : 0x00u);
 }
 
 static int erase_obk(struct vsafe_mcu *m, vsafe_mcu_obk_t a)
@@ -706,6 +707,9 @@ int vsafe_mcu_reset(vsafe_mcu_t *m)
             for (size_t i = 0; i < 4u && rc == VSAFE_OK; i++) {
                 rc = erase_obk(m, obks[i]);
             }
+            if (rc == VSAFE_OK) { /* every SFI region is free again (its flash is erased) */
+                rc = erase_range(m, MCU_OFF_SFI_REGIONS, 3u * MCU_SFI_REC_LEN, 0x00);
+            }
             target = VSAFE_MCU_STATE_OPEN;
         } else if (p == VSAFE_MCU_STATE_NS_REGRESSION) {
             rc = erase_mem(m, VSAFE_MCU_FLASH_NS);
@@ -714,6 +718,9 @@ int vsafe_mcu_reset(vsafe_mcu_t *m)
             }
             if (rc == VSAFE_OK) {
                 rc = erase_obk(m, VSAFE_MCU_OBK_HDPL3_NS);
+            }
+            if (rc == VSAFE_OK) { /* the non-secure SFI region is free again */
+                rc = erase_range(m, MCU_OFF_SFI_REGIONS + 2u * MCU_SFI_REC_LEN, MCU_SFI_REC_LEN, 0x00);
             }
             target = VSAFE_MCU_STATE_TZ_CLOSED;
         } else if (is_product_state(p) && rank(p) > rank(cur)) {
@@ -889,7 +896,7 @@ int vsafe_mcu_mem_write(vsafe_mcu_t *m, vsafe_mcu_mem_t r, uint32_t offset, cons
         return rc;
     }
     vsafe_txn_begin(&m->txn);
-    vsafe_txn_put(&m->txn, mem_off(r) + offset, data, (uint32_t)len);
+    vsafe_txn_put(&m->txn, mcu_mem_off(r) + offset, data, (uint32_t)len);
     return vsafe_store_commit(&m->store, &m->txn);
 }
 
@@ -901,7 +908,7 @@ int vsafe_mcu_mem_read(const vsafe_mcu_t *m, vsafe_mcu_mem_t r, uint32_t offset,
     if ((unsigned)r >= VSAFE_MCU_MEM_COUNT || offset > mem_sizes[r] || len > mem_sizes[r] - offset) {
         return VSAFE_ERR_ARGUMENT;
     }
-    memcpy(out, m->image + mem_off(r) + offset, len);
+    memcpy(out, m->image + mcu_mem_off(r) + offset, len);
     return VSAFE_OK;
 }
 

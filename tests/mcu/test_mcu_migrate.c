@@ -61,9 +61,15 @@ static void check_migrated(const struct vsafe_mcu *m, const uint8_t v1[MCU_IMAGE
     for (unsigned i = 0; i < 16; i++) {
         assert_int_equal(m->image[MCU_OFF_GRANT + i], 0);
     }
+    /* the new area is blank but for the SFI provisioning key version 1 did not have */
     for (uint32_t i = MCU_IMAGE_LEN_V1; i < MCU_IMAGE_LEN; i++) {
-        assert_int_equal(m->image[i], 0);
+        if (i < MCU_OFF_SFI_PRIV || i >= MCU_OFF_SFI_PUB + 64u) {
+            assert_int_equal(m->image[i], 0);
+        }
     }
+    uint8_t pub[64], zero[64] = {0};
+    CHECK(vsafe_mcu_sfi_pubkey(m, pub));
+    assert_memory_not_equal(pub, zero, 64);
 }
 
 static void test_v1_image_opens_migrated(void **state)
