@@ -107,6 +107,10 @@ int vsafe_se_stats(const vsafe_se_t *se, vsafe_se_stats_t *stats);
  * real part; an in-process host uses this to report a power loss instead of a timeout. False for
  * NULL. Cleared by the next command written. */
 bool vsafe_se_power_lost(const vsafe_se_t *se);
+
+/* The name of the profile the device was created from, as recorded in its state (at most 31
+ * characters; "" when none was recorded), NUL-terminated into out[cap]. VSAFE_OK, VSAFE_ERR_ARGUMENT. */
+int vsafe_se_profile_name(const vsafe_se_t *se, char *out, size_t cap);
 /* Turns the timing model (see vsafe_se_open_ext_t.timing) on or off on an open device; the
  * volatile state is kept. VSAFE_ERR_ARGUMENT for NULL. */
 int vsafe_se_set_timing(vsafe_se_t *se, int on);

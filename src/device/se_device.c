@@ -17,6 +17,7 @@
 
 #include "common/secure.h"
 #include "device/identity.h"
+#include "se/layout.h"
 #include "port/posix/crypto_openssl.h"
 #include "port/posix/nvm_file.h"
 #include "profile/profile_file.h"
@@ -294,6 +295,20 @@ int vsafe_se_transceive(vsafe_se_t *se, const uint8_t *cmd, size_t cmd_len, uint
     memcpy(rsp, se->core.rsp, se->core.rsp_len);
     *rsp_len = se->core.rsp_len;
     return 0;
+}
+
+int vsafe_se_profile_name(const vsafe_se_t *se, char *out, size_t cap)
+{
+    if (se == NULL || out == NULL || cap == 0 || se->image_len < SE_OFF_PROFILE_NAME + 32u) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    size_t n = 0;
+    while (n < 31u && n + 1 < cap && se->image[SE_OFF_PROFILE_NAME + n] != 0) {
+        char c = (char)se->image[SE_OFF_PROFILE_NAME + n];
+        out[n++] = (c >= 0x20 && c < 0x7f) ? c : '?';
+    }
+    out[n] = '\0';
+    return VSAFE_OK;
 }
 
 bool vsafe_se_power_lost(const vsafe_se_t *se)

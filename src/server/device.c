@@ -51,6 +51,7 @@ struct vsafe_server_dev {
     uint32_t *page_erases;
     uint32_t page_count;
     vsafe_se_t *se;              /* NULL: powered off */
+    char profile[32];            /* the profile recorded in the state, read at the first power-on */
     int durability;
     int timing;
     bool sync_pending;           /* programs since the last sync the store asked for */
@@ -163,6 +164,9 @@ static int open_se(vsafe_server_dev_t *d, char *why, size_t why_cap)
         set_why(why, why_cap, "%s: %s", d->path, msg[0] ? msg : vsafe_status_message(rc));
         return rc;
     }
+    if (d->profile[0] == '\0') {
+        (void)vsafe_se_profile_name(d->se, d->profile, sizeof d->profile);
+    }
     /* A mount may write (a format migration): make it durable before any command runs. */
     if (d->sync_pending && d->sim == NULL) {
         d->sync_pending = false;
@@ -274,6 +278,7 @@ void vsafe_server_dev_close(vsafe_server_dev_t *d)
 }
 
 const char *vsafe_server_dev_name(const vsafe_server_dev_t *d) { return d->name; }
+const char *vsafe_server_dev_profile(const vsafe_server_dev_t *d) { return d->profile; }
 int vsafe_server_dev_durability(const vsafe_server_dev_t *d) { return d->durability; }
 int vsafe_server_dev_fd(const vsafe_server_dev_t *d) { return vsafe_file_nvm_fd(d->file); }
 

@@ -35,6 +35,8 @@ int vsafe_server_dev_fd(const vsafe_server_dev_t *d);
  * covers it; process: after its writes reached the kernel). Powered off: NACK. */
 /* Records every I2C transaction of the device (also those of TRANSCEIVE) in pcap as bus number
  * bus (0..127); NULL stops. The capture must outlive the device or be detached first. */
+/* The profile recorded in the device's state ("" if none). */
+const char *vsafe_server_dev_profile(const vsafe_server_dev_t *d);
 void vsafe_server_dev_set_pcap(vsafe_server_dev_t *d, vsafe_pcap_t *pcap, uint8_t bus);
 
 int vsafe_server_dev_i2c_write(vsafe_server_dev_t *d, uint8_t addr7, const uint8_t *buf, size_t len);

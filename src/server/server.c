@@ -267,14 +267,17 @@ static int do_hello(conn_t *c, const vsafe_proto_req_t *r)
     uint64_t st[VSAFE_PROTO_STAT_COUNT];
     vsafe_server_dev_stats(d, st);
     const char *name = vsafe_server_dev_name(d);
-    uint8_t out[4 + VSAFE_PROTO_NAME_MAX];
-    size_t nl = strlen(name);
+    const char *profile = vsafe_server_dev_profile(d);
+    uint8_t out[5 + VSAFE_PROTO_NAME_MAX + 32];
+    size_t nl = strlen(name), pl = strlen(profile);
     out[0] = VSAFE_PROTO_VERSION;
     out[1] = (uint8_t)vsafe_server_dev_durability(d);
     out[2] = (uint8_t)((st[VSAFE_PROTO_STAT_POWERED] ? 1u : 0u) | (st[VSAFE_PROTO_STAT_TIMING] ? 2u : 0u));
     out[3] = (uint8_t)nl;
     memcpy(out + 4, name, nl);
-    return send_reply(c, r->op, VSAFE_OK, out, 4 + nl);
+    out[4 + nl] = (uint8_t)pl; /* pl < 32 */
+    memcpy(out + 5 + nl, profile, pl);
+    return send_reply(c, r->op, VSAFE_OK, out, 5 + nl + pl);
 }
 
 static int do_list(conn_t *c, const vsafe_proto_req_t *r)

@@ -120,6 +120,10 @@ VSAFE_PROFILE_PATH="$D/nowhere:$D/prof" "$V" --device "$D/tiny" init --profile t
   || { echo "FAIL: init --profile tiny from VSAFE_PROFILE_PATH"; fail=1; }
 [ "$("$V" --device "$D/tiny" --json zones | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["zones"]))')" = 1 ] \
   || { echo "FAIL: the tiny profile's device does not have 1 zone"; fail=1; }
+# vsafe info shows the profile the device was made from
+"$V" --device "$D/tiny" info | grep -q "^profile  *tiny$" || { echo "FAIL: info does not show profile tiny"; fail=1; }
+[ "$("$V" --device "$D/dev" --json info | python3 -c 'import json,sys; print(json.load(sys.stdin)["profile"])')" = spl05 ] \
+  || { echo "FAIL: --json info has no profile spl05"; fail=1; }
 out=$(VSAFE_PROFILE_PATH="$D/prof" "$V" --device "$D/empty" init --profile empty 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "at least one zone" || { echo "FAIL: a profile with no zones: exit $rc '$out'"; fail=1; }
 [ -e "$D/empty/se.nvm" ] && { echo "FAIL: a refused profile left a device"; fail=1; }

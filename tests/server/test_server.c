@@ -43,9 +43,11 @@ static void test_roundtrip(void)
     CHECK(fd >= 0, "connect");
     uint8_t d[1100];
     size_t n = 0;
-    /* HELLO without a name: VERSION_MAX 1, durability power (0), powered, NAME "rt". */
+    /* HELLO without a name: VERSION_MAX 1, durability power (0), powered, NAME "rt", PROFILE
+     * "spl05" (the device was made from the default profile). */
     CHECK(su_call(fd, 0x01, NULL, 0, d, sizeof d, &n) == 0, "hello");
-    CHECK(n == 6 && d[0] == 1 && d[1] == 0 && (d[2] & 1) && d[3] == 2 && memcmp(d + 4, "rt", 2) == 0,
+    CHECK(n == 12 && d[0] == 1 && d[1] == 0 && (d[2] & 1) && d[3] == 2 && memcmp(d + 4, "rt", 2) == 0 && d[6] == 5 &&
+              memcmp(d + 7, "spl05", 5) == 0,
           "hello data (%zu bytes)", n);
     /* Generate random 4 bytes (frame 02 00 04 + CRC) by TRANSCEIVE: status 00, LEN 6, CRC. */
     uint8_t tx[] = {0x20, 0x02, 0x00, 0x04, 0x35, 0x50};

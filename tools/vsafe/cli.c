@@ -668,6 +668,33 @@ int vsafe_cli_write_durability(vsafe_cli_t *cli, const char *level)
     return 0;
 }
 
+void vsafe_cli_profile_name(vsafe_cli_t *cli, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (cli->se != NULL) {
+        (void)vsafe_se_profile_name(cli->se, out, cap);
+        return;
+    }
+    if (cli->conn == NULL) {
+        return;
+    }
+    /* HELLO again with the same name re-chooses the same device; its reply ends with the profile. */
+    const char *name = cli->device_given ? cli->device_dir : "";
+    uint8_t r[5 + 64 + 32];
+    size_t rl = 0;
+    int32_t st = 0;
+    if (vsafe_host_conn_request(cli->conn, 0x01, (const uint8_t *)name, strlen(name), &st, r, sizeof r, &rl) != 0 ||
+        st != 0 || rl < 4 || rl > sizeof r || (size_t)r[3] + 5u > rl) {
+        return;
+    }
+    size_t at = 4u + r[3], pl = r[at];
+    if (at + 1u + pl > rl || pl >= cap) {
+        return;
+    }
+    memcpy(out, r + at + 1, pl);
+    out[pl] = '\0';
+}
+
 static int open_host_connected(vsafe_cli_t *cli)
 {
     int rc = vsafe_cli_connect(cli);

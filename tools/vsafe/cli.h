@@ -207,6 +207,10 @@ int vsafe_cli_session(vsafe_cli_t *cli, const char *key_file, vsafe_host_prot_t 
  * when they were still open (a Put was sent). Returns a vsafe status (nothing printed). */
 VSAFE_MUST_CHECK int vsafe_cli_lock_hostkey_ctrl(vsafe_host_t *host, int *was_open);
 
+/* The profile recorded in the open device (local: its state; served: the server's HELLO reply)
+ * into out[cap]; "" when it cannot be told. */
+void vsafe_cli_profile_name(vsafe_cli_t *cli, char *out, size_t cap);
+
 /* ---- Output ---- */
 /* Reports a failure: JSON error object on stdout with --json, else one stderr line
  * "vsafe: <context>: <STATUS_NAME>: <message>". Returns VSAFE_CLI_EXIT_FAIL. */

@@ -575,12 +575,17 @@ int vsafe_cmd_info(vsafe_cli_t *cli, int argc, char **argv)
     if ((rc = vsafe_host_zones(cli->host, zones, ZONES_MAX, &nz)) != 0) {
         return vsafe_cli_fail(cli, rc, "partition query");
     }
+    char profile[32];
+    vsafe_cli_profile_name(cli, profile, sizeof profile);
     char *pd_hex = vsafe_cli_hex(pd, pd_len);
     char mask[8];
     snprintf(mask, sizeof mask, "%02x%02x%02x", pd[2], pd[3], pd[4]);
     if (cli->json) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:i}", "product_data", pd_hex, "mask_id", mask, "device_type",
                               "STSAFE-A120", "zones", (int)nz);
+        if (profile[0] != '\0') {
+            json_object_set_new(o, "profile", json_string(profile));
+        }
         if (lcs_rc == 0) {
             json_object_set_new(o, "life_cycle", json_string(life_cycle_name(lcs)));
         }
@@ -608,6 +613,9 @@ int vsafe_cmd_info(vsafe_cli_t *cli, int argc, char **argv)
         printf("life cycle      (query refused: %s)\n", vsafe_status_name(lcs_rc));
     }
     printf("zones           %zu\n", nz);
+    if (profile[0] != '\0') {
+        printf("profile         %s\n", profile);
+    }
     if (slot_rc == 0) {
         if (slot.present) {
             printf("host key        %s, C-MAC counter %u\n", slot.key_type == 1 ? "AES-256" : "AES-128", slot.counter);
