@@ -1,8 +1,8 @@
 /* The timing model (vsafe_se_open_ext_t timing): after a command the device NACKs for the A120's
  * processing time of that command, and twice that for an operation on NIST P-521 or Brainpool
- * P-512 (a project choice: the real per-curve times are not published). Measured on the port's
- * clock from the end of the write to the first read the device accepts; a loaded machine can
- * only make the measured time longer, so only lower bounds are checked, with an upper bound on
+ * P-512 (a project choice: the real per-curve times are not published). Measured on the same
+ * monotonic clock from just before the write to the first read the device accepts; a loaded
+ * machine can only make the measured time longer, so only lower bounds are checked, with an upper bound on
  * the shorter one only where it separates the two cases by a wide margin. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,8 +29,11 @@ static double busy_ms(vsafe_se_t *se, const uint8_t *cmd, size_t len, int *st)
     uint16_t crc = vsafe_crc16(cmd, len);
     frame[len] = (uint8_t)(crc >> 8);
     frame[len + 1] = (uint8_t)crc;
-    assert_int_equal(vsafe_se_i2c_write(se, 0x20, frame, len + 2), 0);
+    /* t0 before the write: the busy period starts when the command has been processed, inside
+     * the write; a clock read after the write returns could come late on a loaded machine and
+     * make the measured time shorter than the model's. */
     double t0 = now_ms();
+    assert_int_equal(vsafe_se_i2c_write(se, 0x20, frame, len + 2), 0);
     while (vsafe_se_i2c_read(se, 0x20, r, 3) != 0) {
         struct timespec nap = {0, 200000};
         nanosleep(&nap, NULL);
