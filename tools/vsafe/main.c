@@ -64,8 +64,11 @@
     X("da", vsafe_cmd_da,                                                                                      \
       "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--force] | provision --root-key F|--password PW "      \
       "[--mask HEX] [--force] | discover | regress --full|--partial [--password PW] | "                         \
-      "open-debug [--domain s|ns] [--hdpl N]  (--password also as --password-file F, -fd N, -env VAR)",         \
+      "open-debug [--domain s|ns] [--hdpl N] | close-debug  (--password also as --password-file F, -fd N, -env VAR)",         \
       "debug authentication of the MCU (ADAC)")                                                            \
+    X("sfi", vsafe_cmd_sfi,                                                                                    \
+      "sfi pubkey | pack --region irot|s|ns --version N --key F --in F --out F | install IMAGE | show",      \
+      "secure firmware install: images of the three parties, licensed to one MCU")                          \
     X("serve", vsafe_cmd_serve,                                                                                \
       "serve [--device DIR | --root DIR] --socket PATH | --listen 127.0.0.1:PORT [--allow-remote] "             \
       "[--pid-file F] [--durability power|process] [--no-group-commit] [--max-clients N] [--sync-delay-ms N] "  \
