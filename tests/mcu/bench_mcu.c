@@ -1,6 +1,7 @@
-/* Timing of a complete debug-authentication full regression (Discovery, Start, Response with a
- * 3-certificate chain, erase, reset) and of a forward transition (program + reset), on the
- * durable file NVM (fdatasync per commit) and on a volatile store. Prints, checks nothing slow. */
+/* Timing of a complete debug-authentication full regression (Discovery, Start, one Response per
+ * certificate of a 3-certificate chain, the token, erase, reset), of a forward transition (program
+ * + reset) and of an SFI install of a 1 KiB image (the largest region), on the durable file NVM
+ * (fdatasync per commit) and on a volatile store. Prints, checks nothing slow. */
 #include "mcu_test_util.h"
 
 #include <time.h>
@@ -13,9 +14,27 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+static vsafe_da_key_t *sfi_owner;
+
+static double sfi_install_us(vsafe_mcu_t *m)
+{
+    uint8_t pub[64], pl[1024], img[VSAFE_SFI_HEADER_LEN + 1024 + 80];
+    vsafe_mcu_info_t info;
+    CHECK(vsafe_mcu_sfi_pubkey(m, pub));
+    CHECK(vsafe_mcu_info(m, &info));
+    memset(pl, 0x5A, sizeof pl);
+    vsafe_sfi_pack_t p = {.region = VSAFE_MCU_SFI_NONSECURE, .version = 1, .owner = sfi_owner, .device_pub = pub,
+                          .device_soc_id = info.soc_id, .payload = pl, .payload_len = sizeof pl};
+    size_t n = 0;
+    CHECK(vsafe_sfi_pack(&p, img, sizeof img, &n));
+    double t0 = now_us();
+    CHECK(vsafe_mcu_sfi_install(m, img, n));
+    return now_us() - t0;
+}
+
 static void run(const char *path, int rounds)
 {
-    double da = 0, fwd = 0;
+    double da = 0, fwd = 0, sfi = 0;
     for (int r = 0; r < rounds; r++) {
         if (path != NULL) {
             unlink(path);
@@ -29,6 +48,7 @@ static void run(const char *path, int rounds)
         fwd += now_us() - t0;
         provision_da(m);
         write_markers(m);
+        sfi += sfi_install_us(m);
         go(m, VSAFE_MCU_STATE_CLOSED);
         uint8_t req[8], rsp[512];
         size_t n, rn;
@@ -40,19 +60,22 @@ static void run(const char *path, int rounds)
         assert_int_equal(vsafe_mcu_state(m), VSAFE_MCU_STATE_OPEN);
         vsafe_mcu_close(m);
     }
-    printf("%-8s forward transition (program + reset): %8.1f us   full DA regression (discovery..reset): %8.1f us\n",
-           path != NULL ? "file" : "volatile", fwd / rounds, da / rounds);
+    printf("%-8s forward transition (program + reset): %8.1f us   full DA regression (discovery..reset): %8.1f us"
+           "   SFI install 1 KiB: %8.1f us\n",
+           path != NULL ? "file" : "volatile", fwd / rounds, da / rounds, sfi / rounds);
 }
 
 static void test_bench(void **state)
 {
     (void)state;
     creds_init();
+    CHECK(vsafe_da_key_generate(&sfi_owner));
     char path[256];
     snprintf(path, sizeof path, "%s/bench_mcu.nvm", getenv("VSAFE_BINARY_DIR") ? getenv("VSAFE_BINARY_DIR") : "/tmp");
     run(NULL, 50);
     run(path, 10);
     unlink(path);
+    vsafe_da_key_free(sfi_owner);
 }
 
 int main(void)
