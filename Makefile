@@ -7,7 +7,7 @@ PREFIX      ?= /usr/local
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test test-fast test-asan test-fuzz fuzz demo bench install clean cross test-cross test-cross-if-possible
+.PHONY: all deps configure test test-fast test-asan test-fuzz fuzz demo bench install clean cross test-cross test-cross-if-possible bench-peers
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -67,6 +67,16 @@ bench: deps
 	./build-bench/bench/vsafe_bench
 	./build-bench/bench/vsafe_bench_keys
 	./build-bench/bench/vsafe_bench_server ./build-bench/vsafe
+
+# vsafe against swtpm at equal durability (bench/bench_peers.c): installs swtpm and libtss2 when
+# missing (scripts/deps-peers.sh, which fails clearly where they cannot be installed), then
+# reconfigures build-bench so it finds libtss2. BENCH_PEERS_ARGS: e.g. --json, --seconds 5.
+BENCH_PEERS_ARGS ?=
+bench-peers: deps
+	@./scripts/deps-peers.sh
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build-bench -j $(JOBS) --target vsafe vsafe_bench_peers
+	./build-bench/bench/vsafe_bench_peers ./build-bench/vsafe $(BENCH_PEERS_ARGS)
 
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
