@@ -156,5 +156,20 @@ import json, sys
 o = json.load(sys.stdin)
 assert o["error"] == "ACCESS_CONDITION_NOT_SATISFIED" and "--host-key" in o["hint"], o' || { echo "FAIL: JSON hint"; fail=1; }
 
+# MCU and DA messages from the trial: OBK read in OPEN says why; discover counts in decimal; a
+# regression with no credential says what to give; provisioning in OPEN names the state.
+M="$D/mcu"
+"$V" --device "$M" init >/dev/null && "$V" --device "$M" mcu reset >/dev/null || { echo "FAIL: mcu set-up"; fail=1; }
+err=$("$V" --device "$M" mcu obk read HDPL1 --length 4 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q "not readable in OPEN" || { echo "FAIL: obk read in OPEN: $rc '$err'"; fail=1; }
+err=$("$V" --device "$M" da provision --password secret12 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q "the state is OPEN" || { echo "FAIL: da provision in OPEN: $rc '$err'"; fail=1; }
+"$V" --device "$M" mcu state PROVISIONING >/dev/null && "$V" --device "$M" mcu reset >/dev/null
+"$V" --device "$M" da discover | grep -Eq '^attempts_left +16$' || { echo "FAIL: da discover attempts_left is not decimal 16"; fail=1; }
+err=$("$V" --device "$M" da regress --full 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$err" | grep -q "no credential" && echo "$err" | grep -q -- "--password" \
+  || { echo "FAIL: da regress without a credential: $rc '$err'"; fail=1; }
+"$V" status ERR_MCU_NEEDS_FORCE | grep -q "unrecoverable" && { echo "FAIL: NEEDS_FORCE still claims every case is unrecoverable"; fail=1; }
+
 [ $fail -eq 0 ] && echo "cli conventions: ok"
 exit $fail

@@ -397,9 +397,12 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
     if (s == VSAFE_OK) {
         s = vsafe_mcu_obk_write(m, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL1, 0, cfg, sizeof cfg);
     }
+    vsafe_mcu_state_t state_now = vsafe_mcu_state(m);
     vsafe_mcu_close(m);
     if (s != VSAFE_OK) {
-        return vsafe_cli_fail(cli, s, "da provision (DA config goes to OBK HDPL1: needs HDPL1, not OPEN)");
+        return vsafe_cli_fail(cli, s, "da provision (the DA configuration goes to OBK HDPL1: it needs the product "
+                                      "state PROVISIONING or later at HDPL1; the state is %s)",
+                              vsafe_mcu_state_name(state_now));
     }
     if (cli->json) {
         json_t *o = json_object();
@@ -422,7 +425,8 @@ static int discover(vsafe_cli_t *cli, vsafe_mcu_t *m)
     if (s != VSAFE_OK) {
         return vsafe_cli_fail(cli, s, "da discover");
     }
-    /* kind: 0 = unsigned little-endian number, 1 = hex bytes */
+    /* kind: 0 = unsigned little-endian number (printed in hex: codes and flags), 1 = hex bytes,
+     * 2 = a count (printed in decimal) */
     static const struct {
         uint16_t type;
         const char *name;
@@ -433,7 +437,7 @@ static int discover(vsafe_cli_t *cli, vsafe_mcu_t *m)
              {VSAFE_DA_TLV_TOKEN_FORMATS, "token_formats", 0},   {VSAFE_DA_TLV_CERT_FORMATS, "cert_formats", 0},
              {VSAFE_DA_TLV_CRYPTOSYSTEMS, "cryptosystems", 1},   {VSAFE_DA_TLV_ST_PROVISIONED, "st_provisioned", 0},
              {VSAFE_DA_TLV_PROVISIONED_MASK, "provisioned_mask", 1}, {VSAFE_DA_TLV_PRODUCT_STATE, "product_state", 0},
-             {VSAFE_DA_TLV_TZEN, "tzen", 0},                     {VSAFE_DA_TLV_ATTEMPTS_LEFT, "attempts_left", 0}};
+             {VSAFE_DA_TLV_TZEN, "tzen", 0},                     {VSAFE_DA_TLV_ATTEMPTS_LEFT, "attempts_left", 2}};
     json_t *o = json_object();
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         const uint8_t *v;
@@ -441,7 +445,7 @@ static int discover(vsafe_cli_t *cli, vsafe_mcu_t *m)
         if (vsafe_da_response_tlv(rsp, rn, f[i].type, &v, &vl) != VSAFE_OK) {
             continue;
         }
-        if (f[i].hex || vl > 4u) {
+        if (f[i].hex == 1 || vl > 4u) {
             char *h = vsafe_cli_hex(v, vl);
             json_object_set_new(o, f[i].name, json_string(h));
             if (!cli->json) {
@@ -455,7 +459,7 @@ static int discover(vsafe_cli_t *cli, vsafe_mcu_t *m)
             }
             json_object_set_new(o, f[i].name, json_integer(x));
             if (!cli->json) {
-                printf("%-17s 0x%X\n", f[i].name, x);
+                printf(f[i].hex == 2 ? "%-17s %u\n" : "%-17s 0x%X\n", f[i].name, x);
             }
         }
     }
@@ -612,6 +616,15 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
         size_t n = 0;
         const char *cp = chain_s != NULL ? chain_s : da_path(cli, NULL, "cert_leaf_chain.b64");
         s = load_chain(cp, chain, 4, &n);
+        if (s == VSAFE_ERR_NOT_FOUND && chain_s == NULL) {
+            /* No credential given and none from da keygen: say what the command needs. */
+            vsafe_mcu_close(m);
+            return vsafe_cli_fail_hint(cli, s,
+                                       "give --password PW or --password-file F for a password DA configuration, or "
+                                       "--chain F --key F for a certificate one, as da keygen writes them to DIR/da",
+                                       "da %s: no credential: no --password, no --chain, and no %s; nothing was sent",
+                                       sub, cp);
+        }
         if (s != VSAFE_OK) {
             vsafe_mcu_close(m);
             return vsafe_cli_fail(cli, s, "da %s: reading the certificate chain %s (base64 ADAC certificates, as ST's "

@@ -302,7 +302,11 @@ static int cmd_obk(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
     uint8_t buf[3072];
     rc = vsafe_mcu_obk_read(m, dom, area, off, buf, len);
     if (rc != VSAFE_OK) {
-        return vsafe_cli_fail(cli, rc, "obk read %s", vsafe_mcu_obk_name(area));
+        const char *hint = rc == VSAFE_ERR_STATE && vsafe_mcu_state(m) == VSAFE_MCU_STATE_OPEN
+                               ? "option-byte keys are not readable in OPEN: the DHUK that protects them does not "
+                                 "exist until PROVISIONING"
+                               : NULL;
+        return vsafe_cli_fail_hint(cli, rc, hint, "obk read %s", vsafe_mcu_obk_name(area));
     }
     char *hex = vsafe_cli_hex(buf, len);
     if (cli->json) {
