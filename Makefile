@@ -1,4 +1,4 @@
-# vsafe: the entry points of shared/spec/contract.md. Each target installs missing Debian
+# vsafe: the entry points (all, test, demo, bench, install, cross). Each target installs missing Debian
 # packages itself (scripts/deps.sh), then drives CMake.
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
