@@ -264,6 +264,12 @@ VSAFE_MUST_CHECK int vsafe_host_change_decrement_ac(vsafe_host_t *h, vsafe_host_
 VSAFE_MUST_CHECK int vsafe_host_echo(vsafe_host_t *h, const uint8_t *in, size_t len, uint8_t *out);
 /* len random bytes from the device, in Generate Random commands of at most 255 bytes. */
 VSAFE_MUST_CHECK int vsafe_host_random(vsafe_host_t *h, uint8_t *out, size_t len);
+/* The same two with the protection given (a host session's C-MAC/R-MAC or encryption), for a
+ * command access table that requires a session for Echo or Generate Random; the two above use
+ * VSAFE_HOST_PROT_TABLE. */
+VSAFE_MUST_CHECK int vsafe_host_echo_prot(vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t *in, size_t len,
+                                          uint8_t *out);
+VSAFE_MUST_CHECK int vsafe_host_random_prot(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t *out, size_t len);
 /* Reset (0x01). */
 VSAFE_MUST_CHECK int vsafe_host_reset(vsafe_host_t *h);
 

@@ -686,13 +686,18 @@ int vsafe_host_change_decrement_ac(vsafe_host_t *h, vsafe_host_prot_t prot, uint
 
 int vsafe_host_echo(vsafe_host_t *h, const uint8_t *in, size_t len, uint8_t *out)
 {
+    return vsafe_host_echo_prot(h, VSAFE_HOST_PROT_TABLE, in, len, out);
+}
+
+int vsafe_host_echo_prot(vsafe_host_t *h, vsafe_host_prot_t prot, const uint8_t *in, size_t len, uint8_t *out)
+{
     if (h == NULL || ((in == NULL || out == NULL) && len > 0) || len > HOST_RSP_BODY_MAX - 1u) {
         return VSAFE_ERR_ARGUMENT;
     }
     uint8_t hdr[1] = {VSAFE_SE_CMD_ECHO};
     uint8_t rsp[VSAFE_SE_FRAME_MAX];
     size_t n = 0;
-    int rc = host_transfer(h, VSAFE_HOST_PROT_TABLE, hdr, 1, in, len, rsp, sizeof rsp, &n);
+    int rc = host_transfer(h, prot, hdr, 1, in, len, rsp, sizeof rsp, &n);
     if (rc == VSAFE_OK && n != len) {
         rc = VSAFE_ERR_HOST_FRAME;
     }
@@ -705,6 +710,11 @@ int vsafe_host_echo(vsafe_host_t *h, const uint8_t *in, size_t len, uint8_t *out
 
 int vsafe_host_random(vsafe_host_t *h, uint8_t *out, size_t len)
 {
+    return vsafe_host_random_prot(h, VSAFE_HOST_PROT_TABLE, out, len);
+}
+
+int vsafe_host_random_prot(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t *out, size_t len)
+{
     if (h == NULL || (out == NULL && len > 0)) {
         return VSAFE_ERR_ARGUMENT;
     }
@@ -715,7 +725,7 @@ int vsafe_host_random(vsafe_host_t *h, uint8_t *out, size_t len)
         uint8_t p[2] = {0x00, (uint8_t)want};
         uint8_t rsp[VSAFE_SE_FRAME_MAX];
         size_t n = 0;
-        int rc = host_transfer(h, VSAFE_HOST_PROT_TABLE, hdr, 1, p, sizeof p, rsp, sizeof rsp, &n);
+        int rc = host_transfer(h, prot, hdr, 1, p, sizeof p, rsp, sizeof rsp, &n);
         if (rc == VSAFE_OK && n != want) {
             rc = VSAFE_ERR_HOST_FRAME;
         }

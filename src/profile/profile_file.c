@@ -299,6 +299,11 @@ static int get_hex(const ctx_t *c, const json_t *obj, const char *key, const cha
         }
         int hi = hex_digit(s[i]);
         int lo = i + 1 < n ? hex_digit(s[i + 1]) : -1;
+        if (hi >= 0 && i + 1 >= n) {
+            /* The last digit has no partner: say so, not "bad character" at a character that is fine. */
+            free(buf);
+            return fail(c, VSAFE_ERR_PROFILE_FIELD, p, "odd number of hex digits (each byte is two digits)");
+        }
         if (hi < 0 || lo < 0) {
             free(buf);
             return fail(c, VSAFE_ERR_PROFILE_FIELD, p,
@@ -898,6 +903,14 @@ int vsafe_profile_load(const char *name_or_path, vsafe_profile_t **out, char *er
                          "unknown profile \"%s\": not a built-in (spl05, default), no such file, and no %s.json in "
                          "$VSAFE_PROFILE_PATH or the installed profiles (share/vsafe/profiles)",
                          name_or_path, name_or_path);
+            }
+            return VSAFE_ERR_PROFILE_UNKNOWN;
+        }
+        if (e == ENOENT || e == ENOTDIR) {
+            /* A file that does not exist is an unknown profile, as a name is: ERR_IO is for a file
+             * that exists and cannot be read. */
+            if (err_cap > 0) {
+                snprintf(err, err_cap, "unknown profile \"%s\": no such file: %s", path, strerror(e));
             }
             return VSAFE_ERR_PROFILE_UNKNOWN;
         }

@@ -202,6 +202,10 @@ static void vfail_hint(vsafe_cli_t *cli, const char *name, const char *message, 
     char ctx[512];
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     const char *h = hint != NULL && hint[0] != '\0' ? hint : NULL;
+    if (message != NULL && strstr(ctx, message) != NULL) {
+        /* The context already says what the status says: print it once, not "X: NAME: X". */
+        message = NULL;
+    }
     if (cli->json) {
         char msg[768];
         if (message != NULL) {

@@ -327,7 +327,7 @@ int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
         free(data);
         return vsafe_cli_json_out(cli, o);
     }
-    printf("zone %u, offset %u, %u bytes", (unsigned)zone, (unsigned)offset, (unsigned)length);
+    printf("zone %u, offset %u, %u byte%s", (unsigned)zone, (unsigned)offset, (unsigned)length, length == 1 ? "" : "s");
     if (is_counter) {
         printf(", counter %u", counter);
     }
@@ -389,7 +389,7 @@ int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
         json_t *o = json_pack("{s:o}", "update", r);
         return vsafe_cli_json_out(cli, o);
     }
-    printf("zone %u: wrote %zu bytes at offset %u%s\n", (unsigned)zone, len, (unsigned)offset,
+    printf("zone %u: wrote %zu byte%s at offset %u%s\n", (unsigned)zone, len, len == 1 ? "" : "s", (unsigned)offset,
            atomic ? " (atomic)" : "");
     return VSAFE_CLI_EXIT_OK;
 }
@@ -605,28 +605,28 @@ int vsafe_cmd_info(vsafe_cli_t *cli, int argc, char **argv)
         free(pd_hex);
         return vsafe_cli_json_out(cli, o);
     }
-    printf("device          STSAFE-A120 (virtual), mask ID %s\n", mask);
-    printf("product data    %s\n", pd_hex);
+    printf("%-18sSTSAFE-A120 (virtual), mask ID %s\n", "device", mask);
+    printf("%-18s%s\n", "product data", pd_hex);
     if (lcs_rc == 0) {
-        printf("life cycle      %s (0x%02x)\n", life_cycle_name(lcs), lcs);
+        printf("%-18s%s (0x%02x)\n", "life cycle", life_cycle_name(lcs), lcs);
     } else {
-        printf("life cycle      (query refused: %s)\n", vsafe_status_name(lcs_rc));
+        printf("%-18s(query refused: %s)\n", "life cycle", vsafe_status_name(lcs_rc));
     }
-    printf("zones           %zu\n", nz);
+    printf("%-18s%zu\n", "zones", nz);
     if (profile[0] != '\0') {
-        printf("profile         %s\n", profile);
+        printf("%-18s%s\n", "profile", profile);
     }
     if (slot_rc == 0) {
         if (slot.present) {
-            printf("host key        %s, C-MAC counter %u\n", slot.key_type == 1 ? "AES-256" : "AES-128", slot.counter);
+            printf("%-18s%s, C-MAC counter %u\n", "host key", slot.key_type == 1 ? "AES-256" : "AES-128", slot.counter);
         } else {
-            printf("host key        empty\n");
+            printf("%-18sempty\n", "host key");
         }
     } else {
-        printf("host key        (query refused: %s)\n", vsafe_status_name(slot_rc));
+        printf("%-18s(query refused: %s)\n", "host key", vsafe_status_name(slot_rc));
     }
     if (ctrl_rc == 0) {
-        printf("key provisioning plaintext %s, wrapped %s, re-provision %s, change right %s, auth key slot 0x%02x\n",
+        printf("%-18splaintext %s, wrapped %s, re-provision %s, change right %s, auth key slot 0x%02x\n", "key provisioning",
                (ctrl[0] & 2) ? "allowed" : "refused", (ctrl[0] & 1) ? "allowed" : "refused",
                (ctrl[0] & 4) ? "allowed" : "refused", (ctrl[0] & 8) ? "yes" : "no", ctrl[1]);
     }
@@ -636,9 +636,11 @@ int vsafe_cmd_info(vsafe_cli_t *cli, int argc, char **argv)
 
 int vsafe_cmd_random(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *pos[1];
+    const char *pos[1], *key_s = NULL;
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {VSAFE_CLI_OPT_END};
+    const vsafe_cli_opt_t opts[] = {
+        {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session (for a command table that requires one)"},
+        VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -650,11 +652,15 @@ int vsafe_cmd_random(vsafe_cli_t *cli, int argc, char **argv)
     if ((rc = vsafe_cli_open_host(cli)) != 0) {
         return rc;
     }
+    vsafe_host_prot_t prot = VSAFE_HOST_PROT_TABLE;
+    if (key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) {
+        return rc;
+    }
     uint8_t *buf = malloc(n);
     if (buf == NULL) {
         return vsafe_cli_fail(cli, VSAFE_ERR_NO_MEMORY, "random");
     }
-    rc = vsafe_host_random(cli->host, buf, n);
+    rc = vsafe_host_random_prot(cli->host, prot, buf, n);
     if (rc != 0) {
         free(buf);
         return vsafe_cli_fail(cli, rc, "generate random");
@@ -672,9 +678,11 @@ int vsafe_cmd_random(vsafe_cli_t *cli, int argc, char **argv)
 
 int vsafe_cmd_echo(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *pos[1];
+    const char *pos[1], *key_s = NULL;
     int done = 0;
-    const vsafe_cli_opt_t opts[] = {VSAFE_CLI_OPT_END};
+    const vsafe_cli_opt_t opts[] = {
+        {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session (for a command table that requires one)"},
+        VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -692,8 +700,13 @@ int vsafe_cmd_echo(vsafe_cli_t *cli, int argc, char **argv)
         free(in);
         return rc;
     }
+    vsafe_host_prot_t prot = VSAFE_HOST_PROT_TABLE;
+    if (key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) {
+        free(in);
+        return rc;
+    }
     uint8_t out[752];
-    rc = vsafe_host_echo(cli->host, in, n, out);
+    rc = vsafe_host_echo_prot(cli->host, prot, in, n, out);
     free(in);
     if (rc != 0) {
         return vsafe_cli_fail(cli, rc, "echo");

@@ -44,8 +44,8 @@
     X("ac", vsafe_cmd_ac, "ac ZONE --read|--update always|host|never [--lock] [--amount N] [--host-key FILE]",   \
       "make a zone access condition stricter")                                                                \
     X("info", vsafe_cmd_info, "info", "product data, life cycle, host key slot")                               \
-    X("random", vsafe_cmd_random, "random N", "N random bytes from the device")                                \
-    X("echo", vsafe_cmd_echo, "echo HEX", "echo bytes through the device")                                     \
+    X("random", vsafe_cmd_random, "random N [--host-key FILE]", "N random bytes from the device")                                \
+    X("echo", vsafe_cmd_echo, "echo HEX [--host-key FILE]", "echo bytes through the device")                                     \
     X("check", vsafe_cmd_check, "check", "report the state of the device's storage without changing it")       \
     X("status", vsafe_cmd_status, "status [NAME|NUMBER] [--list] [--markdown]", "explain status codes")        \
     X("hostkey", vsafe_cmd_hostkey,                                                                            \
@@ -131,6 +131,54 @@ static int main_usage_error(const vsafe_cli_t *cli, const char *fmt, const char 
     }
     fprintf(stderr, "vsafe: %s (vsafe --help lists the commands and options)\n", msg);
     return VSAFE_CLI_EXIT_USAGE;
+}
+
+/* Levenshtein distance of two short words (one row of the table: O(len b) memory); words longer
+ * than the buffer count as far from everything. */
+static size_t main_edit_distance(const char *a, const char *b)
+{
+    size_t lb = strlen(b);
+    size_t row[33];
+    if (strlen(a) >= sizeof row / sizeof row[0] || lb >= sizeof row / sizeof row[0]) {
+        return (size_t)-1;
+    }
+    for (size_t j = 0; j <= lb; j++) {
+        row[j] = j;
+    }
+    for (size_t i = 1; a[i - 1] != '\0'; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+            if (up + 1 < best) {
+                best = up + 1;
+            }
+            if (row[j - 1] + 1 < best) {
+                best = row[j - 1] + 1;
+            }
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The command nearest to WORD by edit distance, if it is near enough to be a typo (at most 2
+ * edits, and fewer than the word's length so "x" does not suggest everything); NULL otherwise. */
+static const char *main_nearest_command(const char *word)
+{
+    const char *best = NULL;
+    size_t best_d = 3;
+    size_t len = strlen(word);
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
+        size_t d = main_edit_distance(word, commands[c].name);
+        if (d < best_d && d < len) {
+            best_d = d;
+            best = commands[c].name;
+        }
+    }
+    return best;
 }
 
 int main(int argc, char **argv)
@@ -245,6 +293,13 @@ int main(int argc, char **argv)
             }
             return vsafe_cli_finish(&cli, commands[c].fn(&cli, argc - i, argv + i));
         }
+    }
+    /* A typo gets one line naming the nearest command, not the whole usage. */
+    const char *near = main_nearest_command(argv[i]);
+    if (near != NULL) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "unknown command '%.64s': did you mean '%s'?", argv[i], near);
+        return main_usage_error(&cli, "%s", msg);
     }
     return main_usage_error(&cli, "unknown command '%s'", argv[i]);
 }
