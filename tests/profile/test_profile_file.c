@@ -259,7 +259,7 @@ static const refusal_t refusals[] = {
     { "{\n \"product_data\": \"01 03 00 60 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\"\n}",
       VSAFE_ERR_BAD_PROFILE, "t.json:2: product_data: product data is 33 bytes, at most 32" },
     { "{\n \"product_data\": \"01 03 0\"\n}",
-      VSAFE_ERR_PROFILE_FIELD, "t.json:2: product_data: expected hex bytes" },
+      VSAFE_ERR_PROFILE_FIELD, "t.json:2: product_data: odd number of hex digits" },
     { "{\n \"i2c_address\": \"0x05\"\n}",
       VSAFE_ERR_BAD_PROFILE, "t.json:2: i2c_address: 7-bit I2C address 0x05 outside 0x08..0x77" },
     { "{\n \"life_cycle_state\": \"dead\"\n}",
