@@ -55,11 +55,13 @@ static void region_bytes(vsafe_mcu_t *m, unsigned region, uint8_t *out)
 static bool region_is(vsafe_mcu_t *m, unsigned region, const uint8_t *pl, size_t n)
 {
     uint8_t b[1024];
+    size_t size = vsafe_mcu_sfi_region_size(region);
+    CHECK(size <= sizeof b ? VSAFE_OK : VSAFE_ERR_BUFFER_TOO_SMALL);
     region_bytes(m, region, b);
     if (memcmp(b, pl, n) != 0) {
         return false;
     }
-    for (size_t i = n; i < vsafe_mcu_sfi_region_size(region); i++) {
+    for (size_t i = n; i < size && i < sizeof b; i++) {
         if (b[i] != 0xFF) {
             return false;
         }
