@@ -150,7 +150,7 @@ hint "give --host-key FILE" update 1 --data 01
 hint "can only be made stricter" ac 1 --update always
 hint "update AC is never" update 2 --data 01
 hint "change right was cleared" ac 2 --update never
-hint "update AC is never" update 0 --data 00
+hint "update zone 0 offset 0 (1 byte): " update 0 --data 00
 "$V" --device "$H" --json update 1 --data 01 2>/dev/null | python3 -c '
 import json, sys
 o = json.load(sys.stdin)

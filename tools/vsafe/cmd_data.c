@@ -380,7 +380,8 @@ int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
     free(data);
     if (rc != 0) {
         char ctx[96];
-        snprintf(ctx, sizeof ctx, "update zone %u offset %u (%zu bytes)", (unsigned)zone, (unsigned)offset, len);
+        snprintf(ctx, sizeof ctx, "update zone %u offset %u (%zu byte%s)", (unsigned)zone, (unsigned)offset, len,
+                 len == 1 ? "" : "s");
         return zone_fail(cli, rc, zone, 1, -1, key_s != NULL, ctx);
     }
     if (cli->json) {
