@@ -34,6 +34,7 @@
 #include "common/bytes.h"
 #include "port/posix/nvm_file.h"
 #include "store/store.h"
+#include "vsafe/mcu.h"
 #include "vsafe/se.h"
 #include "vsafe/se_wire.h"
 #include "vsafe/sim.h"
@@ -61,6 +62,8 @@ struct vsafe_server_dev {
     uint64_t commits_closed;     /* commits of earlier device objects (power cycles) */
     vsafe_pcap_t *pcap;          /* vsafe serve --pcap: every bus transaction, as bus number `bus` */
     uint8_t bus;
+    char mcu_path[4096];         /* DIR/mcu.nvm */
+    vsafe_mcu_t *mcu;            /* opened by the first DA_EXCHANGE; NULL until then */
 };
 
 static void set_why(char *why, size_t cap, const char *fmt, const char *a, const char *b)
@@ -228,7 +231,8 @@ int vsafe_server_dev_open(vsafe_server_dev_t **out, const char *dir, const char 
         return VSAFE_ERR_NO_MEMORY;
     }
     snprintf(d->name, sizeof d->name, "%s", name);
-    if ((size_t)snprintf(d->path, sizeof d->path, "%s/se.nvm", dir) >= sizeof d->path) {
+    if ((size_t)snprintf(d->path, sizeof d->path, "%s/se.nvm", dir) >= sizeof d->path ||
+        (size_t)snprintf(d->mcu_path, sizeof d->mcu_path, "%s/mcu.nvm", dir) >= sizeof d->mcu_path) {
         free(d);
         return VSAFE_ERR_ARGUMENT;
     }
@@ -270,6 +274,7 @@ void vsafe_server_dev_close(vsafe_server_dev_t *d)
         return;
     }
     close_se(d);
+    vsafe_mcu_close(d->mcu);
     vsafe_sim_nvm_free(d->sim);
     vsafe_file_nvm_close(d->file);
     free(d->page_erases);
@@ -683,6 +688,40 @@ int vsafe_server_dev_state_set(vsafe_server_dev_t *d, const uint8_t *blob, size_
         rc = open_se(d, why, why_cap);
     } else {
         set_why(why, why_cap, "%s: cannot write the restored state: %s", d->path, vsafe_status_message(rc));
+    }
+    pthread_mutex_unlock(&d->lock);
+    return rc;
+}
+
+int vsafe_server_dev_da(vsafe_server_dev_t *d, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                        size_t *out_len, int *outcome, char *why, size_t why_cap)
+{
+    *out_len = 0;
+    *outcome = VSAFE_OK;
+    pthread_mutex_lock(&d->lock);
+    int rc = VSAFE_OK;
+    if (d->mcu == NULL) {
+        /* Opening would create a fresh MCU (its SoC ID and secrets drawn now): a board without
+         * mcu.nvm is refused instead, as the CLI's read-only commands refuse it. */
+        struct stat sb;
+        if (lstat(d->mcu_path, &sb) != 0) {
+            rc = VSAFE_ERR_NOT_FOUND;
+            set_why(why, why_cap, "%s: %s", d->mcu_path, "no MCU on this board (no mcu.nvm)");
+        } else if (!S_ISREG(sb.st_mode)) {
+            rc = VSAFE_ERR_SYMLINK;
+            set_why(why, why_cap, "%s: %s", d->mcu_path, "is not a regular file");
+        } else {
+            /* Attach, not power-on reset: the board stayed powered, as `vsafe da` attaches. */
+            vsafe_mcu_options_t o = {.state_path = d->mcu_path, .power_on_reset = 0};
+            rc = vsafe_mcu_open(&d->mcu, &o);
+            if (rc != VSAFE_OK) {
+                d->mcu = NULL;
+                set_why(why, why_cap, "%s: %s", d->mcu_path, vsafe_status_message(rc));
+            }
+        }
+    }
+    if (rc == VSAFE_OK) {
+        *outcome = vsafe_mcu_da_request(d->mcu, in, in_len, out, out_cap, out_len);
     }
     pthread_mutex_unlock(&d->lock);
     return rc;

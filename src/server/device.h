@@ -65,6 +65,14 @@ VSAFE_MUST_CHECK int vsafe_server_dev_state_get(vsafe_server_dev_t *d, uint8_t *
 VSAFE_MUST_CHECK int vsafe_server_dev_state_set(vsafe_server_dev_t *d, const uint8_t *blob, size_t blob_len,
                                                 char *why, size_t why_cap);
 
+/* One debug-authentication frame to the board's MCU (DIR/mcu.nvm, opened at the first call and
+ * kept open, under the device's lock) and its response frame. Returns VSAFE_OK when the MCU took
+ * the frame, with *outcome what vsafe_mcu_da_request returned (its ADAC outcome); or
+ * VSAFE_ERR_NOT_FOUND (the directory has no mcu.nvm), VSAFE_ERR_SYMLINK, the MCU open's error,
+ * with a one-line reason in why. The MCU does not follow the secure element's POWER switch. */
+VSAFE_MUST_CHECK int vsafe_server_dev_da(vsafe_server_dev_t *d, const uint8_t *in, size_t in_len, uint8_t *out,
+                                         size_t out_cap, size_t *out_len, int *outcome, char *why, size_t why_cap);
+
 /* ---- The committer (commit.c): makes files durable, many devices' commands per round ---- */
 typedef struct {
     int group;              /* 1: group commit (one round for everything waiting); 0: one sync per command */

@@ -98,6 +98,16 @@ static int parse_blob(vsafe_cursor_t *c, vsafe_proto_req_t *r)
     return VSAFE_OK;
 }
 
+static int parse_da(vsafe_cursor_t *c, vsafe_proto_req_t *r)
+{
+    r->data_len = vsafe_cursor_left(c);
+    if (r->data_len < VSAFE_PROTO_DA_MIN || r->data_len > VSAFE_PROTO_DA_MAX ||
+        !vsafe_cursor_bytes(c, r->data_len, &r->data)) {
+        return VSAFE_ERR_PROTO_MALFORMED;
+    }
+    return VSAFE_OK;
+}
+
 typedef struct {
     uint8_t op;
     int (*parse)(vsafe_cursor_t *c, vsafe_proto_req_t *r);
@@ -110,6 +120,7 @@ static const op_row_t OPS[] = {
     {VSAFE_PROTO_RESET, parse_none},       {VSAFE_PROTO_CUT, parse_cut},
     {VSAFE_PROTO_TIMING, parse_flag},      {VSAFE_PROTO_STATS, parse_none},
     {VSAFE_PROTO_STATE_GET, parse_none},   {VSAFE_PROTO_STATE_SET, parse_blob},
+    {VSAFE_PROTO_DA_EXCHANGE, parse_da},
 };
 
 int vsafe_proto_parse_request(const uint8_t *body, size_t len, vsafe_proto_req_t *req)

@@ -26,6 +26,10 @@
 #define VSAFE_PROTO_MAX_MSG (1024u * 1024u)
 #define VSAFE_PROTO_NAME_MAX 64u     /* device names on a --root server */
 #define VSAFE_PROTO_I2C_MAX 1024u    /* bytes of one I2C write or read */
+/* Bytes of one debug-authentication frame either way (a header is 8 bytes; the largest the host
+ * tooling sends is a certificate TLV of 212 bytes, so this leaves ample room). */
+#define VSAFE_PROTO_DA_MIN 8u
+#define VSAFE_PROTO_DA_MAX 4096u
 
 /* TRANSCEIVE's STATUS when the write was acknowledged but no response could be read (I2C_WRITE
  * and I2C_READ answer 0 or VSAFE_I2C_NACK, as the bus does). */
@@ -46,7 +50,8 @@ enum vsafe_proto_op {
     VSAFE_PROTO_TIMING = 0x23,     /* 0 off, 1 on */
     VSAFE_PROTO_STATS = 0x24,      /* -: COUNT, COUNT x u64 */
     VSAFE_PROTO_STATE_GET = 0x25,  /* -: the state blob */
-    VSAFE_PROTO_STATE_SET = 0x26   /* BLOB */
+    VSAFE_PROTO_STATE_SET = 0x26,  /* BLOB */
+    VSAFE_PROTO_DA_EXCHANGE = 0x30 /* DA request frame (8..VSAFE_PROTO_DA_MAX): OUTCOME, response */
 };
 
 /* The fields of STATS, in wire order (new ones are only ever appended). */
@@ -82,7 +87,7 @@ typedef struct {
     const uint8_t *name; /* HELLO */
     size_t name_len;
     uint8_t addr7;       /* I2C_* and TRANSCEIVE */
-    const uint8_t *data; /* I2C_WRITE, TRANSCEIVE: the frame; STATE_SET: the blob */
+    const uint8_t *data; /* I2C_WRITE, TRANSCEIVE, DA_EXCHANGE: the frame; STATE_SET: the blob */
     size_t data_len;
     uint16_t read_len;   /* I2C_READ */
     uint8_t value;       /* POWER, TIMING: 0/1; CUT: the model */
@@ -93,7 +98,8 @@ typedef struct {
  * VSAFE_ERR_PROTO_VERSION (VERSION is not 1), VSAFE_ERR_PROTO_REQUEST (unknown OP),
  * VSAFE_ERR_PROTO_MALFORMED (arguments too short, too long or out of range: a device name that
  * is not [A-Za-z0-9_.-] or starts with '.', a POWER or TIMING value other than 0/1, a cut model
- * outside 1..4, an I2C length of 0 or above VSAFE_PROTO_I2C_MAX). On error req->op is still the
+ * outside 1..4, an I2C length of 0 or above VSAFE_PROTO_I2C_MAX, a DA frame shorter than
+ * VSAFE_PROTO_DA_MIN or longer than VSAFE_PROTO_DA_MAX). On error req->op is still the
  * OP byte when the body had one (0 otherwise), so the reply can name it. */
 VSAFE_MUST_CHECK int vsafe_proto_parse_request(const uint8_t *body, size_t len, vsafe_proto_req_t *req);
 

@@ -309,6 +309,22 @@ static int do_stats(conn_t *c, const vsafe_proto_req_t *r)
     return send_reply(c, r->op, VSAFE_OK, out, sizeof out);
 }
 
+/* DA_EXCHANGE: DATA is OUTCOME (i32 BE, the MCU's vsafe status for the frame) then the MCU's
+ * response frame; a negative STATUS only when no MCU could take the frame. */
+static int do_da(conn_t *c, const vsafe_proto_req_t *r)
+{
+    char why[600] = "";
+    uint8_t out[4 + VSAFE_PROTO_DA_MAX];
+    size_t n = 0;
+    int outcome = VSAFE_OK;
+    int rc = vsafe_server_dev_da(c->dev, r->data, r->data_len, out + 4, sizeof out - 4, &n, &outcome, why, sizeof why);
+    if (rc != VSAFE_OK) {
+        return send_error(c, r->op, rc, why);
+    }
+    vsafe_put_be32(out, (uint32_t)outcome);
+    return send_reply(c, r->op, VSAFE_OK, out, 4 + n);
+}
+
 static int do_device_request(conn_t *c, const vsafe_proto_req_t *r)
 {
     vsafe_server_dev_t *d = c->dev;
@@ -350,6 +366,8 @@ static int do_device_request(conn_t *c, const vsafe_proto_req_t *r)
     case VSAFE_PROTO_STATE_SET:
         rc = vsafe_server_dev_state_set(d, r->data, r->data_len, why, sizeof why);
         break;
+    case VSAFE_PROTO_DA_EXCHANGE:
+        return do_da(c, r);
     default:
         rc = VSAFE_ERR_PROTO_REQUEST;
         break;

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "server_util.h"
+#include "vsafe/mcu.h"
 #include "vsafe/se_port.h"
 #include "vsafe/se_wire.h"
 
@@ -605,6 +606,70 @@ static void test_process_kill(void)
     CHECK(su_stop(&s, SIGTERM) == 0, "stop");
 }
 
+/* ---- DA_EXCHANGE (docs/SOCKET.md, "Debug authentication"): Discovery over the socket answers
+ * what the MCU answers in process on the same board; malformed frames and a board without an
+ * MCU are refused ---- */
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void test_da(void)
+{
+    char dev[300], sock[300], mcu_path[400], bare[300];
+    dir_path(dev, sizeof dev, "da");
+    dir_path(sock, sizeof sock, "da.sock");
+    dir_path(bare, sizeof bare, "da-bare");
+    CHECK(su_make_device(dev) == VSAFE_OK && su_make_device(bare) == VSAFE_OK, "devices");
+    snprintf(mcu_path, sizeof mcu_path, "%s/mcu.nvm", dev);
+    /* Discovery as the document writes it: an 8-byte header, command 0x0001 little-endian at
+     * bytes 2..3, no TLVs. */
+    const uint8_t disc[8] = {0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00};
+    uint8_t local[4096];
+    size_t local_n = 0;
+    vsafe_mcu_t *mcu = NULL;
+    vsafe_mcu_options_t o = {.state_path = mcu_path, .rng_seed = 12};
+    CHECK(vsafe_mcu_open(&mcu, &o) == VSAFE_OK, "create the board's MCU");
+    int local_rc = mcu != NULL ? vsafe_mcu_da_request(mcu, disc, sizeof disc, local, sizeof local, &local_n) : -1;
+    vsafe_mcu_close(mcu);
+    CHECK(local_rc == VSAFE_OK && local_n > 8, "in-process discovery (%d, %zu bytes)", local_rc, local_n);
+
+    su_server_t s;
+    const char *args[] = {"--device", dev, "--socket", sock, NULL};
+    CHECK(su_start(&s, args) == 0, "server did not start");
+    int fd = su_connect(sock);
+    CHECK(fd >= 0, "connect");
+    uint8_t d[4200];
+    size_t n = 0;
+    CHECK(su_call(fd, 0x30, disc, sizeof disc, d, sizeof d, &n) == 0, "DA_EXCHANGE discovery");
+    CHECK(n == 4 + local_n && be32(d) == 0 && memcmp(d + 4, local, local_n) == 0,
+          "discovery over the socket (%zu bytes) differs from in process (%zu)", n, local_n);
+    /* Twice the same: the exchange does not depend on the connection. */
+    CHECK(su_call(fd, 0x30, disc, sizeof disc, d, sizeof d, &n) == 0 && n == 4 + local_n &&
+              memcmp(d + 4, local, local_n) == 0,
+          "second discovery");
+    /* A frame shorter than the 8-byte header: refused by the parser, the MCU never sees it. */
+    CHECK(su_call(fd, 0x30, disc, 7, d, sizeof d, &n) == VSAFE_ERR_PROTO_MALFORMED, "7-byte DA frame refused");
+    CHECK(su_call(fd, 0x30, NULL, 0, d, sizeof d, &n) == VSAFE_ERR_PROTO_MALFORMED, "empty DA frame refused");
+    /* The MCU itself refuses an unknown command (0x00FF) with a response and a failing OUTCOME. */
+    const uint8_t bad[8] = {0x00, 0x00, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00};
+    CHECK(su_call(fd, 0x30, bad, sizeof bad, d, sizeof d, &n) == 0 && n >= 4 + 8 && (int32_t)be32(d) < 0,
+          "unknown DA command: outcome %d", n >= 4 ? (int32_t)be32(d) : 0);
+    close(fd);
+    CHECK(su_stop(&s, SIGTERM) == 0, "stop");
+
+    /* A board without mcu.nvm: an error reply, and no mcu.nvm created. */
+    const char *args2[] = {"--device", bare, "--socket", sock, NULL};
+    CHECK(su_start(&s, args2) == 0, "server (bare) did not start");
+    fd = su_connect(sock);
+    CHECK(fd >= 0, "connect bare");
+    CHECK(su_call(fd, 0x30, disc, sizeof disc, d, sizeof d, &n) == VSAFE_ERR_NOT_FOUND, "no MCU refused");
+    close(fd);
+    CHECK(su_stop(&s, SIGTERM) == 0, "stop bare");
+    snprintf(mcu_path, sizeof mcu_path, "%s/mcu.nvm", bare);
+    CHECK(access(mcu_path, F_OK) != 0, "the refusal created no mcu.nvm");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -623,7 +688,7 @@ int main(int argc, char **argv)
     } tests[] = {{"roundtrip", test_roundtrip},     {"two_clients", test_two_clients_and_malformed},
                  {"socket_in_use", test_socket_in_use}, {"control", test_control},
                  {"cuts", test_cuts},               {"group_commit", test_group_commit},
-                 {"process_kill", test_process_kill}};
+                 {"process_kill", test_process_kill}, {"da", test_da}};
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (only[0] && strcmp(only, tests[i].name) != 0) {
             continue;
