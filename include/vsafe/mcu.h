@@ -98,7 +98,7 @@ int vsafe_da_per_bit(char per);
  * OTP), which this model does not have. */
 VSAFE_MUST_CHECK int vsafe_mcu_part_parse(const char *name, uint32_t *soc_class);
 
-/* The DA configuration at the start of OBK HDPL1 (spec §4). */
+/* The DA configuration at the start of OBK HDPL1 (docs/LIFECYCLE.md, debug authentication). */
 #define VSAFE_DA_CONFIG_LEN 0x60u
 /* The host-key record at the start of OBK HDPL3-S: "HKEY", type (0 AES-128, 1 AES-256), 3 zero
  * bytes, MAC key (32, AES-128 uses the first 16), cipher key (32). */
@@ -319,7 +319,7 @@ VSAFE_MUST_CHECK int vsafe_da_obk_parse(const uint8_t *file, size_t file_len, vs
  * (pointing into file). ERR_PARSE otherwise. */
 VSAFE_MUST_CHECK int vsafe_da_password_file_parse(const uint8_t *file, size_t file_len, const uint8_t **pw,
                                                   size_t *pw_len);
-/* DA configuration payloads for OBK HDPL1 offset 0 (spec §4). Password: 4..16 characters. */
+/* DA configuration payloads for OBK HDPL1 offset 0 (docs/LIFECYCLE.md). Password: 4..16 characters. */
 VSAFE_MUST_CHECK int vsafe_da_config_cert(const uint8_t root_pub[64], const uint8_t mask[16],
                                           uint8_t cfg[VSAFE_DA_CONFIG_LEN]);
 VSAFE_MUST_CHECK int vsafe_da_config_password(const char *password, uint8_t cfg[VSAFE_DA_CONFIG_LEN]);

@@ -1,8 +1,9 @@
 /* MCU lifecycle: encodings, the full state x event matrix against a reference model written from
- * the spec table (not from the implementation), and invariants 1, 2, 3, 5, 6 of spec §6. */
+ * the lifecycle model's transition table (not from the implementation), and its invariants 1, 2, 3, 5, 6
+ * (docs/LIFECYCLE.md). */
 #include "mcu_test_util.h"
 
-/* ---- encodings (spec §5: sparse words >= 8 bits apart, far from 0 and ~0) ---- */
+/* ---- encodings (the model's rule: sparse words >= 8 bits apart, far from 0 and ~0) ---- */
 static unsigned popcount32(uint32_t x)
 {
     unsigned n = 0;
@@ -103,7 +104,7 @@ typedef struct {
     effect_t fx;
 } expect_t;
 
-/* Allowed option-byte programs, straight from spec §3 (T1, T2, T4, T5). */
+/* Allowed option-byte programs, straight from the transition table (T1, T2, T4, T5). */
 static bool spec_forward(vsafe_mcu_state_t f, vsafe_mcu_state_t t, bool tz)
 {
     static const struct { vsafe_mcu_state_t f, t; } ok[] = {

@@ -608,7 +608,7 @@ static void test_wrapped_write(void **state)
     memcpy(info, dp, 64);
     memcpy(info + 64, hp, 64);
     ossl_hkdf(su_salt, 32, secret, 32, info, 128, base, 32);
-    /* first envelope: CTR 1, CMAC AES-128 slot 0 (spec example); second: CTR 2, CCM AES-256 slot 1 */
+    /* first envelope: CTR 1, CMAC AES-128 slot 0 (the services description's example); second: CTR 2, CCM AES-256 slot 1 */
     for (uint8_t ctr = 1; ctr <= 3; ctr++) {
         uint8_t ci[3] = {0x10, 0x11, ctr};
         ossl_hkdf(su_salt, 32, base, 32, ci, 3, wk, 32);
