@@ -41,7 +41,7 @@ static size_t encode(const vsafe_proto_req_t *r, uint8_t *out)
         out[n++] = (uint8_t)r->count;
         out[n++] = r->value;
         return n;
-    case 0x26:
+    case 0x26: case 0x30: /* STATE_SET: the blob; DA_EXCHANGE: one ADAC request frame */
         memcpy(out + n, r->data, r->data_len);
         return n + r->data_len;
     default:
