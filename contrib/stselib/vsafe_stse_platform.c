@@ -27,7 +27,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/stse_platform.h"
+/* STSELib's platform header; vsafe's own tests compile the layer against a stand-in of its
+ * declarations instead (-DVSAFE_STSE_PLATFORM_HEADER, tests/stselib). */
+#ifndef VSAFE_STSE_PLATFORM_HEADER
+#define VSAFE_STSE_PLATFORM_HEADER "core/stse_platform.h"
+#endif
+#include VSAFE_STSE_PLATFORM_HEADER
 #include "vsafe/host.h"
 #include "vsafe/se_wire.h"
 #include "vsafe_stse.h"

@@ -18,7 +18,7 @@
  *  5. Host keys go into the crypto port's HOST_MAC/HOST_CIPHER slots once and stay there until a
  *     reset, mount or key write clears core->host_keys_loaded; a key write changes them only
  *     after its commit, so the response to that write is still sealed with the old key.
- *  6. MAC tags are compared in constant time (vsafe_ct_equal) and the decision is checked twice.
+ *  6. MAC tags are compared with vsafe_ct_equal, in constant time, and the decision is checked twice.
  *     Key temporaries (full CMAC tags, IVs) are wiped before returning; decrypted data lives only
  *     in core->plain, whose used length core->plain_len the core wipes at the end of the command.
  *  7. The frame is parsed with a cursor: header, extended code, payload, C-MAC trailer; a frame

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The STSELib platform layer over a served device: the driver of stse_driver.c with
+# The STSELib platform layer over a served device: the driver of vsafe_stse_driver.c with
 # VSAFE_CONNECT pointing at `vsafe serve`, then the CLI reads through the same server what the
 # driver wrote. Usage: served.sh VSAFE STSELIB_DRIVER
 set -eu

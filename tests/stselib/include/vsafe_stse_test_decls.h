@@ -1,4 +1,4 @@
-/* Stand-in for STSELib's core/stse_platform.h, written for vsafe's tests (no STSELib code): the
+/* Stand-in for the declarations of STSELib's platform header, written for vsafe's tests (no STSELib code): the
  * types, return codes and platform-function prototypes that the platform layer
  * (contrib/stselib) implements, declared as STSELib v1.1.x documents them. Compiling the layer
  * against this header checks that every definition matches its documented prototype; a real

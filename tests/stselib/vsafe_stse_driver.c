@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/stse_platform.h"
+#include "vsafe_stse_test_decls.h"
 #include "vsafe_stse.h"
 
 static int passed, failed;
