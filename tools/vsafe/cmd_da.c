@@ -678,15 +678,10 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
 /* Lock Debug: closes what a debug authentication opened, without a reset. */
 static int close_debug(vsafe_cli_t *cli, int argc, char **argv)
 {
-    int done = 0;
-    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
-    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
-    if (rc != 0 || done) {
-        return rc;
-    }
-    vsafe_mcu_t *m;
-    if ((rc = vsafe_cli_open_mcu(cli, &m, 0)) != 0) {
-        return rc;
+    vsafe_mcu_t *m = NULL;
+    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 0, NULL, 0, &m);
+    if (rc != 0) {
+        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
     trace_setup(cli);
     uint8_t req[8], rsp[64];
@@ -717,15 +712,10 @@ static int close_debug(vsafe_cli_t *cli, int argc, char **argv)
 
 static int sub_discover(vsafe_cli_t *cli, int argc, char **argv)
 {
-    int done = 0;
-    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
-    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
-    if (rc != 0 || done) {
-        return rc;
-    }
-    vsafe_mcu_t *m;
-    if ((rc = vsafe_cli_open_mcu(cli, &m, 1)) != 0) {
-        return rc;
+    vsafe_mcu_t *m = NULL;
+    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 0, NULL, 1, &m);
+    if (rc != 0) {
+        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
     trace_setup(cli);
     rc = discover(cli, m);

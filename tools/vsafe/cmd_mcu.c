@@ -370,9 +370,8 @@ static int cmd_graph(vsafe_cli_t *cli, vsafe_mcu_t *m)
 
 static int cmd_hostkeys(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv);
 
-/* Parses a subcommand that takes pmax positional arguments and no options, then opens the MCU. */
-static int simple_open(vsafe_cli_t *cli, int argc, char **argv, size_t pmax, const char **pos, int read_only,
-                       vsafe_mcu_t **m)
+int vsafe_cli_open_mcu_args(vsafe_cli_t *cli, int argc, char **argv, size_t pmax, const char **pos, int read_only,
+                            vsafe_mcu_t **m)
 {
     int done = 0;
     vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
@@ -386,7 +385,7 @@ static int simple_open(vsafe_cli_t *cli, int argc, char **argv, size_t pmax, con
 static int sub_show(vsafe_cli_t *cli, int argc, char **argv)
 {
     vsafe_mcu_t *m = NULL;
-    int rc = simple_open(cli, argc, argv, 0, NULL, 1, &m);
+    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 0, NULL, 1, &m);
     if (rc != 0) {
         return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
@@ -398,7 +397,7 @@ static int sub_show(vsafe_cli_t *cli, int argc, char **argv)
 static int sub_graph(vsafe_cli_t *cli, int argc, char **argv)
 {
     vsafe_mcu_t *m = NULL;
-    int rc = simple_open(cli, argc, argv, 0, NULL, 1, &m);
+    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 0, NULL, 1, &m);
     if (rc != 0) {
         return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
@@ -410,7 +409,7 @@ static int sub_graph(vsafe_cli_t *cli, int argc, char **argv)
 static int sub_reset(vsafe_cli_t *cli, int argc, char **argv)
 {
     vsafe_mcu_t *m = NULL;
-    int rc = simple_open(cli, argc, argv, 0, NULL, 0, &m);
+    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 0, NULL, 0, &m);
     if (rc != 0) {
         return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
@@ -424,7 +423,7 @@ static int sub_trustzone(vsafe_cli_t *cli, int argc, char **argv)
 {
     vsafe_mcu_t *m = NULL;
     const char *pos[1] = {NULL};
-    int rc = simple_open(cli, argc, argv, 1, pos, 0, &m);
+    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 1, pos, 0, &m);
     if (rc != 0) {
         return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
@@ -444,7 +443,7 @@ static int sub_hdpl(vsafe_cli_t *cli, int argc, char **argv)
 {
     vsafe_mcu_t *m = NULL;
     const char *pos[1] = {NULL};
-    int rc = simple_open(cli, argc, argv, 1, pos, 0, &m);
+    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 1, pos, 0, &m);
     if (rc != 0) {
         return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }

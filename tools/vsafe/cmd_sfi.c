@@ -25,15 +25,10 @@ static int parse_region(vsafe_cli_t *cli, const char *s, unsigned *region)
 
 static int sub_pubkey(vsafe_cli_t *cli, int argc, char **argv)
 {
-    int done = 0;
-    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
-    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
-    if (rc != 0 || done) {
-        return rc;
-    }
-    vsafe_mcu_t *m;
-    if ((rc = vsafe_cli_open_mcu(cli, &m, 1)) != 0) {
-        return rc;
+    vsafe_mcu_t *m = NULL;
+    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 0, NULL, 1, &m);
+    if (rc != 0) {
+        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
     uint8_t pub[64];
     vsafe_mcu_info_t info;
@@ -188,15 +183,10 @@ static int sub_install(vsafe_cli_t *cli, int argc, char **argv)
 
 static int sub_show(vsafe_cli_t *cli, int argc, char **argv)
 {
-    int done = 0;
-    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
-    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
-    if (rc != 0 || done) {
-        return rc;
-    }
-    vsafe_mcu_t *m;
-    if ((rc = vsafe_cli_open_mcu(cli, &m, 1)) != 0) {
-        return rc;
+    vsafe_mcu_t *m = NULL;
+    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 0, NULL, 1, &m);
+    if (rc != 0) {
+        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
     static const char *const names[4] = {"", "irot", "s", "ns"};
     json_t *arr = json_array();
