@@ -233,10 +233,16 @@ VSAFE_MUST_CHECK int vsafe_host_read_zone(vsafe_host_t *h, vsafe_host_prot_t pro
 VSAFE_MUST_CHECK int vsafe_host_read_counter_zone(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t zone,
                                                   uint16_t offset, uint8_t *out, size_t len, uint32_t *counter);
 /* Writes data at offset. Atomic: one command with OPT bit 7 (VSAFE_ERR_FRAME_TOO_LONG if it does
- * not fit one frame). Non-atomic: split into as many Updates as needed.
+ * not fit one frame). Non-atomic: split into as many Updates as needed, the one holding the last
+ * byte first, so that a device refusal comes before any byte is written (a refused update changes
+ * nothing); a failure after that first Update (power loss) may leave the write partial.
  * Device refusals: ENTRY_NOT_FOUND, ACCESS_CONDITION_NOT_SATISFIED, WRONG_ZONE_TYPE, BOUNDARY_EXCEEDED. */
 VSAFE_MUST_CHECK int vsafe_host_update_zone(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t zone, uint16_t offset,
                                             const uint8_t *data, size_t len, int atomic);
+/* The most data bytes one Update (cmd VSAFE_SE_CMD_UPDATE) or Decrement (VSAFE_SE_CMD_DECREMENT)
+ * command carries with the protection prot gives it (a C-MAC and command encryption take room):
+ * the limit of an atomic Update and of a Decrement's associated data. 0 for another cmd or NULL h. */
+size_t vsafe_host_zone_data_max(const vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t cmd);
 /* Decrements a counter zone by amount (>= 1) and writes the associated data (may be empty) at offset.
  * new_counter may be NULL. VSAFE_ERR_ARGUMENT for amount 0. Device refusals: ENTRY_NOT_FOUND,
  * ACCESS_CONDITION_NOT_SATISFIED, WRONG_ZONE_TYPE, COUNTER_LIMIT_EXCEEDED, BOUNDARY_EXCEEDED. */

@@ -580,16 +580,35 @@ static int update_any(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t opt, uint
         }
         return update_one(h, prot, opt, zone, offset, data, len);
     }
-    size_t done = 0;
-    do {
-        size_t n = len - done < max ? len - done : max;
-        int rc = update_one(h, prot, opt, zone, (uint16_t)(offset + done), data + done, n);
-        if (rc != VSAFE_OK) {
-            return rc;
-        }
-        done += n;
-    } while (done < len);
-    return VSAFE_OK;
+    if (len <= max) {
+        return update_one(h, prot, opt, zone, offset, data, len);
+    }
+    /* The chunk that holds the last byte goes first: every refusal the device can give a split
+     * write (no such zone, wrong type, update AC, the end beyond the zone) then comes before any
+     * byte is written, so a refused update changes nothing. The others follow in order; only a
+     * failure after the first chunk (power loss, a bus error) leaves the write partial, as any
+     * non-atomic write may be. */
+    size_t tail = len % max != 0 ? len % max : max;
+    size_t head = len - tail;
+    int rc = update_one(h, prot, opt, zone, (uint16_t)(offset + head), data + head, tail);
+    for (size_t done = 0; rc == VSAFE_OK && done < head; done += max) {
+        rc = update_one(h, prot, opt, zone, (uint16_t)(offset + done), data + done, max);
+    }
+    return rc;
+}
+
+size_t vsafe_host_zone_data_max(const vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t cmd)
+{
+    if (h == NULL) {
+        return 0;
+    }
+    if (cmd == VSAFE_SE_CMD_UPDATE) {
+        return host_max_cmd_payload(h, prot, HDR_UPDATE, 1) - 4u; /* OPT ZONE OFFSET(2) */
+    }
+    if (cmd == VSAFE_SE_CMD_DECREMENT) {
+        return host_max_cmd_payload(h, prot, HDR_DECREMENT, 1) - 8u; /* OPT ZONE OFFSET(2) AMOUNT(4) */
+    }
+    return 0;
 }
 
 int vsafe_host_update_zone(vsafe_host_t *h, vsafe_host_prot_t prot, uint8_t zone, uint16_t offset,

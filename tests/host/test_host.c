@@ -157,6 +157,53 @@ static void test_named_refusals(void **state)
     assert_int_equal(vsafe_host_read_zone(f->h, VSAFE_HOST_PROT_MAC, 1, 0, b, 1), VSAFE_ERR_HOST_NO_SESSION);
 }
 
+/* A split (non-atomic) Update that ends beyond the zone used to write its first frames before the
+ * device refused the last: the refusal must come first and leave the zone as it was. */
+static void regress_split_update_past_end_writes_nothing(void **state)
+{
+    fixture_t *f = *state;
+    static uint8_t before[1000], after[1000], data[1500];
+    memset(data, 0x5A, sizeof data);
+    assert_int_equal(vsafe_host_read_zone(f->h, VSAFE_HOST_PROT_TABLE, 1, 0, before, sizeof before), 0);
+    int sent = f->cmd_frames[VSAFE_SE_CMD_UPDATE];
+    assert_int_equal(vsafe_host_update_zone(f->h, VSAFE_HOST_PROT_TABLE, 1, 0, data, sizeof data, 0),
+                     VSAFE_DEV_STATUS(VSAFE_SE_ST_BOUNDARY_EXCEEDED));
+    assert_int_equal(f->cmd_frames[VSAFE_SE_CMD_UPDATE] - sent, 1); /* refused at once */
+    assert_int_equal(vsafe_host_read_zone(f->h, VSAFE_HOST_PROT_TABLE, 1, 0, after, sizeof after), 0);
+    assert_memory_equal(before, after, sizeof before);
+    /* Past the end by one byte, from an offset: also refused with nothing written. */
+    assert_int_equal(vsafe_host_update_zone(f->h, VSAFE_HOST_PROT_TABLE, 1, 1, data, 1000, 0),
+                     VSAFE_DEV_STATUS(VSAFE_SE_ST_BOUNDARY_EXCEEDED));
+    assert_int_equal(vsafe_host_read_zone(f->h, VSAFE_HOST_PROT_TABLE, 1, 0, after, sizeof after), 0);
+    assert_memory_equal(before, after, sizeof before);
+    /* A split write that fits writes every byte (the tail first, then the rest in order). */
+    for (size_t i = 0; i < 1000; i++) {
+        data[i] = (uint8_t)(i * 13 + 1);
+    }
+    assert_int_equal(vsafe_host_update_zone(f->h, VSAFE_HOST_PROT_TABLE, 1, 0, data, 1000, 0), 0);
+    assert_int_equal(vsafe_host_read_zone(f->h, VSAFE_HOST_PROT_TABLE, 1, 0, after, sizeof after), 0);
+    assert_memory_equal(data, after, sizeof after);
+}
+
+/* One frame's data: 752 - header(1) - OPT ZONE OFFSET(4) for Update, - AMOUNT(4) more for
+ * Decrement; the limit is where an atomic Update starts being refused host-side. */
+static void test_zone_data_max(void **state)
+{
+    fixture_t *f = *state;
+    static uint8_t data[800];
+    size_t up = vsafe_host_zone_data_max(f->h, VSAFE_HOST_PROT_TABLE, VSAFE_SE_CMD_UPDATE);
+    size_t dec = vsafe_host_zone_data_max(f->h, VSAFE_HOST_PROT_TABLE, VSAFE_SE_CMD_DECREMENT);
+    assert_int_equal(up, VSAFE_SE_FRAME_MAX - 1u - 4u);
+    assert_int_equal(dec, VSAFE_SE_FRAME_MAX - 1u - 8u);
+    assert_int_equal(vsafe_host_zone_data_max(f->h, VSAFE_HOST_PROT_TABLE, VSAFE_SE_CMD_READ), 0);
+    assert_int_equal(vsafe_host_update_zone(f->h, VSAFE_HOST_PROT_TABLE, 9, 0, data, up, 1), 0);
+    assert_int_equal(vsafe_host_update_zone(f->h, VSAFE_HOST_PROT_TABLE, 9, 0, data, up + 1u, 1),
+                     VSAFE_ERR_FRAME_TOO_LONG);
+    uint32_t c = 0;
+    assert_int_equal(vsafe_host_decrement(f->h, VSAFE_HOST_PROT_TABLE, 5, 1, 0, data, dec + 1u, &c),
+                     VSAFE_ERR_FRAME_TOO_LONG);
+}
+
 static void test_ac_change(void **state)
 {
     fixture_t *f = *state;
@@ -395,6 +442,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_decrement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_named_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ac_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(regress_split_update_past_end_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zone_data_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_echo_random, setup, teardown),
         cmocka_unit_test(test_custom_transport),
         cmocka_unit_test(test_device_type),
