@@ -13,6 +13,26 @@ run() {
   grep -qF -- "$text" "$T/err" || { echo "FAIL: vsafe $*: stderr lacks '$text': $(cat "$T/err")"; fail=1; }
 }
 one_line() { [ "$(wc -l <"$T/err")" -eq 1 ] || { echo "FAIL: $1: stderr is not one line"; fail=1; }; }
+# both RC NAME TEXT HINT ARGS...: plain, exit RC and stderr has TEXT (and HINT unless empty); with
+# --json, exit RC and stdout is one object {"error": NAME, "message": ...TEXT..., "hint": ...HINT...}
+both() {
+  local want="$1" name="$2" text="$3" hint="$4"; shift 4
+  run "$want" "$text" "$@"
+  [ -z "$hint" ] || grep -qF -- "$hint" "$T/err" || { echo "FAIL: vsafe $*: stderr lacks hint '$hint': $(cat "$T/err")"; fail=1; }
+  "$V" --json "$@" >"$T/jout" 2>/dev/null; local rc=$?
+  [ "$rc" -eq "$want" ] || { echo "FAIL: vsafe --json $*: exit $rc, want $want"; fail=1; }
+  python3 - "$T/jout" "$name" "$text" "$hint" <<'PY' || { echo "FAIL: vsafe --json $*: $(cat "$T/jout")"; fail=1; }
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+o = json.loads(lines[0])
+assert o["error"] == sys.argv[2], o
+assert sys.argv[3] in o["message"], o
+assert sys.argv[4] == "" or sys.argv[4] in o.get("hint", ""), o
+PY
+}
+# ok ARGS...: the command succeeds
+ok() { "$V" "$@" >"$T/out" 2>"$T/err" || { echo "FAIL: vsafe $*: exit $? ($(cat "$T/err"))"; fail=1; }; }
 D="$T/dev"
 "$V" --device "$D" init >/dev/null || { echo "FAIL: init"; exit 1; }
 
@@ -40,5 +60,68 @@ run 1 "/nonexistent-key" --device "$D" random 4 --host-key "$T/nonexistent-key"
 run 1 "/nonexistent-key" --device "$D" echo 0102 --host-key "$T/nonexistent-key"
 "$V" --device "$D" random --help | grep -q -- "--host-key" || { echo "FAIL: random --help lacks --host-key"; fail=1; }
 "$V" --device "$D" echo --help | grep -q -- "--host-key" || { echo "FAIL: echo --help lacks --host-key"; fail=1; }
+
+# ---- Offsets and lengths: one rule (docs/CLI.md). What no device could accept is a usage error
+# (exit 2) before anything is sent; everything else the device checks against the zone (exit 1,
+# its status, a hint with the zone's length). Zone 1 of spl05 is 1000 bytes, zone 5 a counter zone
+# of 64, zone 9 5120 bytes; a frame is 752 bytes: 1 header, Update OPT ZONE OFFSET(2), Decrement 4 more.
+big() { head -c "$1" /dev/zero | tr '\0' "${2:-A}" >"$T/data$1"; echo "$T/data$1"; }
+both 2 USAGE "--length: 65536 is out of range (0..65535)" "" --device "$D" read 1 --length 65536
+both 2 USAGE "--offset: 65536 is out of range (0..65535)" "" --device "$D" read 1 --offset 65536
+both 2 USAGE "--offset 65000 + --length 536 ends at 65536, beyond the largest zone a device can have (65535 bytes)" "" \
+  --device "$D" read 1 --offset 65000 --length 536
+both 1 BOUNDARY_EXCEEDED "read zone 1 offset 65000 length 535" "zone 1 is 1000 bytes: offset 65000 is past its end" \
+  --device "$D" read 1 --offset 65000 --length 535
+both 2 USAGE "--offset 65535 + data 1 ends at 65536" "" --device "$D" update 1 --offset 65535 --data 00
+both 1 BOUNDARY_EXCEEDED "update zone 1 offset 65534 (1 byte)" "offset 65534 is past its end" --device "$D" update 1 --offset 65534 --data 00
+both 2 USAGE "--offset 65535 + data 1 ends at 65536" "" --device "$D" decrement 5 --offset 65535 --data 00
+# regress_range_two_exit_codes: --offset past the zone's end was a usage error (exit 2) while
+# --length past it was the device's BOUNDARY_EXCEEDED (exit 1); both are now the device's
+both 1 BOUNDARY_EXCEEDED "read zone 1 from offset 2000 to its end" "zone 1 is 1000 bytes: offset 2000 is past its end" \
+  --device "$D" read 1 --offset 2000
+both 1 BOUNDARY_EXCEEDED "read zone 1 offset 0 length 2000" \
+  "zone 1 is 1000 bytes: offset 0 + 2000 bytes would end at 2000; from offset 0 at most 1000 bytes" --device "$D" read 1 --length 2000
+one_line "boundary"
+both 1 BOUNDARY_EXCEEDED "read zone 1 offset 0 length 1001" "from offset 0 at most 1000 bytes" --device "$D" read 1 --length 1001
+ok --device "$D" read 1 --length 1000
+both 1 BOUNDARY_EXCEEDED "read zone 1 from offset 1001 to its end" "offset 1001 is past its end" --device "$D" read 1 --offset 1001
+ok --device "$D" read 1 --offset 1000
+grep -qF "zone 1, offset 1000, 0 bytes" "$T/out" || { echo "FAIL: read at the zone's end: $(cat "$T/out")"; fail=1; }
+both 1 BOUNDARY_EXCEEDED "update zone 1 offset 999 (2 bytes)" "offset 999 + 2 bytes would end at 1001; from offset 999 at most 1 byte" \
+  --device "$D" update 1 --offset 999 --data 0000
+ok --device "$D" update 1 --offset 999 --data 00
+# the frame: an atomic Update carries at most 747 bytes, a Decrement's data 743 (no session)
+both 2 USAGE "--atomic --data: 748 bytes do not fit the one Update command that carries them (at most 747 bytes)" "" \
+  --device "$D" update 9 --atomic --data-file "$(big 748)"
+ok --device "$D" update 9 --atomic --data-file "$(big 747)"
+both 2 USAGE "--data: 744 bytes do not fit the one Decrement command that carries them (at most 743 bytes)" "" \
+  --device "$D" decrement 5 --data-file "$(big 744)"
+both 1 BOUNDARY_EXCEEDED "decrement zone 5 by 1" \
+  "zone 5 holds, beside its counter, 64 bytes: offset 0 + 743 bytes would end at 743; from offset 0 at most 64 bytes" \
+  --device "$D" decrement 5 --data-file "$(big 743)"
+# with a host session the C-MAC takes 4 bytes of the frame
+DK="$T/devk"
+"$V" --device "$DK" init >/dev/null && "$V" --device "$DK" hostkey provision --out "$T/hk" >/dev/null || { echo "FAIL: host key"; fail=1; }
+both 2 USAGE "--atomic --data: 744 bytes do not fit the one Update command that carries them (at most 743 bytes here: the C-MAC takes 4 bytes of the frame)" "" \
+  --device "$DK" update 9 --atomic --data-file "$(big 744)" --host-key "$T/hk"
+ok --device "$DK" update 9 --atomic --data-file "$(big 743)" --host-key "$T/hk"
+both 2 USAGE "--data-file: '$(big 65536)' is longer than 65535 bytes" "" --device "$D" update 9 --data-file "$T/data65536"
+# regress_split_update_past_end_writes_nothing: a non-atomic write past the zone's end is refused
+# before any of its frames is written (it used to leave the first 747 bytes written)
+ok --device "$D" read 1 --length 8 --out "$T/before"
+both 1 BOUNDARY_EXCEEDED "update zone 1 offset 0 (1500 bytes)" "from offset 0 at most 1000 bytes" \
+  --device "$D" update 1 --data-file "$(big 1500 Z)"
+ok --device "$D" read 1 --length 8 --out "$T/after"
+cmp -s "$T/before" "$T/after" || { echo "FAIL: a refused split update changed zone 1"; fail=1; }
+# the other refusals of zone commands say why, from the partition table
+both 1 ENTRY_NOT_FOUND "read zone 99 from offset 0 to its end" "the partition table has 12 zones, 0..11: vsafe zones lists them" \
+  --device "$D" read 99
+both 1 ENTRY_NOT_FOUND "update zone 99 offset 0 (1 byte)" "12 zones, 0..11" --device "$D" update 99 --data 00
+both 1 ENTRY_NOT_FOUND "change read AC of zone 99 to host" "12 zones, 0..11" --device "$D" ac 99 --read host
+both 1 WRONG_ZONE_TYPE "update zone 5 offset 0 (1 byte)" "zone 5 is a counter zone: its data is written with vsafe decrement 5 --data HEX" \
+  --device "$D" update 5 --data 00
+both 1 WRONG_ZONE_TYPE "decrement zone 1 by 1" "zone 1 is a data zone: only counter zones decrement" --device "$D" decrement 1
+ok --device "$D" decrement 6 --amount 0xFFFFFFFE
+both 1 COUNTER_LIMIT_EXCEEDED "decrement zone 6 by 2" "zone 6's counter is 1: it cannot go down by 2" --device "$D" decrement 6 --amount 2
 [ $fail -eq 0 ] && echo "cli_messages: all passed"
 exit $fail

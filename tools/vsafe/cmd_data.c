@@ -161,70 +161,159 @@ int vsafe_cmd_zones(vsafe_cli_t *cli, int argc, char **argv)
     return VSAFE_CLI_EXIT_OK;
 }
 
-/* Finds a zone in the partition table; reports ENTRY_NOT_FOUND as the device would. */
-static int find_zone(vsafe_cli_t *cli, uint32_t index, vsafe_host_zone_t *out)
+/* The range rule of the zone commands (read, update, decrement; docs/CLI.md, "Offsets and
+ * lengths"): what no device could accept is a usage error (exit 2), found before anything is
+ * sent: a ZONE beyond 255, an --offset or --length beyond 65535 (the commands' 16-bit fields), an
+ * end (offset + length) beyond 65535 (no partition table describes a larger zone), more data than
+ * the one command that must carry it holds (an atomic Update, a Decrement's associated data).
+ * Everything else goes to the device, which alone checks it against the zone; its refusal is
+ * reported with its status and, from the partition table, a hint that names the zone's length,
+ * type, counter or access condition. */
+#define ZONE_END_MAX 0xFFFFu
+
+static int zone_end_check(vsafe_cli_t *cli, const char *what, uint32_t offset, size_t len)
+{
+    if ((size_t)offset + len > ZONE_END_MAX) {
+        return vsafe_cli_usage_error(cli, "--offset %u + %s %zu ends at %zu, beyond the largest zone a device can "
+                                          "have (%u bytes)",
+                                     (unsigned)offset, what, len, (size_t)offset + len, ZONE_END_MAX);
+    }
+    return 0;
+}
+
+/* Data one command must carry whole (update --atomic, decrement --data): at most what the frame
+ * holds with the protection the command gets. Checked once the device is open (the command table
+ * decides the protection), before anything is sent. */
+static int zone_frame_check(vsafe_cli_t *cli, vsafe_host_prot_t prot, uint8_t cmd, const char *what, size_t len)
+{
+    size_t max = vsafe_host_zone_data_max(cli->host, prot, cmd);
+    if (len <= max) {
+        return 0;
+    }
+    size_t plain = vsafe_host_zone_data_max(cli->host, VSAFE_HOST_PROT_NONE, cmd);
+    return vsafe_cli_usage_error(cli, "%s: %zu byte%s do not fit the one %s command that carries them (at most %zu "
+                                      "bytes%s)",
+                                 what, len, len == 1 ? "" : "s", cmd == VSAFE_SE_CMD_UPDATE ? "Update" : "Decrement",
+                                 max,
+                                 max + 4u == plain ? " here: the C-MAC takes 4 bytes of the frame"
+                                 : max < plain     ? " here: the C-MAC and the encryption's padding take room in the frame"
+                                                   : "");
+}
+
+/* The partition table's record of zone index into *out, *found set when the table has it. Returns 0,
+ * or an exit status when the query fails (printed). A zone not in the table is no failure here:
+ * the command still goes to the device, which answers ENTRY_NOT_FOUND. */
+static int find_zone(vsafe_cli_t *cli, uint32_t index, vsafe_host_zone_t *out, int *found)
 {
     vsafe_host_zone_t zones[ZONES_MAX];
     size_t count = 0;
+    *found = 0;
     int rc = vsafe_host_zones(cli->host, zones, ZONES_MAX, &count);
     if (rc != 0) {
         return vsafe_cli_fail(cli, rc, "partition query");
     }
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count && i < ZONES_MAX; i++) {
         if (zones[i].index == index) {
             *out = zones[i];
-            return 0;
+            *found = 1;
         }
     }
-    return vsafe_cli_fail(cli, VSAFE_DEV_STATUS(VSAFE_SE_ST_ENTRY_NOT_FOUND), "zone %u is not in the partition table",
-                          (unsigned)index);
+    return 0;
 }
 
-/* Why a zone command was refused with ACCESS_CONDITION_NOT_SATISFIED, when the partition table
- * says: which (0 read, 1 update), to_ac the AC an `ac` change asked for (-1: not a change),
- * have_key whether a host session was open. Writes "" when it cannot tell. */
-static void zone_ac_hint(vsafe_cli_t *cli, uint32_t zone, int which, int to_ac, int have_key, char *out, size_t cap)
+/* What a zone command asked for, for the hint on its refusal. */
+typedef struct {
+    uint32_t zone;
+    int which;       /* 0 read, 1 update or decrement */
+    int to_ac;       /* the AC an `ac` change asked for; -1: not a change */
+    int have_key;    /* a host session was open */
+    uint32_t offset;
+    size_t len;      /* bytes read or written */
+    uint32_t amount; /* decrement: by how much; 0 otherwise */
+} zone_req_t;
+
+static void ac_hint(const vsafe_host_zone_t *z, const zone_req_t *r, char *out, size_t cap)
+{
+    const char *what = r->which ? "update" : "read";
+    unsigned zone = z->index;
+    uint8_t ac = r->which ? z->update_ac : z->read_ac;
+    uint8_t cr = r->which ? z->update_ac_cr : z->read_ac_cr;
+    if (r->to_ac >= 0) {
+        if (!cr) {
+            snprintf(out, cap, "zone %u's %s AC can no longer change: its change right was cleared", zone, what);
+        } else if (r->to_ac < ac) {
+            snprintf(out, cap, "an AC can only be made stricter: zone %u's %s AC is %s, and %s is less strict", zone,
+                     what, vsafe_cli_ac_name(ac), vsafe_cli_ac_name((uint8_t)r->to_ac));
+        } else if (ac == VSAFE_SE_AC_HOST && !r->have_key) {
+            snprintf(out, cap, "zone %u's %s AC is host: the change needs a host session, give --host-key FILE", zone,
+                     what);
+        }
+    } else if (ac == VSAFE_SE_AC_HOST && !r->have_key) {
+        snprintf(out, cap, "zone %u's %s AC is host: give --host-key FILE, the key file hostkey provision --out wrote",
+                 zone, what);
+    } else if (ac != VSAFE_SE_AC_ALWAYS && ac != VSAFE_SE_AC_HOST) {
+        snprintf(out, cap, "zone %u's %s AC is never: no one can %s it", zone, what, what);
+    }
+}
+
+/* Why the device refused a zone command, when the partition table tells; "" when it cannot. */
+static void zone_hint(vsafe_cli_t *cli, int rc, const zone_req_t *r, char *out, size_t cap)
 {
     out[0] = '\0';
     vsafe_host_zone_t zones[ZONES_MAX];
     size_t count = 0;
-    if (cli->host == NULL || vsafe_host_zones(cli->host, zones, ZONES_MAX, &count) != 0) {
+    if (cli->host == NULL || vsafe_host_zones(cli->host, zones, ZONES_MAX, &count) != 0 || count == 0) {
         return;
     }
-    const char *what = which ? "update" : "read";
-    for (size_t i = 0; i < count; i++) {
-        if (zones[i].index != zone) {
-            continue;
+    const vsafe_host_zone_t *z = NULL;
+    unsigned lo = 255, hi = 0;
+    for (size_t i = 0; i < count && i < ZONES_MAX; i++) {
+        lo = zones[i].index < lo ? zones[i].index : lo;
+        hi = zones[i].index > hi ? zones[i].index : hi;
+        if (zones[i].index == r->zone) {
+            z = &zones[i];
         }
-        uint8_t ac = which ? zones[i].update_ac : zones[i].read_ac;
-        uint8_t cr = which ? zones[i].update_ac_cr : zones[i].read_ac_cr;
-        if (to_ac >= 0) {
-            if (!cr) {
-                snprintf(out, cap, "zone %u's %s AC can no longer change: its change right was cleared", (unsigned)zone,
-                         what);
-            } else if (to_ac < ac) {
-                snprintf(out, cap, "an AC can only be made stricter: zone %u's %s AC is %s, and %s is less strict",
-                         (unsigned)zone, what, vsafe_cli_ac_name(ac), vsafe_cli_ac_name((uint8_t)to_ac));
-            } else if (ac == VSAFE_SE_AC_HOST && !have_key) {
-                snprintf(out, cap, "zone %u's %s AC is host: the change needs a host session, give --host-key FILE",
-                         (unsigned)zone, what);
-            }
-        } else if (ac == VSAFE_SE_AC_HOST && !have_key) {
-            snprintf(out, cap, "zone %u's %s AC is host: give --host-key FILE, the key file hostkey provision --out wrote",
-                     (unsigned)zone, what);
-        } else if (ac != VSAFE_SE_AC_ALWAYS && ac != VSAFE_SE_AC_HOST) {
-            snprintf(out, cap, "zone %u's %s AC is never: no one can %s it", (unsigned)zone, what, what);
-        }
+    }
+    if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ENTRY_NOT_FOUND) && z == NULL) {
+        snprintf(out, cap, "the partition table has %zu zones, %u..%u: vsafe zones lists them", count, lo, hi);
         return;
+    }
+    if (z == NULL) {
+        return;
+    }
+    int counter = z->type == VSAFE_SE_ZONE_COUNTER;
+    if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED)) {
+        ac_hint(z, r, out, cap);
+    } else if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_BOUNDARY_EXCEEDED)) {
+        size_t end = (size_t)r->offset + r->len;
+        if (r->offset > z->length) {
+            snprintf(out, cap, "zone %u %s %u bytes: offset %u is past its end", z->index,
+                     counter ? "holds, beside its counter," : "is", z->length, (unsigned)r->offset);
+        } else {
+            snprintf(out, cap, "zone %u %s %u bytes: offset %u + %zu byte%s would end at %zu; from offset %u at most %u "
+                     "byte%s",
+                     z->index, counter ? "holds, beside its counter," : "is", z->length, (unsigned)r->offset, r->len,
+                     r->len == 1 ? "" : "s", end, (unsigned)r->offset, z->length - (unsigned)r->offset,
+                     z->length - r->offset == 1 ? "" : "s");
+        }
+    } else if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_WRONG_ZONE_TYPE)) {
+        if (counter) {
+            snprintf(out, cap, "zone %u is a counter zone: its data is written with vsafe decrement %u --data HEX",
+                     z->index, z->index);
+        } else {
+            snprintf(out, cap, "zone %u is a data zone: only counter zones decrement, vsafe zones shows the types",
+                     z->index);
+        }
+    } else if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_COUNTER_LIMIT_EXCEEDED) && counter) {
+        snprintf(out, cap, "zone %u's counter is %u: it cannot go down by %u", z->index, z->counter,
+                 (unsigned)r->amount);
     }
 }
 
-static int zone_fail(vsafe_cli_t *cli, int rc, uint32_t zone, int which, int to_ac, int have_key, const char *ctx)
+static int zone_fail(vsafe_cli_t *cli, int rc, const zone_req_t *r, const char *ctx)
 {
     char hint[256] = "";
-    if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED)) {
-        zone_ac_hint(cli, zone, which, to_ac, have_key, hint, sizeof hint);
-    }
+    zone_hint(cli, rc, r, hint, sizeof hint);
     return vsafe_cli_fail_hint(cli, rc, hint, "%s", ctx);
 }
 
@@ -269,7 +358,8 @@ int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
     uint32_t zone = 0, offset = 0, length = 0;
     if ((rc = vsafe_cli_parse_u32(cli, "ZONE", pos[0], 0, 255, &zone)) != 0 ||
         (off_s != NULL && (rc = vsafe_cli_parse_u32(cli, "--offset", off_s, 0, 0xFFFF, &offset)) != 0) ||
-        (len_s != NULL && (rc = vsafe_cli_parse_u32(cli, "--length", len_s, 0, 0xFFFF, &length)) != 0)) {
+        (len_s != NULL && (rc = vsafe_cli_parse_u32(cli, "--length", len_s, 0, 0xFFFF, &length)) != 0) ||
+        (len_s != NULL && (rc = zone_end_check(cli, "--length", offset, length)) != 0)) {
         return rc;
     }
     if ((rc = vsafe_cli_open_host(cli)) != 0) {
@@ -279,23 +369,21 @@ int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
     if (key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) {
         return rc;
     }
-    vsafe_host_zone_t z;
-    if ((rc = find_zone(cli, zone, &z)) != 0) {
+    vsafe_host_zone_t z = {0};
+    int found = 0;
+    if ((rc = find_zone(cli, zone, &z, &found)) != 0) {
         return rc;
     }
     if (len_s == NULL) {
-        if (offset > z.length) {
-            return vsafe_cli_usage_error(cli, "--offset %u is beyond zone %u (%u bytes)", (unsigned)offset,
-                                         (unsigned)zone, z.length);
-        }
-        length = z.length - offset;
+        /* The rest of the zone; from past its end, nothing: the device then refuses the offset. */
+        length = found && offset <= z.length ? z.length - offset : 0;
     }
     uint8_t *data = malloc(length + 1u);
     if (data == NULL) {
         return vsafe_cli_fail(cli, VSAFE_ERR_NO_MEMORY, "read");
     }
     uint32_t counter = 0;
-    int is_counter = z.type == VSAFE_SE_ZONE_COUNTER;
+    int is_counter = found && z.type == VSAFE_SE_ZONE_COUNTER;
     if (is_counter) {
         rc = vsafe_host_read_counter_zone(cli->host, prot, (uint8_t)zone, (uint16_t)offset, data, length, &counter);
     } else {
@@ -304,9 +392,15 @@ int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
     if (rc != 0) {
         free(data);
         char ctx[96];
-        snprintf(ctx, sizeof ctx, "read zone %u offset %u length %u", (unsigned)zone, (unsigned)offset,
-                 (unsigned)length);
-        return zone_fail(cli, rc, zone, 0, -1, key_s != NULL, ctx);
+        if (len_s != NULL) {
+            snprintf(ctx, sizeof ctx, "read zone %u offset %u length %u", (unsigned)zone, (unsigned)offset,
+                     (unsigned)length);
+        } else {
+            snprintf(ctx, sizeof ctx, "read zone %u from offset %u to its end", (unsigned)zone, (unsigned)offset);
+        }
+        zone_req_t req = {.zone = zone, .which = 0, .to_ac = -1, .have_key = key_s != NULL, .offset = offset,
+                          .len = length};
+        return zone_fail(cli, rc, &req, ctx);
     }
     if (out != NULL) {
         rc = vsafe_cli_write_file(cli, "--out", out, data, length, 0);
@@ -364,15 +458,16 @@ int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
     }
     uint8_t *data = NULL;
     size_t len = 0;
-    if ((rc = vsafe_cli_input_read(cli, "data", &data_in, 1, 0, 0x10000u, &data, &len)) != 0) {
+    if ((rc = vsafe_cli_input_read(cli, "data", &data_in, 1, 0, ZONE_END_MAX, &data, &len)) != 0) {
         return rc;
     }
-    if ((rc = vsafe_cli_open_host(cli)) != 0) {
+    if ((rc = zone_end_check(cli, "data", offset, len)) != 0 || (rc = vsafe_cli_open_host(cli)) != 0) {
         free(data);
         return rc;
     }
     vsafe_host_prot_t prot = VSAFE_HOST_PROT_TABLE;
-    if (key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) {
+    if ((key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) ||
+        (atomic && (rc = zone_frame_check(cli, prot, VSAFE_SE_CMD_UPDATE, "--atomic --data", len)) != 0)) {
         free(data);
         return rc;
     }
@@ -382,7 +477,9 @@ int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
         char ctx[96];
         snprintf(ctx, sizeof ctx, "update zone %u offset %u (%zu byte%s)", (unsigned)zone, (unsigned)offset, len,
                  len == 1 ? "" : "s");
-        return zone_fail(cli, rc, zone, 1, -1, key_s != NULL, ctx);
+        zone_req_t req = {.zone = zone, .which = 1, .to_ac = -1, .have_key = key_s != NULL, .offset = offset,
+                          .len = len};
+        return zone_fail(cli, rc, &req, ctx);
     }
     if (cli->json) {
         json_t *r = json_pack("{s:i, s:i, s:i, s:b}", "zone", (int)zone, "offset", (int)offset, "length", (int)len,
@@ -419,15 +516,16 @@ int vsafe_cmd_decrement(vsafe_cli_t *cli, int argc, char **argv)
     }
     uint8_t *data = NULL;
     size_t len = 0;
-    if ((rc = vsafe_cli_input_read(cli, "data", &data_in, 0, 0, 0x10000u, &data, &len)) != 0) {
+    if ((rc = vsafe_cli_input_read(cli, "data", &data_in, 0, 0, ZONE_END_MAX, &data, &len)) != 0) {
         return rc;
     }
-    if ((rc = vsafe_cli_open_host(cli)) != 0) {
+    if ((rc = zone_end_check(cli, "data", offset, len)) != 0 || (rc = vsafe_cli_open_host(cli)) != 0) {
         free(data);
         return rc;
     }
     vsafe_host_prot_t prot = VSAFE_HOST_PROT_TABLE;
-    if (key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) {
+    if ((key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) ||
+        (rc = zone_frame_check(cli, prot, VSAFE_SE_CMD_DECREMENT, "--data", len)) != 0) {
         free(data);
         return rc;
     }
@@ -437,7 +535,9 @@ int vsafe_cmd_decrement(vsafe_cli_t *cli, int argc, char **argv)
     if (rc != 0) {
         char ctx[96];
         snprintf(ctx, sizeof ctx, "decrement zone %u by %u", (unsigned)zone, (unsigned)amount);
-        return zone_fail(cli, rc, zone, 1, -1, key_s != NULL, ctx);
+        zone_req_t req = {.zone = zone, .which = 1, .to_ac = -1, .have_key = key_s != NULL, .offset = offset,
+                          .len = len, .amount = amount};
+        return zone_fail(cli, rc, &req, ctx);
     }
     if (cli->json) {
         json_t *r = json_pack("{s:i, s:I}", "zone", (int)zone, "counter", (json_int_t)counter);
@@ -494,10 +594,12 @@ int vsafe_cmd_ac(vsafe_cli_t *cli, int argc, char **argv)
     if (key_s != NULL && (rc = vsafe_cli_session(cli, key_s, &prot)) != 0) {
         return rc;
     }
-    vsafe_host_zone_t z;
-    if ((rc = find_zone(cli, zone, &z)) != 0) {
+    vsafe_host_zone_t z = {0};
+    int found = 0;
+    if ((rc = find_zone(cli, zone, &z, &found)) != 0) {
         return rc;
     }
+    /* A zone not in the table goes to the device as a data zone's change: it answers ENTRY_NOT_FOUND. */
     uint32_t counter = 0;
     if (read_s != NULL) {
         rc = vsafe_host_change_read_ac(cli->host, prot, (uint8_t)zone, ac, !lock);
@@ -515,7 +617,9 @@ int vsafe_cmd_ac(vsafe_cli_t *cli, int argc, char **argv)
     if (rc != 0) {
         char ctx[96];
         snprintf(ctx, sizeof ctx, "change %s AC of zone %u to %s", which, (unsigned)zone, vsafe_cli_ac_name(ac));
-        return zone_fail(cli, rc, zone, read_s == NULL, ac, key_s != NULL, ctx);
+        zone_req_t req = {.zone = zone, .which = read_s == NULL, .to_ac = ac, .have_key = key_s != NULL,
+                          .amount = amount};
+        return zone_fail(cli, rc, &req, ctx);
     }
     if (cli->json) {
         json_t *o = json_pack("{s:{s:i, s:s, s:s, s:b}}", "ac", "zone", (int)zone, "which", which, "ac",
