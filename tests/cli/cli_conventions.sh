@@ -31,7 +31,7 @@ echo "$out" | grep -q 'COMMAND_CODE_NOT_SUPPORTED' || { echo "FAIL: status 0x04 
 by_name=$("$V" --json status ACCESS_CONDITION_NOT_SATISFIED)
 by_wire=$("$V" --json status 0x11)
 [ "$by_name" = "$by_wire" ] || { echo "FAIL: --json status by name and by wire byte differ"; fail=1; }
-echo "$by_wire" | python3 -c 'import json,sys; o=json.load(sys.stdin); assert o["wire_status"]==0x11 and o["name"]=="ACCESS_CONDITION_NOT_SATISFIED", o' \
+echo "$by_wire" | python3 -c 'import json,sys; o=json.load(sys.stdin)["status"]; assert o["wire_status"]==0x11 and o["name"]=="ACCESS_CONDITION_NOT_SATISFIED", o' \
   || { echo "FAIL: --json status 0x11 shape"; fail=1; }
 # a library value is 0 or negative: 0 is OK
 check "status 0" "$V" status 0
@@ -122,7 +122,7 @@ VSAFE_PROFILE_PATH="$D/nowhere:$D/prof" "$V" --device "$D/tiny" init --profile t
   || { echo "FAIL: the tiny profile's device does not have 1 zone"; fail=1; }
 # vsafe info shows the profile the device was made from
 "$V" --device "$D/tiny" info | grep -q "^profile  *tiny$" || { echo "FAIL: info does not show profile tiny"; fail=1; }
-[ "$("$V" --device "$D/dev" --json info | python3 -c 'import json,sys; print(json.load(sys.stdin)["profile"])')" = spl05 ] \
+[ "$("$V" --device "$D/dev" --json info | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["profile"])')" = spl05 ] \
   || { echo "FAIL: --json info has no profile spl05"; fail=1; }
 out=$(VSAFE_PROFILE_PATH="$D/prof" "$V" --device "$D/empty" init --profile empty 2>&1); rc=$?
 [ $rc -ne 0 ] && echo "$out" | grep -q "at least one zone" || { echo "FAIL: a profile with no zones: exit $rc '$out'"; fail=1; }

@@ -280,7 +280,7 @@ b=$(xxd -s 5 -l 1 -p "$T/env"); printf "$(printf '\\%03o' $(( 0x$b ^ 0xff )))" |
 cmp -s "$T/env" <(S wrap --slot 0 --data-file "$T/payload" --out - 2>/dev/null) && bad "envelope not damaged" || ok
 refused "unwrap damaged" 1 "COMMAND_DECRYPTION_ERROR" S unwrap --slot 0 --data-file "$T/env"
 refused "wrap empty slot" 1 "KEY_NOT_FOUND" S wrap --slot 1 --data-file "$T/payload"
-refused "wrap bad length" 1 "INCONSISTENT_COMMAND_DATA" S wrap --slot 0 --data 00112233445566778899aabbccddeeff00
+refused "wrap bad length" 2 "not a multiple of 8" S wrap --slot 0 --data 00112233445566778899aabbccddeeff00
 
 # ---- password (the SPL05 device has none: never verified) ----
 S --json password verify --password 00000000000000000000000000000000 > "$T/j" 2>/dev/null; rc=$?

@@ -716,7 +716,12 @@ static int open_host_connected(vsafe_cli_t *cli)
     vsafe_host_set_pcap(cli->host, cli->pcap);
     rc = vsafe_host_init(cli->host);
     if (rc != 0) {
-        return vsafe_cli_fail(cli, rc, "init");
+        /* A served device NACKs every frame while it is powered off (ctl power off). */
+        return vsafe_cli_fail_hint(cli, rc,
+                                   rc == VSAFE_ERR_HOST_NACK ? "a served device does not answer while it is powered "
+                                                               "off: vsafe --connect ADDR ctl power on"
+                                                             : NULL,
+                                   "first query of the served device at %s", cli->connect);
     }
     return 0;
 }

@@ -708,7 +708,7 @@ int vsafe_cmd_info(vsafe_cli_t *cli, int argc, char **argv)
                                           "auth_key_slot", ctrl[1]));
         }
         free(pd_hex);
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:o}", "info", o));
     }
     printf("%-18sSTSAFE-A120 (virtual), mask ID %s\n", "device", mask);
     printf("%-18s%s\n", "product data", pd_hex);

@@ -123,9 +123,16 @@ static int wrap_run(vsafe_cli_t *cli, int argc, char **argv, int wrap)
     }
     uint8_t *in = NULL;
     size_t len = 0;
-    if ((rc = vsafe_cli_input_read(cli, "data", &data, 1, wrap ? 1u : 8u, wrap ? ENV_PAYLOAD_MAX : ENV_PAYLOAD_MAX + 8u,
+    /* AES key wrap takes whole 8-byte blocks, two at least: no device could take anything else. */
+    if ((rc = vsafe_cli_input_read(cli, "data", &data, 1, wrap ? 16u : 24u, wrap ? ENV_PAYLOAD_MAX : ENV_PAYLOAD_MAX + 8u,
                                    &in, &len)) != 0) {
         return rc;
+    }
+    if (len % 8u != 0) {
+        vsafe_wipe(in, len);
+        free(in);
+        return vsafe_cli_usage_error(cli, "--data: %zu bytes, not a multiple of 8 (AES key wrap takes 8-byte blocks)",
+                                     len);
     }
     vsafe_host_prot_t prot;
     if ((rc = vsafe_cli_open_prot(cli, key_s, &prot)) != 0) {

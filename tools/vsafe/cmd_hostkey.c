@@ -490,6 +490,37 @@ static int cmdac_show(vsafe_cli_t *cli, int argc, char **argv)
     return VSAFE_CLI_EXIT_OK;
 }
 
+/* A refused Put 0x29/0x2A: the table, asked once more, tells why (a cleared change right, or a
+ * command the table has no entry for). right_bit: 2 for the AC Put, 1 for the encryption Put. */
+static int cmdac_refused(vsafe_cli_t *cli, int rc, const char *what, unsigned right_bit,
+                         const vsafe_host_cmd_ac_t *recs, size_t n)
+{
+    char hint[256] = "";
+    vsafe_host_cmd_table_t t;
+    if (vsafe_host_command_table(cli->host, &t) == 0) {
+        if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED) && (t.change_rights & right_bit) == 0) {
+            snprintf(hint, sizeof hint, "the command table's %s change right was cleared: the table is one-time "
+                     "programmable and can no longer change", right_bit == 2 ? "AC" : "encryption flags");
+        }
+        for (size_t i = 0; rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ENTRY_NOT_FOUND) && i < n && hint[0] == '\0'; i++) {
+            int found = 0;
+            for (size_t j = 0; j < t.count; j++) {
+                found |= t.rec[j].header == recs[i].header && t.rec[j].ext == recs[i].ext;
+            }
+            if (!found) {
+                if (recs[i].header == VSAFE_SE_CMD_EXTENDED) {
+                    snprintf(hint, sizeof hint, "the command table has no entry for 1F %02X; vsafe cmdac show lists "
+                             "its commands", recs[i].ext);
+                } else {
+                    snprintf(hint, sizeof hint, "the command table has no entry for %02X; vsafe cmdac show lists its "
+                             "commands", recs[i].header);
+                }
+            }
+        }
+    }
+    return vsafe_cli_fail_hint(cli, rc, hint, "%s", what);
+}
+
 static int cmdac_set(vsafe_cli_t *cli, int argc, char **argv)
 {
     const char *ac_s = NULL, *key_s = NULL, *pos[1];
@@ -538,11 +569,11 @@ static int cmdac_set(vsafe_cli_t *cli, int argc, char **argv)
         return rc;
     }
     if (ac_s != NULL && (rc = vsafe_host_put_command_table(cli->host, prot, VSAFE_SE_TAG_CMD_AC, recs, n)) != 0) {
-        return vsafe_cli_fail(cli, rc, "set command access conditions");
+        return cmdac_refused(cli, rc, "set command access conditions", 2, recs, n);
     }
     if ((enc_cmd || enc_rsp) &&
         (rc = vsafe_host_put_command_table(cli->host, prot, VSAFE_SE_TAG_CMD_ENC, recs, n)) != 0) {
-        return vsafe_cli_fail(cli, rc, "set command encryption flags");
+        return cmdac_refused(cli, rc, "set command encryption flags", 1, recs, n);
     }
     vsafe_host_cmd_table_t t;
     if ((rc = vsafe_host_command_table(cli->host, &t)) != 0) {

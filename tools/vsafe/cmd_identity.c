@@ -164,11 +164,12 @@ int vsafe_cmd_identity(vsafe_cli_t *cli, int argc, char **argv)
         }
         if (rc == 0) {
             if (cli->json) {
-                rc = vsafe_cli_json_out(cli, json_pack("{s:{s:s?, s:s?, s:s}}", "export", "cert", cert_out, "ca",
-                                                       ca_out, "format", der ? "der" : "pem"));
+                rc = vsafe_cli_json_out(cli, json_pack("{s:{s:s?, s:s?, s:s}}", "identity_export", "cert", cert_out,
+                                                       "ca", ca_out, "format", der ? "der" : "pem"));
             } else {
-                printf("exported%s%s%s%s (%s)\n", cert_out ? " certificate to " : "", cert_out ? cert_out : "",
-                       ca_out ? " CA certificate to " : "", ca_out ? ca_out : "", der ? "DER" : "PEM");
+                printf("exported %s%s%s%s%s (%s)\n", cert_out ? "the certificate to " : "", cert_out ? cert_out : "",
+                       cert_out && ca_out ? " and " : "", ca_out ? "the CA certificate to " : "", ca_out ? ca_out : "",
+                       der ? "DER" : "PEM");
             }
         }
         X509_free(cert);

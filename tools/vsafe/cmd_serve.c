@@ -44,7 +44,7 @@ static const char CTL_HELP[] =
     "  cut-after N           lose power at the N-th NVM program/erase of the coming commands (0 disarms)\n"
     "  --cut-model M         with cut-after: dropped, torn-unit (default), torn-page or reordered\n"
     "  timing on|off         the timing model (reads NACKed for each command's processing time)\n"
-    "  stats                 the device's and the server's counters (--json: one object)\n"
+    "  stats                 the device's and the server's counters (--json: {\"ctl\": {\"stats\": {...}}})\n"
     "  state save|load FILE  the whole device state as a blob (load refuses one that does not mount)\n"
     "  list                  the devices the server serves\n"
     "Needs --connect ADDR (or VSAFE_CONNECT); --device NAME on a server of several devices.\n";
@@ -193,7 +193,7 @@ static int ctl_stats(vsafe_cli_t *cli)
         }
     }
     if (cli->json) {
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:o}}", "ctl", "stats", o));
     }
     json_decref(o);
     return VSAFE_CLI_EXIT_OK;
@@ -343,7 +343,7 @@ int vsafe_cmd_ctl(vsafe_cli_t *cli, int argc, char **argv)
         for (char *save = NULL, *t = strtok_r((char *)out, "\n", &save); t != NULL; t = strtok_r(NULL, "\n", &save)) {
             json_array_append_new(a, json_string(t));
         }
-        return vsafe_cli_json_out(cli, json_pack("{s:o}", "devices", a));
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:o}}", "ctl", "devices", a));
     }
     fputs((const char *)out, stdout);
     return VSAFE_CLI_EXIT_OK;

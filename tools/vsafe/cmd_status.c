@@ -64,7 +64,7 @@ int vsafe_cmd_status(vsafe_cli_t *cli, int argc, char **argv)
                 json_array_append_new(arr, json_pack("{s:i, s:s, s:s}", "value", rows[i].value, "name",
                                                      vsafe_status_name(rows[i].value), "message", rows[i].message));
             }
-            return vsafe_cli_json_out(cli, json_pack("{s:o}", "statuses", arr));
+            return vsafe_cli_json_out(cli, json_pack("{s:o}", "status", arr));
         }
         if (markdown) {
             printf("| Value | Name | Meaning |\n|---:|---|---|\n");
@@ -102,7 +102,7 @@ int vsafe_cmd_status(vsafe_cli_t *cli, int argc, char **argv)
                 if (when[0] != '\0') {
                     json_object_set_new(o, "when", json_string(when));
                 }
-                return vsafe_cli_json_out(cli, o);
+                return vsafe_cli_json_out(cli, json_pack("{s:o}", "status", o));
             }
             printf("%d  %s: %s", rows[i].value, name, rows[i].message);
             if (wire > 0) {

@@ -11,6 +11,7 @@
 #include "cmd_sym.h"
 #include "common/secure.h"
 #include "keyfmt.h"
+#include "vsafe/se_wire.h"
 
 #define SYM_SLOTS_MAX 16
 
@@ -554,8 +555,19 @@ static int symkey_write(vsafe_cli_t *cli, int argc, char **argv)
     vsafe_cli_auth_free(as);
     const char *method = wrapped ? (auth != NULL ? "wrapped-authenticated" : "wrapped") : "plaintext";
     if (rc != 0) {
-        return vsafe_cli_fail(cli, rc, "write a %s %s key into symmetric key slot %u (%s)",
-                              vsafe_cli_sym_type_name(info.key_type), vsafe_cli_sym_mode_name(info.mode), slot, method);
+        /* A refusal by the slot's control fields (a fresh slot allows nothing): say which, and how. */
+        char hint[160] = "";
+        uint8_t cf[3];
+        uint8_t need = wrapped ? VSAFE_HOST_SYM_CTRL_WRAPPED_ANON : VSAFE_HOST_SYM_CTRL_PLAINTEXT;
+        if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED) && strcmp(method, "wrapped-authenticated") != 0 &&
+            vsafe_host_symkey_ctrl(cli->host, slot, cf) == 0 && (cf[0] & need) == 0) {
+            snprintf(hint, sizeof hint, "slot %u's provisioning control fields do not allow %s writes: vsafe symkey "
+                     "ctrl --slot %u --set %s", slot, wrapped ? "wrapped" : "plaintext", slot,
+                     wrapped ? "wrapped" : "plaintext");
+        }
+        const char *type = vsafe_cli_sym_type_name(info.key_type);
+        return vsafe_cli_fail_hint(cli, rc, hint, "write %s %s %s key into symmetric key slot %u (%s)",
+                                   type[0] == 'a' ? "an" : "a", type, vsafe_cli_sym_mode_name(info.mode), slot, method);
     }
     if (cli->json) {
         return vsafe_cli_json_out(cli, json_pack("{s:{s:i, s:s, s:s, s:o, s:s}}", "symkey_write", "slot", slot,

@@ -12,9 +12,9 @@
 
 /* X(name, function, usage after "vsafe", one-line summary) */
 #define VSAFE_CLI_COMMANDS(X)                                                                                 \
-    X("init", vsafe_cmd_init, "init [--profile NAME|FILE] [--force] [--ca-cert F --ca-key F]",                     \
+    X("init", vsafe_cmd_init, "init [--profile NAME|FILE] [--force] [--ca-cert F --ca-key F] [--durability power|process]", \
       "create a new device from a profile, its identity signed by the CA given (else the local vsafe CA)")      \
-    X("identity", vsafe_cmd_identity, "identity [--json] | identity export [--cert F] [--ca F] [--der]",           \
+    X("identity", vsafe_cmd_identity, "identity [--ca-cert F] | identity export [--cert F] [--ca F] [--der] [--ca-cert F]",           \
       "show the device certificate (checked against slot 0 by a signature) or export it and the CA")           \
     X("key", vsafe_cmd_key, "key table|generate|show|sign|verify|ecdh|ecdhe|decompress ...",                   \
       "private key slots: generate, show, sign, verify, ECDH (vsafe key --help)")                               \
