@@ -8,7 +8,8 @@ A block is a sequence of `$ COMMAND` lines, each followed by the output the docu
   lines, zero included;
 - `...` inside a line stands for any text on that line;
 - trailing spaces are ignored.
-A command's exit status is not checked unless the document prints it (`; echo "exit $?"`).
+A command must exit 0 unless the document shows its status (`$?` in the command line, e.g.
+`; echo "exit $?"`): a failure is never passed off as a success whose output happens to match.
 
 An HTML comment right before the block changes how it runs (several directives may be combined,
 separated by `;`):
@@ -158,6 +159,11 @@ def main():
                 for cmd, want in cmds if ok else []:
                     rc, got = run(cmd, workdir, env)
                     checked += 1
+                    if rc != 0 and "$?" not in cmd:
+                        ok = False
+                        print(f"FAIL {where}: $ {cmd}\n--- exited {rc}, and the document does not show it "
+                              "(add '; echo \"exit $?\"' and the line it prints)\n" + "\n".join(got) + "\n---")
+                        break
                     if not output_matches(want, got, random):
                         ok = False
                         print(f"FAIL {where}: $ {cmd}\n--- the document shows\n" + "\n".join(want) +
