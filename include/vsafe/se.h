@@ -115,6 +115,15 @@ int vsafe_se_profile_name(const vsafe_se_t *se, char *out, size_t cap);
  * volatile state is kept. VSAFE_ERR_ARGUMENT for NULL. */
 int vsafe_se_set_timing(vsafe_se_t *se, int on);
 
+/* The real A120's processing time, in milliseconds, of the command whose frame (header byte
+ * first; the CRC may follow or not) is given, as the timing model applies it: one figure per
+ * command code from the chip's published processing times (for example Echo 2, Generate random 4,
+ * Decrement 23, Read 23, Update 22, Generate key 32, Generate signature 37, Verify signature 62,
+ * Establish key 83, Generate MAC 23, Encrypt 5). All the extended commands (code 0x1F: hash,
+ * chunked AES, key derivation, ...) share one figure, 500 ms. An operation on NIST P-521 or
+ * Brainpool P-512 takes twice the figure under the model. 0 for len 0. No device needed. */
+unsigned vsafe_se_command_time_ms(const uint8_t *frame, size_t len);
+
 /* Bytes of memory the open device holds (its state, buffers and port contexts). */
 size_t vsafe_se_memory(const vsafe_se_t *se);
 

@@ -340,6 +340,11 @@ size_t vsafe_se_memory(const vsafe_se_t *se)
     return sizeof *se + se->image_len + vsafe_openssl_crypto_memory(se->crypto) + vsafe_file_nvm_memory(se->file);
 }
 
+unsigned vsafe_se_command_time_ms(const uint8_t *frame, size_t len)
+{
+    return frame == NULL ? 0u : (unsigned)vsafe_se_core_command_time_ms(frame, len);
+}
+
 int vsafe_se_set_timing(vsafe_se_t *se, int on)
 {
     if (se == NULL) {

@@ -411,7 +411,7 @@ void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t l
 /* ---- I2C view ---- */
 
 /* Processing time per command code in ms (the A120's datasheet figures), for the timing model. */
-static uint32_t command_time_ms(const uint8_t *frame, size_t len)
+uint32_t vsafe_se_core_command_time_ms(const uint8_t *frame, size_t len)
 {
     static const uint16_t ms[32] = {2,  2,   4,   22,  23, 23,  22, 26, 500, 23, 23,  500, 500, 500, 3, 3,
                                     500, 32, 500, 500, 5,  500, 37, 62, 83,  500, 500, 5,   6,   500, 500, 500};
@@ -434,7 +434,7 @@ int vsafe_se_core_i2c_write(vsafe_se_core_t *core, uint8_t addr7, const uint8_t 
     core->power_lost = false;
     vsafe_se_core_process(core, buf, len);
     if (core->timing && core->crypto != NULL && core->crypto->now_us != NULL) {
-        uint64_t ms = (uint64_t)command_time_ms(buf, len) * (core->slow_curve ? 2u : 1u);
+        uint64_t ms = (uint64_t)vsafe_se_core_command_time_ms(buf, len) * (core->slow_curve ? 2u : 1u);
         core->busy_until_us = core->crypto->now_us(core->crypto->ctx) + 1000ull * ms;
     }
     return 0;

@@ -152,6 +152,9 @@ void vsafe_se_core_process(vsafe_se_core_t *core, const uint8_t *frame, size_t l
 /* I2C view (contract semantics, see include/vsafe/se.h). */
 int vsafe_se_core_i2c_write(vsafe_se_core_t *core, uint8_t addr7, const uint8_t *buf, size_t len);
 int vsafe_se_core_i2c_read(vsafe_se_core_t *core, uint8_t addr7, uint8_t *buf, size_t len);
+/* The timing model's processing time of the command frame (its header's code), in ms; 0 for len 0.
+ * One time per code: an extended command (code 0x1F) has the one time of that code. */
+uint32_t vsafe_se_core_command_time_ms(const uint8_t *frame, size_t len);
 
 /* Volatile reset (command 0x01 and power cycle): drops sessions, keeps NVM. */
 void vsafe_se_core_reset(vsafe_se_core_t *core);

@@ -82,10 +82,47 @@ static void test_slow_curves_take_twice(void **state)
     vsafe_sim_nvm_free(sim);
 }
 
+/* vsafe_se_command_time_ms (what make bench prints as the chip's time) gives the A120's published
+ * processing times, and is what the model keeps the device busy for. */
+static void test_command_time_is_the_models(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t hdr;
+        unsigned ms;
+    } published[] = {{0x00, 2},  {0x02, 4},  {0x04, 23}, {0x05, 23}, {0x06, 22}, {0x09, 23},
+                     {0x11, 32}, {0x16, 37}, {0x17, 62}, {0x18, 83}, {0x1B, 5}};
+    for (size_t i = 0; i < sizeof published / sizeof published[0]; i++) {
+        assert_int_equal(vsafe_se_command_time_ms(&published[i].hdr, 1), published[i].ms);
+    }
+    /* the protection bits of the header do not change the command */
+    const uint8_t mac_read[] = {0xE5, 0x00};
+    assert_int_equal(vsafe_se_command_time_ms(mac_read, sizeof mac_read), 23u);
+    assert_int_equal(vsafe_se_command_time_ms(mac_read, 0), 0u);
+    assert_int_equal(vsafe_se_command_time_ms(NULL, 1), 0u);
+
+    vsafe_se_t *se = NULL;
+    vsafe_se_open_ext_t ext = {.rng_seed = 4, .timing = 1, .no_identity = 1};
+    assert_int_equal(vsafe_se_open_ex(&se, NULL, &ext), VSAFE_OK);
+    /* Generate random 02 00 LEN and Read 05 00 ZONE OFFSET(2) LEN(2): busy at least their time */
+    const uint8_t rnd[] = {0x02, 0x00, 0x10}, rd[] = {0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04};
+    int st = -1;
+    double t_rnd = busy_ms(se, rnd, sizeof rnd, &st);
+    assert_int_equal(st, 0x00);
+    double t_rd = busy_ms(se, rd, sizeof rd, &st);
+    assert_int_equal(st, 0x00);
+    print_message("busy: random %.1f ms (table %u), read %.1f ms (table %u)\n", t_rnd,
+                  vsafe_se_command_time_ms(rnd, sizeof rnd), t_rd, vsafe_se_command_time_ms(rd, sizeof rd));
+    assert_true(t_rnd >= (double)vsafe_se_command_time_ms(rnd, sizeof rnd));
+    assert_true(t_rd >= (double)vsafe_se_command_time_ms(rd, sizeof rd));
+    vsafe_se_close(se);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_curves_take_twice),
+        cmocka_unit_test(test_command_time_is_the_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
