@@ -58,15 +58,19 @@ test-cross-if-possible:
 	@if ./scripts/deps-cross.sh; then $(MAKE) --no-print-directory test-cross; \
 	else echo "test-cross: SKIPPED: arm-none-eabi-gcc, newlib or qemu-system-arm cannot be installed here"; fi
 
-demo: all
-	./examples/demo.sh $(BUILD)/vsafe
+# The battery scenario (examples/demo.sh). Builds what it needs quietly (the build's output in
+# $(BUILD)/build.log, shown only if the build fails).
+demo: deps
+	@JOBS=$(JOBS) CMAKE_FLAGS="$(CMAKE_FLAGS)" ./scripts/quiet-build.sh $(BUILD) RelWithDebInfo vsafe power_tool
+	@./examples/demo.sh $(BUILD)/vsafe
 
+# What a user wants to know, per command family: operations per second, latency per operation
+# (p50, p99, max), the real chip's processing time of the same command and the speed-up; the socket,
+# one CLI call end to end, the MCU's DA and SFI; then the project's own targets, met or missed.
+# Builds build-bench (Release) quietly: scripts/bench.sh. BENCH_ARGS=--json: one JSON object.
+BENCH_ARGS ?=
 bench: deps
-	@test -f build-bench/CMakeCache.txt || cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build build-bench -j $(JOBS)
-	./build-bench/bench/vsafe_bench
-	./build-bench/bench/vsafe_bench_keys
-	./build-bench/bench/vsafe_bench_server ./build-bench/vsafe
+	@JOBS=$(JOBS) ./scripts/bench.sh $(BENCH_ARGS)
 
 # vsafe against swtpm at equal durability (bench/bench_peers.c): installs swtpm and libtss2 when
 # missing (scripts/deps-peers.sh, which fails clearly where they cannot be installed), then

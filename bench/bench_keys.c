@@ -1,13 +1,18 @@
-/* make bench, second part: the key services through the I2C entry points, against the same
- * primitive called directly through OpenSSL in the same run, and against the real chip.
+/* make bench, key services: signatures, verifications, ECDH, AES-GCM and CMAC through the I2C
+ * entry points, next to the real chip's processing time, and against the same primitive called
+ * directly through OpenSSL in the same run.
  *
- *   vsafe_bench_keys [--json] [--only TEXT]   (--only: the primitives whose name contains TEXT)
+ *   vsafe_bench_keys [--json] [--targets FILE] [--only TEXT] [--seconds S]
+ *   (--only: the primitives whose name contains TEXT; --seconds: per row of the first table, 0.4)
  *
- * Three figures per primitive, in operations per second:
- *  - "I2C": the host library (vsafe_host_sign, ...) on an in-process volatile SPL05 device, so each
- *    operation is a command frame written with vsafe_se_i2c_write and its response read with
- *    vsafe_se_i2c_read (CRC both ways, the device's dispatch, key lookup, the crypto port, the
- *    command's store commit and wipes, the host's parsing of the response);
+ * The first table is what a user of the device sees: the host library (vsafe_host_sign, ...) on an
+ * in-process volatile SPL05 device, each operation a command frame written with
+ * vsafe_se_i2c_write and its response read with vsafe_se_i2c_read (CRC both ways, the device's
+ * dispatch, key lookup, the crypto port, the command's store commit and wipes, the host's parsing
+ * of the response): operations per second and latency per operation (bench_report.h).
+ *
+ * The project's target compares three figures per primitive, in operations per second of CPU time:
+ *  - "I2C": the same host library path;
  *  - "port": the device's OpenSSL crypto port alone, given raw key bytes on every call as the
  *    device core gives them (shows where the I2C path's cost is);
  *  - "OpenSSL": the primitive itself, with everything prepared once (keys imported, contexts
@@ -24,20 +29,19 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
+#include "bench_report.h"
 #include "port/posix/crypto_openssl.h"
 #include "vsafe/host.h"
 #include "vsafe/se.h"
 
-/* Processing times of the real STSAFE-A120, in milliseconds: the time ST's host library allows
- * the chip for a command before it reads the response (when it does not poll for it). They are
- * per command, whatever the curve: Generate signature 0x16 37 ms, Verify signature 0x17 62 ms,
- * Establish key (ECDH) 0x18 83 ms, Generate MAC 0x09 23 ms, Encrypt 0x1B 5 ms. A chip therefore
- * does at most 1000 / ms such operations per second; "x chip" below is the I2C rate over that. */
-#define CHIP_MS_SIGN 37.0
-#define CHIP_MS_VERIFY 62.0
-#define CHIP_MS_ECDH 83.0
-#define CHIP_MS_MAC 23.0
-#define CHIP_MS_ENCRYPT 5.0
+/* The real STSAFE-A120's processing time of a command, in ms: the timing model's figure
+ * (vsafe_se_command_time_ms) for Generate signature 0x16, Verify signature 0x17, Establish key
+ * 0x18, Generate MAC 0x09 and Encrypt 0x1B. A chip does at most 1000 / ms such operations per
+ * second; the speed-up is the I2C rate over that. */
+static double chip_ms(uint8_t code)
+{
+    return (double)vsafe_se_command_time_ms(&code, 1);
+}
 
 #define ROUNDS 10
 #define RUN_S 0.06
@@ -218,34 +222,40 @@ static int direct_cmac(void *a)
 }
 
 /* ---- reporting ---- */
-static int g_json;
-static int g_rows;
 static const char *g_only;
+static double g_secs = 0.4;
 
-static void report(const char *name, const char *command, double chip_ms, bench_t *b, op_fn i2c, op_fn port,
-                   op_fn direct)
+typedef struct {
+    char name[40];
+    double chip_ms, i2c, port, direct;
+} target_row_t;
+static target_row_t g_targets[16];
+static size_t g_target_count;
+
+/* The user's row now (wall clock, per operation), the CPU-time comparison kept for the targets. */
+static void report(const char *name, uint8_t code, bench_t *b, op_fn i2c, op_fn port, op_fn direct)
 {
     double d = 0, p = 0, w = 0;
     if (g_only != NULL && strstr(name, g_only) == NULL) {
         return;
     }
+    vsafe_bench_result_t r;
+    vsafe_bench_measure(i2c, b, g_secs, 20, &r);
+    vsafe_bench_op(name, chip_ms(code), &r);
     for (int round = 0; round < ROUNDS; round++) {
         double rd = rate(direct, b), rw = rate(i2c, b), rp = rate(port, b);
         d = rd > d ? rd : d;
         w = rw > w ? rw : w;
         p = rp > p ? rp : p;
     }
-    double chip = 1000.0 / chip_ms;
-    if (g_json) {
-        printf("%s\n    {\"name\":\"%s\",\"command\":\"%s\",\"i2c_per_s\":%.0f,\"port_per_s\":%.0f,"
-               "\"openssl_per_s\":%.0f,\"ratio_i2c_openssl\":%.3f,\"ratio_port_openssl\":%.3f,"
-               "\"chip_ms\":%.1f,\"ratio_i2c_chip\":%.1f}",
-               g_rows ? "," : "", name, command, w, p, d, w / d, p / d, chip_ms, w / chip);
-    } else {
-        printf("  %-20s %10.0f %10.0f %10.0f   %5.2f  %5.2f   %5.1f  %8.0fx\n", name, w, p, d, w / d, p / d, chip_ms,
-               w / chip);
+    if (g_target_count < sizeof g_targets / sizeof g_targets[0]) {
+        target_row_t *t = &g_targets[g_target_count++];
+        snprintf(t->name, sizeof t->name, "%s", name);
+        t->chip_ms = chip_ms(code);
+        t->i2c = w;
+        t->port = p;
+        t->direct = d;
     }
-    g_rows++;
 }
 
 static EVP_PKEY *ec_pub_pkey(const char *group, const uint8_t *xy, size_t half)
@@ -305,9 +315,9 @@ static void bench_ecdsa(vsafe_host_t *h, const vsafe_crypto_t *c, const char *la
     b.der_len = sizeof b.der;
     need(EVP_PKEY_sign(b.sign, b.der, &b.der_len, b.msg, b.msg_len) == 1, "direct sign");
     snprintf(name, sizeof name, "%s sign", label);
-    report(name, "Generate signature 0x16", CHIP_MS_SIGN, &b, i2c_sign, port_sign, direct_sign);
+    report(name, 0x16, &b, i2c_sign, port_sign, direct_sign);
     snprintf(name, sizeof name, "%s verify", label);
-    report(name, "Verify signature 0x17", CHIP_MS_VERIFY, &b, i2c_verify, port_verify, direct_verify);
+    report(name, 0x17, &b, i2c_verify, port_verify, direct_verify);
     if (curve == VSAFE_CURVE_P256) {
         uint8_t peer_priv[66];
         need(c->ec_keygen(c->ctx, curve, peer_priv, b.peer) == VSAFE_OK, "peer keygen");
@@ -316,7 +326,7 @@ static void bench_ecdsa(vsafe_host_t *h, const vsafe_crypto_t *c, const char *la
         need(EVP_PKEY_derive_init(b.derive) == 1 && EVP_PKEY_derive_set_peer(b.derive, b.peer_pk) == 1, "derive");
         need(i2c_ecdh(&b), "device ECDH");
         snprintf(name, sizeof name, "%s ECDH", label);
-        report(name, "Establish key 0x18", CHIP_MS_ECDH, &b, i2c_ecdh, port_ecdh, direct_ecdh);
+        report(name, 0x18, &b, i2c_ecdh, port_ecdh, direct_ecdh);
         EVP_PKEY_CTX_free(b.derive);
         EVP_PKEY_free(b.peer_pk);
     }
@@ -342,8 +352,8 @@ static void bench_ed25519(vsafe_host_t *h, const vsafe_crypto_t *c, uint8_t slot
     need(b.pk != NULL && EVP_DigestSignInit_ex(b.md_sign, NULL, NULL, NULL, NULL, b.pk, NULL) == 1 &&
              EVP_DigestVerifyInit_ex(b.md_verify, NULL, NULL, NULL, NULL, b.pk, NULL) == 1,
          "ed25519 init");
-    report("Ed25519 sign", "Generate signature 0x16", CHIP_MS_SIGN, &b, i2c_sign, port_sign, direct_sign);
-    report("Ed25519 verify", "Verify signature 0x17", CHIP_MS_VERIFY, &b, i2c_verify, port_verify, direct_verify);
+    report("Ed25519 sign", 0x16, &b, i2c_sign, port_sign, direct_sign);
+    report("Ed25519 verify", 0x17, &b, i2c_verify, port_verify, direct_verify);
     EVP_MD_CTX_free(b.md_sign);
     EVP_MD_CTX_free(b.md_verify);
     EVP_PKEY_free(b.pk);
@@ -389,12 +399,12 @@ static void bench_sym(vsafe_host_t *h, const vsafe_crypto_t *c)
     memcpy(out, b.out, 64);
     memcpy(tag, b.tag, 16);
     need(direct_gcm(&b) && memcmp(out, b.out, 64) == 0 && memcmp(tag, b.tag, 16) == 0, "device GCM = OpenSSL");
-    report("AES-128-GCM 64 B", "Encrypt 0x1B", CHIP_MS_ENCRYPT, &b, i2c_gcm, port_gcm, direct_gcm);
+    report("AES-128-GCM encrypt 64 B", 0x1B, &b, i2c_gcm, port_gcm, direct_gcm);
     b.slot = cmac_info.slot;
     need(i2c_cmac(&b), "device CMAC");
     memcpy(tag, b.tag, 16);
     need(direct_cmac(&b) && memcmp(tag, b.tag, 16) == 0, "device CMAC = OpenSSL");
-    report("AES-128-CMAC 64 B", "Generate MAC 0x09", CHIP_MS_MAC, &b, i2c_cmac, port_cmac, direct_cmac);
+    report("AES-128-CMAC 64 B", 0x09, &b, i2c_cmac, port_cmac, direct_cmac);
     EVP_CIPHER_CTX_free(b.gcm);
     EVP_MAC_CTX_free(b.cmac);
     EVP_CIPHER_free(gcm);
@@ -403,13 +413,14 @@ static void bench_sym(vsafe_host_t *h, const vsafe_crypto_t *c)
 
 int main(int argc, char **argv)
 {
+    vsafe_bench_init("keys", &argc, argv);
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            g_json = 1;
-        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             g_only = argv[++i];
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc && atof(argv[i + 1]) > 0) {
+            g_secs = atof(argv[++i]);
         } else {
-            fprintf(stderr, "usage: vsafe_bench_keys [--json] [--only TEXT]\n");
+            fprintf(stderr, "usage: vsafe_bench_keys [--json] [--targets FILE] [--only TEXT] [--seconds S]\n");
             return 2;
         }
     }
@@ -422,29 +433,29 @@ int main(int argc, char **argv)
     vsafe_host_t *h = NULL;
     need(vsafe_se_open(&se, &o) == VSAFE_OK && vsafe_host_open_se(&h, se) == VSAFE_OK && vsafe_host_init(h) == VSAFE_OK,
          "device");
-    if (g_json) {
-        printf("{\"openssl\":\"%s\",\"rounds\":%d,\"run_ms\":%.0f,\"results\":[", OpenSSL_version(OPENSSL_VERSION),
-               ROUNDS, RUN_S * 1000);
-    } else {
-        printf("key services through the I2C entry points (host library, in-process SPL05 device) vs OpenSSL directly\n"
-               "(%s; ops/s of CPU time, best of %d runs of %.0f ms; chip: the real A120's processing time of the command)\n\n",
-               OpenSSL_version(OPENSSL_VERSION), ROUNDS, RUN_S * 1000);
-        printf("  %-20s %10s %10s %10s   %5s  %5s   %5s  %9s\n", "", "I2C/s", "port/s", "OpenSSL/s", "I2C/", "port/",
-               "chip", "I2C vs");
-        printf("  %-20s %10s %10s %10s   %5s  %5s   %5s  %9s\n", "primitive", "", "", "", "OSSL", "OSSL", "ms",
-               "chip");
-    }
+    char how[200];
+    snprintf(how, sizeof how, "in process through the host library and the I2C entry points; %s; %.1f s per row",
+             OpenSSL_version(OPENSSL_VERSION), g_secs);
+    vsafe_bench_section("Key services, volatile SPL05 device", how, 1);
     bench_ecdsa(h, c, "P-256", VSAFE_CURVE_P256, "prime256v1", 32, 1);
     bench_ecdsa(h, c, "P-384", VSAFE_CURVE_P384, "secp384r1", 48, 2);
     bench_ed25519(h, c, 3);
     bench_sym(h, c);
-    if (g_json) {
-        printf("\n]}\n");
-    } else {
-        printf("\n  target: I2C / OpenSSL >= 0.80\n");
+    for (size_t i = 0; i < g_target_count; i++) {
+        const target_row_t *t = &g_targets[i];
+        char name[96], detail[240];
+        snprintf(name, sizeof name, "%.39s: I2C / OpenSSL", t->name);
+        snprintf(detail, sizeof detail,
+                 "CPU time, best of %d x %.0f ms: I2C %.0f/s, crypto port alone %.0f/s (%.2f of OpenSSL), "
+                 "OpenSSL %.0f/s",
+                 ROUNDS, RUN_S * 1000, t->i2c, t->port, t->port / t->direct, t->direct);
+        static const char *const keys[] = {"i2c_per_s", "port_per_s", "openssl_per_s", "ratio_port_openssl",
+                                           "chip_ms"};
+        const double values[] = {t->i2c, t->port, t->direct, t->port / t->direct, t->chip_ms};
+        vsafe_bench_target_kv(name, 1, 0.80, t->i2c / t->direct, "%.2f", "", detail, 5, keys, values);
     }
     vsafe_host_close(h);
     vsafe_se_close(se);
     vsafe_openssl_crypto_free(oc);
-    return 0;
+    return vsafe_bench_finish();
 }

@@ -1,8 +1,11 @@
 /* Timing of a complete debug-authentication full regression (Discovery, Start, one Response per
  * certificate of a 3-certificate chain, the token, erase, reset), of a forward transition (program
  * + reset) and of an SFI install of a 1 KiB image (the largest region), on the durable file NVM
- * (fdatasync per commit) and on a volatile store. Prints, checks nothing slow. */
+ * (fdatasync per commit) and on a volatile store. Prints (bench_report.h: make bench runs it,
+ * `bench_mcu [--json] [--targets FILE]`), checks nothing slow. */
 #include "mcu_test_util.h"
+
+#include "../../bench/bench_report.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +37,11 @@ static double sfi_install_us(vsafe_mcu_t *m)
 
 static void run(const char *path, int rounds)
 {
-    double da = 0, fwd = 0, sfi = 0;
+    static vsafe_bench_hist_t hda, hfwd, hsfi;
+    memset(&hda, 0, sizeof hda);
+    memset(&hfwd, 0, sizeof hfwd);
+    memset(&hsfi, 0, sizeof hsfi);
+    double da = 0, fwd = 0, sfi = 0, us;
     for (int r = 0; r < rounds; r++) {
         if (path != NULL) {
             unlink(path);
@@ -45,10 +52,12 @@ static void run(const char *path, int rounds)
         CHECK(vsafe_mcu_set_trustzone(m, true));
         double t0 = now_us();
         go(m, VSAFE_MCU_STATE_PROVISIONING);
-        fwd += now_us() - t0;
+        fwd += us = now_us() - t0;
+        vsafe_bench_hist_add(&hfwd, (uint64_t)(us * 1e3));
         provision_da(m);
         write_markers(m);
-        sfi += sfi_install_us(m);
+        sfi += us = sfi_install_us(m);
+        vsafe_bench_hist_add(&hsfi, (uint64_t)(us * 1e3));
         go(m, VSAFE_MCU_STATE_CLOSED);
         uint8_t req[8], rsp[512];
         size_t n, rn;
@@ -56,13 +65,27 @@ static void run(const char *path, int rounds)
         CHECK(vsafe_da_frame_begin(VSAFE_DA_CMD_DISCOVERY, req, sizeof req, &n));
         CHECK(vsafe_mcu_da_request(m, req, n, rsp, sizeof rsp, &rn));
         CHECK(da_cert(m, VSAFE_DA_PERM_REGRESS_FULL));
-        da += now_us() - t0;
+        da += us = now_us() - t0;
+        vsafe_bench_hist_add(&hda, (uint64_t)(us * 1e3));
         assert_int_equal(vsafe_mcu_state(m), VSAFE_MCU_STATE_OPEN);
         vsafe_mcu_close(m);
     }
-    printf("%-8s forward transition (program + reset): %8.1f us   full DA regression (discovery..reset): %8.1f us"
-           "   SFI install 1 KiB: %8.1f us\n",
-           path != NULL ? "file" : "volatile", fwd / rounds, da / rounds, sfi / rounds);
+    const char *where = path != NULL ? "file" : "volatile";
+    const struct {
+        const char *what;
+        const vsafe_bench_hist_t *h;
+        double sum_us;
+    } rows[] = {{"forward transition (program + reset)", &hfwd, fwd},
+                {"full DA regression (discovery..reset)", &hda, da},
+                {"SFI install 1 KiB", &hsfi, sfi}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char name[96];
+        vsafe_bench_result_t r;
+        vsafe_bench_result_from(&r, rows[i].h);
+        r.per_s = rounds / (rows[i].sum_us * 1e-6);
+        snprintf(name, sizeof name, "%s, %s", rows[i].what, where);
+        vsafe_bench_op(name, 0, &r);
+    }
 }
 
 static void test_bench(void **state)
@@ -72,14 +95,21 @@ static void test_bench(void **state)
     CHECK(vsafe_da_key_generate(&sfi_owner));
     char path[256];
     snprintf(path, sizeof path, "%s/bench_mcu.nvm", getenv("VSAFE_BINARY_DIR") ? getenv("VSAFE_BINARY_DIR") : "/tmp");
+    vsafe_bench_section("MCU lifecycle, in process (STM32H5-class model)",
+                        "volatile: state in RAM; file: every commit on disk (pwrite + fdatasync); "
+                        "50 and 10 rounds; the chip has no published figure for these",
+                        1);
     run(NULL, 50);
     run(path, 10);
     unlink(path);
     vsafe_da_key_free(sfi_owner);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    vsafe_bench_init("mcu", &argc, argv);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_bench)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    vsafe_bench_finish();
+    return failed;
 }
