@@ -16,18 +16,20 @@ DEV=$WORK/battery
 step() { printf '\n== %s\n' "$*"; }
 say() { printf '   %s\n' "$@"; }
 
-# expect_refused WHAT CMD...: the tool must refuse the battery (exit status 3, "not genuine");
-# acceptance, or failing for any other reason, ends the demo with an error.
+# expect_refused WHAT CMD...: the tool must refuse the battery: exit status 3 and "battery refused,
+# not genuine" on its stderr (its reason is on its stdout, "=> REFUSED: ..."). Acceptance, or
+# failing for any other reason, ends the demo with an error.
 expect_refused() {
     what=$1
     shift
     rc=0
-    "$@" || rc=$?
-    if [ "$rc" -ne 3 ]; then
+    "$@" 2>"$WORK/refusal" || rc=$?
+    if [ "$rc" -ne 3 ] || ! grep -q '^power_tool: battery refused, not genuine: ' "$WORK/refusal"; then
+        cat "$WORK/refusal" >&2
         printf 'demo: FAILED: the tool did not refuse %s (exit status %s, expected 3)\n' "$what" "$rc" >&2
         exit 1
     fi
-    printf '   -> %s refused (exit status 3), as it must be\n' "$what"
+    printf '   -> %s: refused, as expected (exit status 3, not genuine)\n' "$what"
 }
 
 step "A new battery pack leaves the line with a fresh STSAFE-A120 (SPL05 profile)"
@@ -58,10 +60,15 @@ step "The same bytes through the CLI (16-byte events: time, charger, Wh, cycle)"
 "$VSAFE" --device "$DEV" --json read 5 --length 16
 
 step "The counter only goes down: zone 5 refuses an Update"
-if "$VSAFE" --device "$DEV" update 5 --data 00 2>&1; then
-    echo "demo: FAILED: zone 5 accepted an Update" >&2
+say "\$ vsafe update 5 --data 00"
+rc=0
+"$VSAFE" --device "$DEV" update 5 --data 00 >"$WORK/update" 2>&1 || rc=$?
+if [ "$rc" -ne 1 ] || ! grep -q WRONG_ZONE_TYPE "$WORK/update"; then
+    cat "$WORK/update" >&2
+    printf 'demo: FAILED: zone 5 did not refuse the Update as a counter zone (exit status %s)\n' "$rc" >&2
     exit 1
 fi
+printf '   -> refused, as expected (exit status 1): %s\n' "$(cat "$WORK/update")"
 
 step "Counterfeit 1: a battery whose chip was personalised with another CA"
 say "The counterfeiter runs a CA of their own with the same name (O=vsafe, CN=vsafe test root)" \
@@ -81,7 +88,10 @@ VSAFE_CA_DIR=$WORK/counterfeiter-ca "$VSAFE" --device "$WORK/fake2" init --profi
 "$TOOL" "$WORK/fake2" manufacture PT18-2024-000731 "Li-ion NMC 5S2P" 5000 2024-03-14 >/dev/null
 expect_refused "the clone with a copied certificate" "$TOOL" "$WORK/fake2" report "$WORK/maker-ca.pem"
 
-step "Summary"
-say "genuine battery: authenticated, its data and its 5 charge cycles read" \
-    "counterfeit with another CA's certificate: refused before its data was read" \
-    "clone with a copied certificate: refused before its data was read"
+step "What the demo showed"
+say "accepted: the genuine battery (certificate from the trusted CA, fresh challenge signed by its" \
+    "          own key); only then were its data and its 5 charge cycles read" \
+    "refused, as expected: the battery with another CA's certificate (not issued by the trusted CA)" \
+    "refused, as expected: the clone with a copied certificate (it cannot sign with the certificate's key)" \
+    "refused, as expected: an Update of counter zone 5 (a counter only goes down)"
+printf '\ndemo finished: 1 genuine battery accepted, 2 counterfeits refused, as expected.\n'
