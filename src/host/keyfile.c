@@ -116,7 +116,12 @@ int vsafe_keyfile_parse(const char *text, size_t len, vsafe_keyfile_t *out)
     }
     out->key_len = out->type == VSAFE_HOST_KEY_AES256 ? 32u : 16u;
     if (mac_len != out->key_len || cipher_len != out->key_len) {
-        goto fail;
+        unsigned type = out->type;
+        size_t bad = mac_len != out->key_len ? mac_len : cipher_len;
+        vsafe_wipe(out, sizeof *out);
+        out->type = type;
+        out->error_key_len = bad;
+        return rc;
     }
     return VSAFE_OK;
 fail:
@@ -169,13 +174,19 @@ int vsafe_keyfile_load(const char *path, vsafe_keyfile_t *out)
     vsafe_wipe(out, sizeof *out);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return errno == ENOENT ? VSAFE_ERR_NOT_FOUND : VSAFE_ERR_IO;
+        out->error_errno = errno;
+        return errno == ENOENT || errno == ENOTDIR ? VSAFE_ERR_NOT_FOUND : VSAFE_ERR_IO;
     }
     struct stat st;
     char buf[VSAFE_KEYFILE_TEXT_MAX + 1u];
     size_t n = 0;
     int rc = VSAFE_ERR_IO;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        out->error_errno = errno;
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        out->error_errno = S_ISDIR(st.st_mode) ? EISDIR : 0;
         goto done;
     }
     for (;;) {
@@ -184,6 +195,7 @@ int vsafe_keyfile_load(const char *path, vsafe_keyfile_t *out)
             continue;
         }
         if (r < 0) {
+            out->error_errno = errno;
             goto done;
         }
         if (r == 0) {

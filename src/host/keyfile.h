@@ -38,6 +38,11 @@ typedef struct {
     uint8_t mac[32];    /* first key_len bytes used, the rest zero */
     uint8_t cipher[32];
     unsigned error_line; /* after VSAFE_ERR_PARSE: the 1-based line at fault (0: the file as a whole) */
+    size_t error_key_len; /* after VSAFE_ERR_PARSE with error_line 0 because a key's length is not the one
+                           * the type takes: that key's length in bytes (type is then kept); else 0 */
+    int error_errno;     /* after VSAFE_ERR_NOT_FOUND / VSAFE_ERR_IO from vsafe_keyfile_load: the errno of the
+                          * open, stat or read that failed; EISDIR for a directory, 0 for another file that
+                          * is not a regular file */
 } vsafe_keyfile_t;
 
 /* Parses key-file text (need not be NUL-terminated). VSAFE_OK, or VSAFE_ERR_PARSE with every key
@@ -50,7 +55,8 @@ VSAFE_MUST_CHECK int vsafe_keyfile_parse(const char *text, size_t len, vsafe_key
 VSAFE_MUST_CHECK int vsafe_keyfile_format(const vsafe_keyfile_t *keys, char *out, size_t out_cap, size_t *out_len);
 
 /* Reads and parses a key file (at most VSAFE_KEYFILE_TEXT_MAX bytes; must be a regular file).
- * VSAFE_ERR_NOT_FOUND, VSAFE_ERR_IO, VSAFE_ERR_PARSE (out->error_line set). Buffers are wiped. */
+ * VSAFE_ERR_NOT_FOUND (no such file or directory), VSAFE_ERR_IO (out->error_errno set for both),
+ * VSAFE_ERR_PARSE (out->error_line set). Buffers are wiped. */
 VSAFE_MUST_CHECK int vsafe_keyfile_load(const char *path, vsafe_keyfile_t *out);
 
 typedef struct {

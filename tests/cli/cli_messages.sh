@@ -123,5 +123,71 @@ both 1 WRONG_ZONE_TYPE "update zone 5 offset 0 (1 byte)" "zone 5 is a counter zo
 both 1 WRONG_ZONE_TYPE "decrement zone 1 by 1" "zone 1 is a data zone: only counter zones decrement" --device "$D" decrement 1
 ok --device "$D" decrement 6 --amount 0xFFFFFFFE
 both 1 COUNTER_LIMIT_EXCEEDED "decrement zone 6 by 2" "zone 6's counter is 1: it cannot go down by 2" --device "$D" decrement 6 --amount 2
+
+# ---- Key files: every file error says the path and the system's reason (regress_key_file_errno:
+# a missing host key file said only "ERR_NOT_FOUND: not found")
+mkdir -p "$T/adir"
+both 1 ERR_NOT_FOUND "--host-key: cannot read key file '$T/nokey': No such file or directory" "" --device "$D" read 1 --host-key "$T/nokey"
+one_line "missing host key file"
+both 1 ERR_IO "--host-key: cannot read key file '$T/adir': Is a directory" "" --device "$D" read 1 --host-key "$T/adir"
+both 1 ERR_NOT_FOUND "--host-key: cannot read key file '$T/adir/x/k': No such file or directory" "" --device "$D" update 1 --data 00 --host-key "$T/adir/x/k"
+both 1 ERR_NOT_FOUND "--key-file: cannot read key file '$T/nokey': No such file or directory" "" --device "$D" hostkey provision --key-file "$T/nokey"
+both 1 ERR_NOT_FOUND "--mac-key-file: cannot read mac-key file '$T/nokey': No such file or directory" "" \
+  --device "$D" hostkey provision --mac-key-file "$T/nokey" --cipher-key 00112233445566778899aabbccddeeff
+both 1 ERR_NOT_FOUND "--key-file: cannot read key file '$T/nokey': No such file or directory" "" \
+  --device "$D" symkey write --slot 3 --mode gcm --key-file "$T/nokey"
+both 1 BAD_SECRET "--key-file: cannot read key file '$T/adir': Is a directory" "" --device "$D" symkey write --slot 3 --mode gcm --key-file "$T/adir"
+both 1 ERR_NOT_FOUND "--auth-key: cannot read key file '$T/nokey.pem': No such file or directory" "" \
+  --device "$D" symkey write --slot 3 --mode gcm --wrapped --key 00112233445566778899aabbccddeeff --auth-slot 0 --auth-key "$T/nokey.pem"
+both 1 ERR_NOT_FOUND "--pubkey-file: cannot read key file '$T/nokey.pem': No such file or directory" "" \
+  --device "$D" key verify --pubkey-file "$T/nokey.pem" --signature 00 --digest 00
+both 1 ERR_IO "--peer-file: cannot read key file '$T/adir': Is a directory" "" --device "$D" key ecdh --slot 1 --peer-file "$T/adir" --curve P-256
+both 1 ERR_NOT_FOUND "--pubkey-file: cannot read key file '$T/nokey.pem': No such file or directory" "" \
+  --device "$D" pubkey write --slot 0 --pubkey-file "$T/nokey.pem"
+both 1 ERR_NOT_FOUND "--key: cannot read key file '$T/nokey.pem': No such file or directory" "" \
+  --device "$D" pubkey authenticate --slot 0 --key "$T/nokey.pem"
+both 1 ERR_NOT_FOUND "--data-file: cannot open '$T/nodata': No such file or directory" "" --device "$D" update 1 --data-file "$T/nodata"
+
+# ---- Key type and length mismatches say what was expected and what was given
+# (regress_key_mismatch_says_which)
+sed 's/^type aes128/type aes256/' "$T/hk" >"$T/hk-type256"
+both 1 BAD_KEY_FILE "--host-key: key file '$T/hk-type256': 'type aes256' takes 32-byte mac and cipher keys, and it holds a 16-byte key" "" \
+  --device "$DK" read 1 --host-key "$T/hk-type256"
+python3 - "$T/hk" "$T/hk256" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read().replace("type aes128", "type aes256")
+open(sys.argv[2], "w").write(re.sub(r"^(mac|cipher) ([0-9a-f]+)$", lambda m: m.group(1) + " " + m.group(2) * 2, t, flags=re.M))
+PY
+both 1 WRONG_KEY_TYPE "open host session with '$T/hk256'" "'$T/hk256' holds 32-byte AES-256 keys, the device's host key slot a 16-byte AES-128 key" \
+  --device "$DK" read 1 --host-key "$T/hk256"
+both 1 KEY_NOT_FOUND "open host session with '$T/hk'" "the device holds no host key: vsafe hostkey provision --out F makes one" \
+  --device "$D" read 1 --host-key "$T/hk"
+both 2 USAGE "--mac-key: 2 bytes given, an AES-128 host key is 16 bytes (32 hex digits; with --aes256, 32)" "" \
+  --device "$D" hostkey provision --mac-key 0011 --cipher-key 0011 --out "$T/hk-new"
+both 2 USAGE "--cipher-key: 16 bytes given, an AES-256 host key is 32 bytes (64 hex digits; without --aes256, 16)" "" \
+  --device "$D" hostkey provision --aes256 --mac-key 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff \
+  --cipher-key 00112233445566778899aabbccddeeff --out "$T/hk-new"
+both 2 USAGE "--key: 16 bytes given, an aes256 key (--type aes256) is 32 bytes" "" \
+  --device "$D" symkey write --slot 3 --mode gcm --type aes256 --key 00112233445566778899aabbccddeeff
+both 2 USAGE "--key: 2 bytes given, a generic key of --key-len 32 is 32 bytes" "" --device "$D" symkey write --slot 3 --mode hmac --key 0011
+both 2 USAGE "--key: 32 bytes given, a wrapped write of an aes128 key carries 16 bytes" "" \
+  --device "$D" symkey write --slot 3 --mode gcm --wrapped --key 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
+openssl ecparam -name prime256v1 -genkey -noout -out "$T/p256.pem" && openssl ec -in "$T/p256.pem" -pubout -out "$T/p256pub.pem" 2>/dev/null
+openssl ecparam -name secp384r1 -genkey -noout -out "$T/p384.pem" && openssl ec -in "$T/p384.pem" -pubout -out "$T/p384pub.pem" 2>/dev/null
+ok --device "$D" key generate --slot 1 --curve P-256
+both 1 BAD_PUBLIC_KEY "--peer-file: '$T/p384pub.pem' holds a P-384 key, P-256 expected" "" --device "$D" key ecdh --slot 1 --peer-file "$T/p384pub.pem"
+both 1 KEY_NOT_FOUND "entity signature check by slot 0" "generic public key slot 0 is empty: vsafe pubkey write --slot 0 --pubkey-file F" \
+  --device "$D" pubkey authenticate --slot 0 --key "$T/p256.pem"
+ok --device "$D" pubkey write --slot 0 --pubkey-file "$T/p256pub.pem"
+both 1 ACCESS_CONDITION_NOT_SATISFIED "entity signature check by slot 0" "--key '$T/p384.pem' holds a P-384 key, generic public key slot 0 a P-256 key" \
+  --device "$D" pubkey authenticate --slot 0 --key "$T/p384.pem"
+both 1 ACCESS_CONDITION_NOT_SATISFIED "entity signature check by slot 0" "generic public key slot 0 may not authenticate entities: vsafe pubkey flags --slot 0 --set entity-auth" \
+  --device "$D" pubkey authenticate --slot 0 --key "$T/p256.pem"
+ok --device "$D" pubkey flags --slot 0 --set entity-auth,kek-session
+ok --device "$D" symkey ctrl --slot 3 --set wrapped --wrapped-auth 0
+both 1 INCONSISTENT_COMMAND_DATA "write an aes128 gcm key into symmetric key slot 3 (wrapped-authenticated)" \
+  "--auth-key '$T/p384.pem' holds a P-384 key, generic public key slot 0 a P-256 key" \
+  --device "$D" symkey write --slot 3 --mode gcm --wrapped --key 00112233445566778899aabbccddeeff --auth-slot 0 --auth-key "$T/p384.pem"
+ok --device "$D" pubkey authenticate --slot 0 --key "$T/p256.pem"
 [ $fail -eq 0 ] && echo "cli_messages: all passed"
 exit $fail

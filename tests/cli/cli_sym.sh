@@ -143,7 +143,7 @@ refused "write short key" 2 "bytes" S symkey write --slot 0 --mode cmac --key 00
 refused "write bad usage" 1 "WRONG_KEY_USAGE" S symkey write --slot 10 --mode cmac --key "$K16" --usage encrypt
 refused "write bad tag" 1 "WRONG_MAC_LENGTH" S symkey write --slot 10 --mode gcm --key "$K16" --tag-len 3
 refused "missing data file" 1 "cannot open" S aes encrypt --slot 3 --data-file "$T/nosuch" --nonce $IV
-refused "missing key file" 1 "cannot open" S symkey write --slot 10 --mode cmac --key-file "$T/nosuch"
+refused "missing key file" 1 "cannot read key file .*nosuch.: No such file or directory" S symkey write --slot 10 --mode cmac --key-file "$T/nosuch"
 refused "short nonce" 2 "nonce" S aes encrypt --slot 4 --data-file "$T/pt" --nonce 0001
 
 # ---- keys from a file, a descriptor, the environment ----

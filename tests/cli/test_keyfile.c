@@ -78,6 +78,17 @@ static void test_regress_finding3_parser_rejects_lengths_and_duplicates(void **s
     assert_rejected("type aes128\nmac 00112233445566778899aabbccddee\ncipher " CIPHER "\n", 2); /* 15 */
     assert_rejected("type aes256\nmac " MAC "\ncipher " CIPHER "\n", 0);           /* type says 32 */
     assert_rejected("type aes128\nmac " MAC32 "\ncipher " CIPHER32 "\n", 0);       /* type says 16 */
+    /* which key, and what the type said, for the message (the key bytes are gone) */
+    vsafe_keyfile_t k;
+    memset(&k, 0, sizeof k);
+    assert_int_equal(parse("type aes256\nmac " MAC32 "\ncipher " CIPHER "\n", &k), VSAFE_ERR_PARSE);
+    assert_int_equal(k.error_key_len, 16);
+    assert_int_equal(k.type, VSAFE_HOST_KEY_AES256);
+    assert_int_equal(parse("type aes128\nmac " MAC32 "\ncipher " CIPHER32 "\n", &k), VSAFE_ERR_PARSE);
+    assert_int_equal(k.error_key_len, 32);
+    assert_int_equal(k.type, VSAFE_HOST_KEY_AES128);
+    assert_int_equal(parse("type aes128\nmac " MAC "00\ncipher " CIPHER "\n", &k), VSAFE_ERR_PARSE);
+    assert_int_equal(k.error_key_len, 0); /* a line at fault: no length to report */
     assert_rejected("type aes128\nmac " MAC "\nmac " MAC "\ncipher " CIPHER "\n", 3);
     assert_rejected("type aes128\ntype aes128\nmac " MAC "\ncipher " CIPHER "\n", 2);
     assert_rejected("type aes128\nmac " MAC "\ncipher " CIPHER "\ncipher " CIPHER "\n", 4);
@@ -85,7 +96,6 @@ static void test_regress_finding3_parser_rejects_lengths_and_duplicates(void **s
     assert_rejected("mac " MAC "\ncipher " CIPHER "\n", 0);
     assert_rejected("", 0);
     const char nul[] = "type aes128\nmac " MAC "\ncipher " CIPHER "\n\0";
-    vsafe_keyfile_t k;
     assert_int_equal(vsafe_keyfile_parse(nul, sizeof nul, &k), VSAFE_ERR_PARSE);
     static char big[VSAFE_KEYFILE_TEXT_MAX + 2];
     memset(big, '#', sizeof big - 1);

@@ -555,7 +555,8 @@ int vsafe_cli_secret_given(const vsafe_cli_secret_t *s)
     return s->value != NULL || s->file != NULL || s->fd != NULL || s->env != NULL;
 }
 
-/* Reads fd to its end into out[cap]; returns the length or -1 (error or longer than cap). */
+/* Reads fd to its end into out[cap]; returns the length or -1: a read error (errno set) or longer
+ * than cap (errno 0). */
 static long read_fd_all(int fd, char *out, size_t cap)
 {
     size_t n = 0;
@@ -572,6 +573,7 @@ static long read_fd_all(int fd, char *out, size_t cap)
         }
         n += (size_t)r;
         if (n == cap) {
+            errno = 0; /* too long, not a read error */
             return -1;
         }
     }
@@ -603,7 +605,9 @@ int vsafe_cli_secret_read(vsafe_cli_t *cli, const char *name, const vsafe_cli_se
             fd = open(s->file, O_RDONLY | O_CLOEXEC);
             close_fd = 1;
             if (fd < 0) {
-                return vsafe_cli_fail(cli, VSAFE_ERR_IO, "--%s-file: cannot open '%s'", name, s->file);
+                int e = errno;
+                return vsafe_cli_fail_named(cli, vsafe_status_name(e == ENOENT || e == ENOTDIR ? VSAFE_ERR_NOT_FOUND : VSAFE_ERR_IO),
+                                            "--%s-file: cannot read %s file '%s': %s", name, name, s->file, strerror(e));
             }
         } else {
             uint32_t v = 0;
@@ -612,14 +616,25 @@ int vsafe_cli_secret_read(vsafe_cli_t *cli, const char *name, const vsafe_cli_se
             }
             fd = (int)v;
         }
+        errno = 0;
         n = read_fd_all(fd, out, cap);
+        int e = errno;
         if (close_fd) {
             close(fd);
         }
         if (n < 0) {
             vsafe_wipe(out, cap);
-            return vsafe_cli_fail_named(cli, "BAD_SECRET", "--%s: cannot read it, or longer than %zu bytes", name,
-                                        cap - 1u);
+            const char *from = s->file != NULL ? s->file : s->fd;
+            if (e != 0 && s->file != NULL) {
+                return vsafe_cli_fail_named(cli, "BAD_SECRET", "--%s-file: cannot read %s file '%s': %s", name, name,
+                                            from, strerror(e));
+            }
+            if (e != 0) {
+                return vsafe_cli_fail_named(cli, "BAD_SECRET", "--%s-fd: cannot read descriptor %s: %s", name, from,
+                                            strerror(e));
+            }
+            return vsafe_cli_fail_named(cli, "BAD_SECRET", "--%s-%s: '%s' holds more than %zu bytes", name,
+                                        s->file != NULL ? "file" : "fd", from, cap - 1u);
         }
         stripped = 1;
     }

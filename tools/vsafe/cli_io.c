@@ -16,12 +16,21 @@ int vsafe_cli_input_given(const vsafe_cli_input_t *in)
     return in->hex != NULL || in->file != NULL;
 }
 
-int vsafe_cli_read_file(vsafe_cli_t *cli, const char *opt, const char *path, size_t max, uint8_t **out, size_t *len)
+/* A file that could not be opened or read, with the system's reason: ERR_NOT_FOUND when the path
+ * names nothing, ERR_IO otherwise. */
+static int file_fail(vsafe_cli_t *cli, const char *opt, const char *verb, const char *path, int err)
+{
+    return vsafe_cli_fail_named(cli, vsafe_status_name(err == ENOENT || err == ENOTDIR ? VSAFE_ERR_NOT_FOUND : VSAFE_ERR_IO),
+                                "%s: %s '%s': %s", opt, verb, path, strerror(err));
+}
+
+static int read_any(vsafe_cli_t *cli, const char *opt, const char *path, size_t max, int key, uint8_t **out,
+                    size_t *len)
 {
     int is_stdin = strcmp(path, "-") == 0;
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "%s: cannot open '%s' (%s)", opt, path, strerror(errno));
+        return file_fail(cli, opt, key ? "cannot read key file" : "cannot open", path, errno);
     }
     /* One byte more than max is read, so an over-long input is refused rather than cut. */
     size_t cap = max + 1u, n = 0;
@@ -51,8 +60,9 @@ int vsafe_cli_read_file(vsafe_cli_t *cli, const char *opt, const char *path, siz
         close(fd);
     }
     if (err != 0) {
+        vsafe_wipe(buf, cap);
         free(buf);
-        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "%s: cannot read '%s' (%s)", opt, path, strerror(err));
+        return file_fail(cli, opt, key ? "cannot read key file" : "cannot read", path, err);
     }
     if (n > max) {
         vsafe_wipe(buf, cap);
@@ -62,6 +72,17 @@ int vsafe_cli_read_file(vsafe_cli_t *cli, const char *opt, const char *path, siz
     *out = buf;
     *len = n;
     return 0;
+}
+
+int vsafe_cli_read_file(vsafe_cli_t *cli, const char *opt, const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    return read_any(cli, opt, path, max, 0, out, len);
+}
+
+int vsafe_cli_read_key_file(vsafe_cli_t *cli, const char *opt, const char *path, size_t max, uint8_t **out,
+                            size_t *len)
+{
+    return read_any(cli, opt, path, max, 1, out, len);
 }
 
 int vsafe_cli_input_read(vsafe_cli_t *cli, const char *name, const vsafe_cli_input_t *in, int required, size_t min,

@@ -25,8 +25,13 @@ int vsafe_cli_input_given(const vsafe_cli_input_t *in);
 int vsafe_cli_input_read(vsafe_cli_t *cli, const char *name, const vsafe_cli_input_t *in, int required, size_t min,
                          size_t max, uint8_t **out, size_t *len);
 /* Reads a whole file (path "-": stdin) into *out (malloc'd) of at most max bytes. Returns 0 or an
- * exit status (the failure printed, naming the option opt). */
+ * exit status (the failure printed, naming the option opt and the path with the system's reason:
+ * "OPT: cannot open 'PATH': No such file or directory", ERR_NOT_FOUND or ERR_IO). */
 int vsafe_cli_read_file(vsafe_cli_t *cli, const char *opt, const char *path, size_t max, uint8_t **out, size_t *len);
+/* The same for a key file (PEM, DER or raw key, certificate): a failure says "OPT: cannot read key
+ * file 'PATH': <the system's reason>" (ERR_NOT_FOUND or ERR_IO). */
+int vsafe_cli_read_key_file(vsafe_cli_t *cli, const char *opt, const char *path, size_t max, uint8_t **out,
+                            size_t *len);
 
 /* ---- Byte output ----
  * `--out F` writes raw bytes to F ("-": stdout, refused with --json). Secret outputs (shared

@@ -32,26 +32,41 @@
 
 enum { METHOD_PLAINTEXT = 0, METHOD_WRAPPED = 1, METHOD_ECDH = 2 };
 
-static int load_key_file(vsafe_cli_t *cli, const char *path, vsafe_keyfile_t *k)
+static int load_key_file(vsafe_cli_t *cli, const char *opt, const char *path, vsafe_keyfile_t *k)
 {
     int rc = vsafe_keyfile_load(path, k);
     if (rc == VSAFE_ERR_PARSE) {
         unsigned line = k->error_line;
+        size_t bad = k->error_key_len;
+        unsigned type = k->type;
         vsafe_wipe(k, sizeof *k);
+        if (line == 0u && bad > 0u) {
+            return vsafe_cli_fail_named(cli, "BAD_KEY_FILE",
+                                        "%s: key file '%s': 'type %s' takes %u-byte mac and cipher keys, and it "
+                                        "holds a %zu-byte key",
+                                        opt, path, type == VSAFE_HOST_KEY_AES256 ? "aes256" : "aes128",
+                                        type == VSAFE_HOST_KEY_AES256 ? 32u : 16u, bad);
+        }
         if (line > 0u) {
             return vsafe_cli_fail_named(cli, "BAD_KEY_FILE",
-                                        "key file '%s', line %u: expected '# comment', 'type aes128|aes256', "
+                                        "%s: key file '%s', line %u: expected '# comment', 'type aes128|aes256', "
                                         "'mac HEX' or 'cipher HEX' (one space, hex digits only)",
-                                        path, line);
+                                        opt, path, line);
         }
         return vsafe_cli_fail_named(cli, "BAD_KEY_FILE",
-                                    "key file '%s': needs each of 'type', 'mac' and 'cipher' exactly once, with keys "
-                                    "of 16 (aes128) or 32 (aes256) bytes",
-                                    path);
+                                    "%s: key file '%s': needs each of 'type', 'mac' and 'cipher' exactly once, with "
+                                    "keys of 16 (aes128) or 32 (aes256) bytes",
+                                    opt, path);
+    }
+    if (rc == VSAFE_ERR_NOT_FOUND || rc == VSAFE_ERR_IO) {
+        int err = k->error_errno;
+        vsafe_wipe(k, sizeof *k);
+        return vsafe_cli_fail_named(cli, vsafe_status_name(rc), "%s: cannot read key file '%s': %s", opt, path,
+                                    err != 0 ? strerror(err) : "not a regular file");
     }
     if (rc != VSAFE_OK) {
         vsafe_wipe(k, sizeof *k);
-        return vsafe_cli_fail(cli, rc, "cannot open key file '%s'", path);
+        return vsafe_cli_fail(cli, rc, "%s: cannot read key file '%s'", opt, path);
     }
     return 0;
 }
@@ -59,14 +74,29 @@ static int load_key_file(vsafe_cli_t *cli, const char *path, vsafe_keyfile_t *k)
 int vsafe_cli_session(vsafe_cli_t *cli, const char *key_file, vsafe_host_prot_t *prot)
 {
     vsafe_keyfile_t k;
-    int rc = load_key_file(cli, key_file, &k);
+    int rc = load_key_file(cli, "--host-key", key_file, &k);
     if (rc != 0) {
         return rc;
     }
+    unsigned type = k.type;
     rc = vsafe_host_session_open(cli->host, k.mac, k.cipher, k.type);
     vsafe_wipe(&k, sizeof k);
     if (rc != 0) {
-        return vsafe_cli_fail(cli, rc, "open host session with '%s'", key_file);
+        /* What the device's slot holds says which side is wrong. */
+        char hint[160] = "";
+        vsafe_host_key_slot_t slot;
+        if (vsafe_host_query_key_slot(cli->host, &slot) == VSAFE_OK) {
+            const char *have = slot.key_type == VSAFE_HOST_KEY_AES256 ? "AES-256" : "AES-128";
+            const char *given = type == VSAFE_HOST_KEY_AES256 ? "AES-256" : "AES-128";
+            if (!slot.present) {
+                snprintf(hint, sizeof hint, "the device holds no host key: vsafe hostkey provision --out F makes one");
+            } else if (slot.key_type != type) {
+                snprintf(hint, sizeof hint, "'%s' holds %u-byte %s keys, the device's host key slot a %u-byte %s key",
+                         key_file, type == VSAFE_HOST_KEY_AES256 ? 32u : 16u, given,
+                         slot.key_type == VSAFE_HOST_KEY_AES256 ? 32u : 16u, have);
+            }
+        }
+        return vsafe_cli_fail_hint(cli, rc, hint, "open host session with '%s'", key_file);
     }
     *prot = VSAFE_HOST_PROT_MAC;
     return 0;
@@ -87,6 +117,7 @@ static int key_from_secret(vsafe_cli_t *cli, const char *name, const vsafe_cli_s
         p += 2;
         n -= 2u;
     }
+    size_t digits = n;
     rc = n == 2u * want ? 0 : -1;
     for (size_t i = 0; rc == 0 && i < n; i += 2u) {
         unsigned v = 0;
@@ -103,7 +134,15 @@ static int key_from_secret(vsafe_cli_t *cli, const char *name, const vsafe_cli_s
     vsafe_wipe(text, sizeof text);
     if (rc != 0) {
         vsafe_wipe(out, 32);
-        return vsafe_cli_usage_error(cli, "--%s must be exactly %zu bytes of hex (%zu digits)", name, want, 2u * want);
+        const char *type = want == 32u ? "AES-256" : "AES-128";
+        const char *other = want == 32u ? "without --aes256, 16" : "with --aes256, 32";
+        if (digits != 2u * want && digits % 2u == 0u) {
+            return vsafe_cli_usage_error(cli, "--%s: %zu bytes given, an %s host key is %zu bytes (%zu hex digits; %s)",
+                                         name, digits / 2u, type, want, 2u * want, other);
+        }
+        return vsafe_cli_usage_error(cli, "--%s: an %s host key is %zu bytes as %zu hex digits, given %zu character%s%s",
+                                     name, type, want, 2u * want, digits, digits == 1 ? "" : "s",
+                                     digits == 2u * want ? " that are not all hex digits" : "");
     }
     return 0;
 }
@@ -269,7 +308,7 @@ static int hostkey_provision(vsafe_cli_t *cli, int argc, char **argv)
     k.key_len = aes256 ? 32u : 16u;
     save_ctx_t save = {.cli = cli, .out = out, .force = force};
     if (key_file != NULL) {
-        if ((rc = load_key_file(cli, key_file, &k)) != 0) {
+        if ((rc = load_key_file(cli, "--key-file", key_file, &k)) != 0) {
             return rc;
         }
         if (aes256 && k.type != VSAFE_HOST_KEY_AES256) {

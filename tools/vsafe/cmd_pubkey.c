@@ -298,7 +298,10 @@ static int pubkey_authenticate(vsafe_cli_t *cli, int argc, char **argv)
     }
     int valid = 0;
     if ((rc = vsafe_host_entity_verify(cli->host, prot, slot, sig, sl, &valid)) != 0) {
-        return vsafe_cli_fail(cli, rc, "entity signature check by slot %u", slot);
+        char hint[256];
+        vsafe_cli_gpk_hint(cli, "--key", key_file, curve, slot, VSAFE_HOST_GPK_ENTITY_AUTH, "entity-auth", hint,
+                           sizeof hint);
+        return vsafe_cli_fail_hint(cli, rc, hint, "entity signature check by slot %u", slot);
     }
     char *hex = vsafe_cli_hex(ch, sizeof ch);
     if (cli->json) {

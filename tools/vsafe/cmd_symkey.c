@@ -204,6 +204,12 @@ void vsafe_cli_auth_free(vsafe_cli_auth_t *state)
     }
 }
 
+/* "n" before a key type that starts with a vowel sound: "an aes128", "a generic". */
+static const char *article_n(uint8_t key_type)
+{
+    return key_type == VSAFE_HOST_SYM_GENERIC ? "" : "n";
+}
+
 static int read_table(vsafe_cli_t *cli, vsafe_host_symkey_slot_t *slots, size_t *count)
 {
     int rc = vsafe_host_symkey_table(cli->host, slots, SYM_SLOTS_MAX, count);
@@ -469,8 +475,9 @@ static const char *const write_help =
 
 #define KEY_HEX_MAX 80u
 
-/* The key of --key*: hex, key_len bytes. Returns 0 or an exit status. */
-static int read_key(vsafe_cli_t *cli, const vsafe_cli_secret_t *sec, size_t key_len, uint8_t *key)
+/* The key of --key*: hex, key_len bytes (what: the expectation, for the message). Returns 0 or an
+ * exit status. */
+static int read_key(vsafe_cli_t *cli, const vsafe_cli_secret_t *sec, size_t key_len, const char *what, uint8_t *key)
 {
     char hex[KEY_HEX_MAX + 1];
     size_t hl = 0;
@@ -489,7 +496,7 @@ static int read_key(vsafe_cli_t *cli, const vsafe_cli_secret_t *sec, size_t key_
     if (bl != key_len) {
         vsafe_wipe(b, bl);
         free(b);
-        return vsafe_cli_usage_error(cli, "--key: %zu bytes, this key type takes %zu", bl, key_len);
+        return vsafe_cli_usage_error(cli, "--key: %zu byte%s given, %s", bl, bl == 1 ? "" : "s", what);
     }
     memcpy(key, b, bl);
     vsafe_wipe(b, bl);
@@ -534,8 +541,18 @@ static int symkey_write(vsafe_cli_t *cli, int argc, char **argv)
     if (key_len == 0 || key_len > 32u) {
         return vsafe_cli_usage_error(cli, "--key-len: %zu is not a key length (16..32)", key_len);
     }
+    char what[128];
+    if (wrapped && info.key_type != VSAFE_HOST_SYM_AES256) {
+        snprintf(what, sizeof what, "a wrapped write of a%s %s key carries 16 bytes",
+                 info.key_type == VSAFE_HOST_SYM_AES128 ? "n" : "", vsafe_cli_sym_type_name(info.key_type));
+    } else if (info.key_type == VSAFE_HOST_SYM_GENERIC) {
+        snprintf(what, sizeof what, "a generic key of --key-len %zu is %zu bytes", key_len, key_len);
+    } else {
+        snprintf(what, sizeof what, "an %s key (--type %s) is %zu bytes", vsafe_cli_sym_type_name(info.key_type),
+                 vsafe_cli_sym_type_name(info.key_type), key_len);
+    }
     uint8_t key[32];
-    if ((rc = read_key(cli, &sec, key_len, key)) != 0) {
+    if ((rc = read_key(cli, &sec, key_len, what, key)) != 0) {
         return rc;
     }
     vsafe_cli_auth_t *as = NULL;
@@ -552,11 +569,13 @@ static int symkey_write(vsafe_cli_t *cli, int argc, char **argv)
         rc = vsafe_host_symkey_write_plain(cli->host, prot, &info, key, key_len);
     }
     vsafe_wipe(key, sizeof key);
+    unsigned auth_curve = as != NULL ? as->curve : VSAFE_CURVE_NONE;
+    uint8_t auth_slot = auth != NULL ? auth->sig_slot : 0;
     vsafe_cli_auth_free(as);
     const char *method = wrapped ? (auth != NULL ? "wrapped-authenticated" : "wrapped") : "plaintext";
     if (rc != 0) {
         /* A refusal by the slot's control fields (a fresh slot allows nothing): say which, and how. */
-        char hint[160] = "";
+        char hint[256] = "";
         uint8_t cf[3];
         uint8_t need = wrapped ? VSAFE_HOST_SYM_CTRL_WRAPPED_ANON : VSAFE_HOST_SYM_CTRL_PLAINTEXT;
         if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED) && strcmp(method, "wrapped-authenticated") != 0 &&
@@ -564,10 +583,13 @@ static int symkey_write(vsafe_cli_t *cli, int argc, char **argv)
             snprintf(hint, sizeof hint, "slot %u's provisioning control fields do not allow %s writes: vsafe symkey "
                      "ctrl --slot %u --set %s", slot, wrapped ? "wrapped" : "plaintext", slot,
                      wrapped ? "wrapped" : "plaintext");
+        } else if (auth != NULL) {
+            /* An authenticated write refused: the signing key may not be the slot's. */
+            vsafe_cli_gpk_hint(cli, "--auth-key", ao.key, auth_curve, auth_slot, 0, NULL, hint, sizeof hint);
         }
-        const char *type = vsafe_cli_sym_type_name(info.key_type);
-        return vsafe_cli_fail_hint(cli, rc, hint, "write %s %s %s key into symmetric key slot %u (%s)",
-                                   type[0] == 'a' ? "an" : "a", type, vsafe_cli_sym_mode_name(info.mode), slot, method);
+        return vsafe_cli_fail_hint(cli, rc, hint, "write a%s %s %s key into symmetric key slot %u (%s)",
+                                   article_n(info.key_type), vsafe_cli_sym_type_name(info.key_type),
+                                   vsafe_cli_sym_mode_name(info.mode), slot, method);
     }
     if (cli->json) {
         return vsafe_cli_json_out(cli, json_pack("{s:{s:i, s:s, s:s, s:o, s:s}}", "symkey_write", "slot", slot,
@@ -625,10 +647,17 @@ static int symkey_establish(vsafe_cli_t *cli, int argc, char **argv)
     uint8_t key[32];
     size_t kl = 0;
     rc = vsafe_host_symkey_establish(cli->host, prot, curve, auth, &info, 1, key, sizeof key, &kl);
+    unsigned auth_curve = as != NULL ? as->curve : VSAFE_CURVE_NONE;
+    uint8_t auth_slot = auth != NULL ? auth->sig_slot : 0;
     vsafe_cli_auth_free(as);
     if (rc != 0) {
-        return vsafe_cli_fail(cli, rc, "establish a %s %s key in symmetric key slot %u",
-                              vsafe_cli_sym_type_name(info.key_type), vsafe_cli_sym_mode_name(info.mode), slot);
+        char hint[256] = "";
+        if (auth != NULL) {
+            vsafe_cli_gpk_hint(cli, "--auth-key", ao.key, auth_curve, auth_slot, 0, NULL, hint, sizeof hint);
+        }
+        return vsafe_cli_fail_hint(cli, rc, hint, "establish a%s %s %s key in symmetric key slot %u",
+                                   article_n(info.key_type), vsafe_cli_sym_type_name(info.key_type),
+                                   vsafe_cli_sym_mode_name(info.mode), slot);
     }
     if (out != NULL && (rc = vsafe_cli_write_file(cli, "--out", out, key, kl, 1)) != 0) {
         vsafe_wipe(key, sizeof key);

@@ -354,7 +354,7 @@ int vsafe_cli_pub_read(vsafe_cli_t *cli, const char *opt, const char *path, unsi
 {
     uint8_t *buf = NULL;
     size_t n = 0;
-    int rc = vsafe_cli_read_file(cli, opt, path, 64u * 1024u, &buf, &n);
+    int rc = vsafe_cli_read_key_file(cli, opt, path, 64u * 1024u, &buf, &n);
     if (rc != 0) {
         return rc;
     }
@@ -449,7 +449,7 @@ int vsafe_cli_priv_load(vsafe_cli_t *cli, const char *opt, const char *path, EVP
 {
     uint8_t *buf = NULL;
     size_t n = 0;
-    int rc = vsafe_cli_read_file(cli, opt, path, 64u * 1024u, &buf, &n);
+    int rc = vsafe_cli_read_key_file(cli, opt, path, 64u * 1024u, &buf, &n);
     if (rc != 0) {
         return rc;
     }
@@ -500,4 +500,24 @@ int vsafe_cli_priv_sign(EVP_PKEY *key, unsigned curve, unsigned alg, const uint8
     int ok = c != NULL && EVP_PKEY_sign_init(c) == 1 && EVP_PKEY_sign(c, der, &der_len, d, dl) == 1;
     EVP_PKEY_CTX_free(c);
     return ok ? vsafe_cli_sig_from_any(curve, der, der_len, sig, sig_len) : -1;
+}
+
+void vsafe_cli_gpk_hint(vsafe_cli_t *cli, const char *opt, const char *path, unsigned curve, uint8_t slot,
+                        uint8_t flag, const char *flag_name, char *out, size_t cap)
+{
+    out[0] = '\0';
+    vsafe_host_pubkey_slot_t s;
+    if (cli->host == NULL || vsafe_host_pubkey_slot(cli->host, slot, &s) != VSAFE_OK) {
+        return;
+    }
+    if (!s.present) {
+        snprintf(out, cap, "generic public key slot %u is empty: vsafe pubkey write --slot %u --pubkey-file F", slot,
+                 slot);
+    } else if (s.curve != curve) {
+        snprintf(out, cap, "%s '%s' holds a %s key, generic public key slot %u a %s key", opt, path,
+                 vsafe_cli_curve_label(curve), slot, vsafe_cli_curve_label(s.curve));
+    } else if (flag != 0u && (s.flags[1] & flag) == 0u) {
+        snprintf(out, cap, "generic public key slot %u may not %s: vsafe pubkey flags --slot %u --set %s", slot,
+                 flag == VSAFE_HOST_GPK_ENTITY_AUTH ? "authenticate entities" : "do this", slot, flag_name);
+    }
 }

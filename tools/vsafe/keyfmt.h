@@ -65,6 +65,13 @@ int vsafe_cli_priv_load(vsafe_cli_t *cli, const char *opt, const char *path, str
 int vsafe_cli_priv_sign(struct evp_pkey_st *key, unsigned curve, unsigned alg, const uint8_t *msg, size_t len,
                         uint8_t *sig, size_t sig_cap, size_t *sig_len);
 
+/* Why a signature by the private key of curve (read from path, option opt) was refused by generic
+ * public key slot, when the slot's record (Query 14 4C) tells: the slot is empty, its key is of
+ * another curve, or (flag not 0) its flags lack flag, named flag_name as `pubkey flags --set`
+ * spells it. Writes "" when it cannot tell. Asked only after a refusal. */
+void vsafe_cli_gpk_hint(vsafe_cli_t *cli, const char *opt, const char *path, unsigned curve, uint8_t slot,
+                        uint8_t flag, const char *flag_name, char *out, size_t cap);
+
 /* The device certificate at the start of zone 0 (its length from the DER header), as the identity
  * command reads it. der_cap >= 1000. Returns 0 or an exit status (error printed). */
 int vsafe_cli_read_device_cert(vsafe_cli_t *cli, uint8_t *der, size_t der_cap, size_t *len);
