@@ -27,6 +27,12 @@ grep -q '^usage: vsafe init .*\[--durability power|process\]' "$T/out" || bad "i
 run 0 identity --help
 grep -q '^usage: vsafe identity \[--ca-cert F\]' "$T/out" || bad "identity usage lacks --ca-cert: $(head -1 "$T/out")"
 
+# regress_init_blames_directory: a state file that cannot be created is the directory's fault, not
+# the profile's
+run 1 --device /proc init
+err_has "cannot create the device in '/proc'" "init in /proc"
+grep -qF "from profile" "$T/err" && bad "init in /proc blames the profile: $(cat "$T/err")"
+
 # regress_identity_export_sentence: "the certificate to A and the CA certificate to B", and its
 # JSON under the command's name
 run 0 --device "$D" identity export --cert "$T/c.pem" --ca "$T/ca.pem"
@@ -65,6 +71,29 @@ err_has "2 bytes given, 16..480 expected" "wrap 2 bytes"
 run 2 --device "$D" wrap --slot 0 --data 000102030405060708090a0b0c0d0e0f00
 err_has "17 bytes, not a multiple of 8" "wrap 17 bytes"
 
+# regress_json_out_null: a key-service result has "out" (null without --out), as documented
+run 0 --device "$D" --json key show --slot 0
+json_is '"out" in o["key_show"] and o["key_show"]["out"] is None' "key show JSON out"
+run 0 --device "$D" --json key ecdhe --curve P-256
+json_is '"out" in o["key_ecdhe"] and o["key_ecdhe"]["out"] is None' "key ecdhe JSON out"
+
+# regress_check_json_under_name: check --json is {"check": {...}} like every other command
+run 0 --device "$D" --json check
+json_is 'list(o) == ["check"] and o["check"]["valid"] is True and "salvages" in o["check"]' "check JSON"
+
+# regress_write_once_hints: a second write to a write-once slot says the slot is taken
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/p.key" 2>/dev/null \
+  && openssl pkey -in "$T/p.key" -pubout -out "$T/p.pem" 2>/dev/null || bad "openssl key"
+run 0 --device "$D" pubkey write --slot 0 --pubkey-file "$T/p.pem"
+run 1 --device "$D" pubkey write --slot 0 --pubkey-file "$T/p.pem"
+err_has "(the slot already holds a key, and generic public key slots are write-once)" "second pubkey write"
+run 1 --device "$D" envelope keygen --slot 0
+err_has "(the slot already holds a key, and a local envelope key is never replaced)" "second envelope keygen"
+
+# regress_no_cut_grammar: a command that needs no NVM operation is not "fewer than 1 NVM operations"
+run 0 --device "$D" --cut-after 1 random 4
+err_has "vsafe: no power cut: the command ended before NVM operation 1" "cut-after on random"
+
 # regress_served_power_off_hint: a served device that is powered off is named as such, and ctl
 # stats/list answer under "ctl"
 S="$T/s.sock"
@@ -75,6 +104,9 @@ run 0 --connect "$S" --json ctl stats
 json_is 'list(o) == ["ctl"] and "commands" in o["ctl"]["stats"]' "ctl stats JSON"
 run 0 --connect "$S" --json ctl list
 json_is 'o == {"ctl": {"devices": ["dev"]}}' "ctl list JSON"
+# regress_locked_hint_names_connect: a device that a server holds points at --connect
+run 1 --device "$D" zones
+err_has "ERR_LOCKED: device is in use by another process (--wait SECONDS waits for it; a device that vsafe serve holds is reached with --connect ADDR)" "zones on a served device"
 run 0 --connect "$S" ctl power off
 run 1 --connect "$S" zones
 err_has "ERR_HOST_NACK" "zones on a powered-off served device"

@@ -17,6 +17,8 @@ separated by `;`):
   <!-- doctest: continue -->             run in the previous block's directory (default: a new one)
   <!-- doctest: setup CMD -->            run CMD first, unseen (one per comment, taking the rest of
                                          it; several comments for several); its failure fails the block
+  <!-- doctest: cleanup CMD -->          run CMD after the block, unseen, whether it passed or not (e.g. stop
+                                         a server the set-up started); its failure fails the block
   <!-- doctest: random -->               frames (4 or more hex bytes) and hex values after '=' of
                                          4 or more digits match any such (ciphertexts and MACs under
                                          keys drawn from the host's random source)
@@ -37,6 +39,7 @@ import tempfile
 HEX_RUN = re.compile(r"\b[0-9A-Fa-f]{2}(?: [0-9A-Fa-f]{2}){3,}\b|(?<==)[0-9A-Fa-f]{4,}\b")
 LONE_ELLIPSIS = re.compile(r"\.\.\.(\s+\(.*\))?")
 DIRECTIVE = re.compile(r"<!--\s*doctest:\s*(.*?)\s*-->")
+SETUP_OR_CLEANUP = re.compile(r"(?:^|;)\s*(setup|cleanup)\s+(.*)$")
 
 
 def parse(path):
@@ -50,10 +53,12 @@ def parse(path):
         m = DIRECTIVE.fullmatch(lines[i].strip())
         if m:
             body = m.group(1)
-            head, sep, setup = body.partition("setup ")
+            # `setup CMD` and `cleanup CMD` take the rest of the comment (CMD may hold ';').
+            cmd = SETUP_OR_CLEANUP.search(body)
+            head = body[:cmd.start()] if cmd else body
             pending += [d.strip() for d in head.split(";") if d.strip()]
-            if sep:
-                pending.append("setup " + setup.strip())
+            if cmd:
+                pending.append(f"{cmd.group(1)} {cmd.group(2).strip()}")
             i += 1
             continue
         if lines[i].strip() == "```console":
@@ -169,6 +174,12 @@ def main():
                         print(f"FAIL {where}: $ {cmd}\n--- the document shows\n" + "\n".join(want) +
                               f"\n--- the command printed (exit {rc})\n" + "\n".join(got) + "\n---")
                         break
+                for d in directives:
+                    if d.startswith("cleanup "):
+                        rc, out = run(d[8:], workdir, env)
+                        if rc != 0:
+                            print(f"FAIL {where}: cleanup '{d[8:]}' exited {rc}:\n  " + "\n  ".join(out))
+                            ok = False
                 if not ok:
                     failures += 1
     finally:

@@ -528,7 +528,7 @@ int vsafe_cli_finish(vsafe_cli_t *cli, int rc)
                 cli->cut_after, mcu_cut > 0 ? "mcu.nvm" : "se.nvm");
         return rc == VSAFE_CLI_EXIT_OK ? VSAFE_CLI_EXIT_FAIL : rc;
     }
-    fprintf(stderr, "vsafe: no power cut: the command used fewer than %lu NVM operations\n", cli->cut_after);
+    fprintf(stderr, "vsafe: no power cut: the command ended before NVM operation %lu\n", cli->cut_after);
     return rc;
 }
 
@@ -780,8 +780,12 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
     if (rc != 0) {
         cli->se = NULL;
         if (rc == VSAFE_ERR_LOCKED) {
-            return vsafe_cli_fail(cli, rc, "cannot open device %s%s", path,
-                                  cli->wait_s > 0 ? " (still held when --wait ran out)" : " (--wait SECONDS waits for it)");
+            return vsafe_cli_fail_hint(cli, rc,
+                                       cli->wait_s > 0 ? "still held when --wait ran out; a device that vsafe serve "
+                                                         "holds is reached with --connect ADDR"
+                                                       : "--wait SECONDS waits for it; a device that vsafe serve "
+                                                         "holds is reached with --connect ADDR",
+                                       "cannot open device %s", path);
         }
         return vsafe_cli_fail(cli, rc, "cannot open device: %s", why[0] ? why : path);
     }

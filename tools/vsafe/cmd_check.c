@@ -350,7 +350,7 @@ int vsafe_cmd_check(vsafe_cli_t *cli, int argc, char **argv)
         json_object_set_new(o, "warnings", vsafe_cli_exposure_json(exposed));
         json_object_set_new(o, "salvages", json_pack("{s:i, s:s?}", "count", (json_int_t)slog.count, "last",
                                                      slog.count ? slog.last : NULL));
-        (void)vsafe_cli_json_out(cli, o);
+        (void)vsafe_cli_json_out(cli, json_pack("{s:o}", "check", o));
     } else {
         printf("device %s\n", cli->device_dir);
         check_print(&se);

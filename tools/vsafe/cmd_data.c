@@ -78,6 +78,13 @@ int vsafe_cmd_init(vsafe_cli_t *cli, int argc, char **argv)
     if (rc != 0) {
         cli->se = NULL;
         (void)unlink(tmp);
+        /* Blame the profile only when the profile is what failed (ERR_PROFILE_*, -300..-399, and the
+         * compile-time refusals); a state file that cannot be written is the directory's fault. */
+        int of_profile = (rc <= -300 && rc > -400) || rc == VSAFE_ERR_BAD_PROFILE || rc == VSAFE_ERR_PROFILE_TOO_LARGE;
+        if (!of_profile) {
+            return vsafe_cli_fail(cli, rc, "cannot create the device in '%s': %s", cli->device_dir,
+                                  why[0] ? why : vsafe_status_message(rc));
+        }
         return vsafe_cli_fail(cli, rc, "cannot create the device from profile '%s': %s",
                               profile ? profile : "spl05", why[0] ? why : vsafe_status_message(rc));
     }

@@ -37,7 +37,21 @@ static int envelope_keygen(vsafe_cli_t *cli, int argc, char **argv)
     const char *type = aes256 ? "aes256" : "aes128";
     if ((rc = vsafe_host_envelope_keygen(cli->host, prot, slot, aes256 ? VSAFE_HOST_SYM_AES256 : VSAFE_HOST_SYM_AES128)) !=
         0) {
-        return vsafe_cli_fail(cli, rc, "generate an %s local envelope key in slot %u", type, slot);
+        /* Envelope keys are never replaced: say so when the table shows the slot taken. */
+        const uint8_t q[2] = {VSAFE_SE_CMD_QUERY, 0x07};
+        uint8_t t[64];
+        size_t tn = 0;
+        int full = 0;
+        if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED) &&
+            vsafe_host_raw(cli->host, q, sizeof q, t, sizeof t, &tn) == 0 && tn >= 1 && tn == 1u + 3u * t[0]) {
+            for (size_t i = 0; i < t[0]; i++) {
+                full |= t[1 + 3 * i] == slot && t[2 + 3 * i] == 1;
+            }
+        }
+        return vsafe_cli_fail_hint(cli, rc, full ? "the slot already holds a key, and a local envelope key is never "
+                                                   "replaced"
+                                                 : NULL,
+                                   "generate an %s local envelope key in slot %u", type, slot);
     }
     if (cli->json) {
         return vsafe_cli_json_out(cli, json_pack("{s:{s:i, s:s}}", "envelope_keygen", "slot", slot, "key_type", type));

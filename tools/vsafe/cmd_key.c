@@ -139,9 +139,8 @@ static int pub_result(vsafe_cli_t *cli, const char *verb, uint8_t slot, unsigned
         if (extra != NULL) {
             json_object_update(o, extra);
         }
-        if (out != NULL) {
-            json_object_set_new(o, "out", json_string(out));
-        }
+        /* "out" is always there: null without --out, as in every key-service result. */
+        json_object_set_new(o, "out", out != NULL ? json_string(out) : json_null());
         rc = vsafe_cli_json_out(cli, json_pack("{s:o}", verb, o));
     } else if (!vsafe_cli_out_is_stdout(out)) {
         printf("%s public key (%s): %s\n", vsafe_cli_curve_label(curve),

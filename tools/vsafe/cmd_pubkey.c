@@ -8,6 +8,7 @@
 
 #include "cli_io.h"
 #include "keyfmt.h"
+#include "vsafe/se_wire.h"
 
 #define SLOTS_MAX 16
 
@@ -182,8 +183,14 @@ static int pubkey_write(vsafe_cli_t *cli, int argc, char **argv)
         return rc;
     }
     if ((rc = vsafe_host_write_pubkey(cli->host, prot, slot, curve, pub, pub_len)) != 0) {
-        return vsafe_cli_fail(cli, rc, "write a %s key into generic public key slot %u", vsafe_cli_curve_label(curve),
-                              slot);
+        /* The slots are write-once: say so when the slot, asked again, holds a key. */
+        vsafe_host_pubkey_slot_t held;
+        int full = rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED) &&
+                   vsafe_host_pubkey_slot(cli->host, slot, &held) == 0 && held.present;
+        return vsafe_cli_fail_hint(cli, rc, full ? "the slot already holds a key, and generic public key slots are "
+                                                   "write-once"
+                                                 : NULL,
+                                   "write a %s key into generic public key slot %u", vsafe_cli_curve_label(curve), slot);
     }
     if (cli->json) {
         return vsafe_cli_json_out(cli, json_pack("{s:{s:i, s:s}}", "pubkey_write", "slot", slot, "curve",
