@@ -293,8 +293,8 @@ static double bench_secure(double secs)
 {
     static const uint8_t dec_hdr = VSAFE_SE_CMD_DECREMENT, read_hdr = VSAFE_SE_CMD_READ;
     vsafe_bench_section("Session-authenticated commands, volatile SPL05 device",
-                        "host key session: C-MAC and R-MAC on every command; Decrement also AES-128-CBC "
-                        "encrypted both ways (its command table says so)",
+                        "host key session: C-MAC and R-MAC on every command; the Decrement also AES-128-CBC "
+                        "encrypted both ways, as its command table requires",
                         1);
     /* End to end: host library (C-MAC, encryption, R-MAC check, decryption) + device. */
     rec_t a = {0};

@@ -30,7 +30,7 @@ mcu() {
         echo "bench: bench_mcu failed" >&2
         exit 1
     fi
-    grep -v '^\[' "$T/mcu.out" | grep -v '^$' || true
+    grep -v '^\[' "$T/mcu.out" || true
 }
 
 if [ -n "$JSON" ]; then
@@ -51,6 +51,5 @@ fi
 "$B/bench/vsafe_bench_keys" --targets "$T/targets"
 "$B/bench/vsafe_bench_server" --targets "$T/targets" "$B/vsafe"
 "$B/bench/vsafe_bench_cli" --targets "$T/targets" "$B/vsafe"
-printf '\n'
 mcu --targets "$T/targets"
 cat "$T/targets"
