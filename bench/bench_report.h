@@ -10,7 +10,9 @@
  * Text: rows and figures are printed as they come, under section titles; targets at the end under
  * "Project targets", or, with --targets FILE, appended to FILE instead so that make bench prints
  * every program's targets together at the very end. --json: one JSON object on stdout at the end,
- *   {"bench":NAME,"sections":[{"title":T,"ops":[...],"figures":[...]}],"targets":[...]}.
+ *   {"bench":NAME,"sections":[{"title":T,"how":H,"notes":[...],"ops":[...],"figures":[...]}],
+ *    "targets":[...]}
+ * (README.md, "How fast", gives every member).
  *
  * Measuring (vsafe_bench_measure): operations per second come from a run timed in batches (the
  * clock read once per batch, so it costs the fastest commands under 1%); latencies from a second
