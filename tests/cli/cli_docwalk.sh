@@ -64,6 +64,15 @@ run 1 --device "$D" symkey write --slot 3 --mode gcm --key 000102030405060708090
 err_has "write an aes128 gcm key into symmetric key slot 3 (plaintext)" "symkey write"
 err_has "slot 3's provisioning control fields do not allow plaintext writes: vsafe symkey ctrl --slot 3 --set plaintext" "symkey write"
 
+# regress_key_len_not_ignored: --key-len with a wrapped write or an establishment (always 16 bytes
+# but for aes256) is refused, not silently ignored; a refused establishment names the control field
+run 2 --device "$D" symkey establish --slot 4 --mode hmac --key-len 24
+err_has "--key-len does not go with establish" "establish --key-len"
+run 2 --device "$D" symkey write --slot 4 --mode hmac --key-len 24 --wrapped --key 000102030405060708090a0b0c0d0e0f
+err_has "--key-len does not go with --wrapped" "wrapped write --key-len"
+run 1 --device "$D" symkey establish --slot 4 --mode hmac
+err_has "slot 4's provisioning control fields do not allow anonymous ECDHE establishment: vsafe symkey ctrl --slot 4 --set ecdhe" "establish refused"
+
 # regress_wrap_payload_blocks: a payload AES key wrap cannot take is a usage error, nothing sent
 run 0 --device "$D" envelope keygen --slot 0
 run 2 --device "$D" wrap --slot 0 --data 0102
@@ -89,6 +98,9 @@ run 1 --device "$D" pubkey write --slot 0 --pubkey-file "$T/p.pem"
 err_has "(the slot already holds a key, and generic public key slots are write-once)" "second pubkey write"
 run 1 --device "$D" envelope keygen --slot 0
 err_has "(the slot already holds a key, and a local envelope key is never replaced)" "second envelope keygen"
+# (regress_json_out_null, continued) pubkey show reports its --out too
+run 0 --device "$D" --json pubkey show --slot 0 --out "$T/gpk.pem"
+json_is 'o["pubkey_show"]["out"] == "'"$T/gpk.pem"'"' "pubkey show JSON out"
 
 # regress_no_cut_grammar: a command that needs no NVM operation is not "fewer than 1 NVM operations"
 run 0 --device "$D" --cut-after 1 random 4

@@ -130,9 +130,10 @@ static int pubkey_show(vsafe_cli_t *cli, int argc, char **argv)
     }
     char *hex = s.present ? vsafe_cli_hex(s.pub, s.pub_len) : NULL;
     if (cli->json) {
-        rc = vsafe_cli_json_out(cli, json_pack("{s:{s:i, s:b, s:s?, s:s?, s:o}}", "pubkey_show", "slot", slot, "present",
-                                               s.present, "curve", s.present ? vsafe_cli_curve_label(s.curve) : NULL,
-                                               "public_key", hex, "flags", flags_json(s.flags[1])));
+        rc = vsafe_cli_json_out(cli, json_pack("{s:{s:i, s:b, s:s?, s:s?, s:o, s:s?}}", "pubkey_show", "slot", slot,
+                                               "present", s.present, "curve",
+                                               s.present ? vsafe_cli_curve_label(s.curve) : NULL, "public_key", hex,
+                                               "flags", flags_json(s.flags[1]), "out", out));
     } else if (!vsafe_cli_out_is_stdout(out)) {
         char f[128];
         flags_text(s.flags[1], f, sizeof f);

@@ -536,6 +536,10 @@ static int symkey_write(vsafe_cli_t *cli, int argc, char **argv)
     if (ao.slot != NULL && !wrapped) {
         return vsafe_cli_usage_error(cli, "--auth-slot goes with --wrapped");
     }
+    if (wrapped && ko.key_len != NULL) {
+        return vsafe_cli_usage_error(cli, "--key-len does not go with --wrapped: a wrapped write carries 16 key bytes "
+                                     "for every type but aes256");
+    }
     /* A wrapped write carries 16 key bytes for every type but AES-256 (as STSELib sends it). */
     size_t key_len = wrapped && info.key_type != VSAFE_HOST_SYM_AES256 ? 16u : vsafe_host_symkey_key_len(&info);
     if (key_len == 0 || key_len > 32u) {
@@ -632,6 +636,11 @@ static int symkey_establish(vsafe_cli_t *cli, int argc, char **argv)
         (rc = vsafe_cli_keyinfo(cli, &ko, &info)) != 0 || (rc = vsafe_cli_out_check(cli, "--out", out)) != 0) {
         return rc;
     }
+    if (ko.key_len != NULL) {
+        /* The establishment derives 16 key bytes for every type but AES-256, whatever was asked. */
+        return vsafe_cli_usage_error(cli, "--key-len does not go with establish: an established key is 16 bytes for "
+                                     "every type but aes256");
+    }
     info.slot = slot;
     unsigned curve = VSAFE_CURVE_P256;
     if (curve_s != NULL && (curve = vsafe_cli_curve_parse(curve_s)) == VSAFE_CURVE_NONE) {
@@ -652,8 +661,13 @@ static int symkey_establish(vsafe_cli_t *cli, int argc, char **argv)
     vsafe_cli_auth_free(as);
     if (rc != 0) {
         char hint[256] = "";
+        uint8_t cf[3];
         if (auth != NULL) {
             vsafe_cli_gpk_hint(cli, "--auth-key", ao.key, auth_curve, auth_slot, 0, NULL, hint, sizeof hint);
+        } else if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED) &&
+                   vsafe_host_symkey_ctrl(cli->host, slot, cf) == 0 && (cf[0] & VSAFE_HOST_SYM_CTRL_ECDHE_ANON) == 0) {
+            snprintf(hint, sizeof hint, "slot %u's provisioning control fields do not allow anonymous ECDHE "
+                     "establishment: vsafe symkey ctrl --slot %u --set ecdhe", slot, slot);
         }
         return vsafe_cli_fail_hint(cli, rc, hint, "establish a%s %s %s key in symmetric key slot %u",
                                    article_n(info.key_type), vsafe_cli_sym_type_name(info.key_type),
