@@ -118,6 +118,10 @@ enum {
 typedef struct {
     const char *state_path;   /* MCU NVM file (created when absent); ignored if nvm is set */
     struct vsafe_nvm *nvm;    /* caller NVM (sim, fault injection); formatted if blank */
+    /* Blank caller NVM for a migration from an older image version that does not fit nvm (an NVM
+     * sized for the smaller image): the migrated image is formatted there and nvm is not written.
+     * A state file grows the same way by itself (a new file renamed over the old one). */
+    struct vsafe_nvm *grow_nvm;
     uint64_t rng_seed;        /* 0 = OS randomness; else deterministic (nonces, secrets) */
     uint32_t da_attempt_limit; /* 0 = default 16; used when the image is created */
     uint32_t soc_class;        /* device ID used as the ADAC SoC class when the image is created;
@@ -365,8 +369,14 @@ enum { VSAFE_MCU_SFI_IROT = 1, VSAFE_MCU_SFI_SECURE = 2, VSAFE_MCU_SFI_NONSECURE
 #define VSAFE_SFI_OFF_WRAPPED 144u
 #define VSAFE_SFI_OFF_IV 192u
 #define VSAFE_SFI_HEADER_LEN 208u
+#define VSAFE_SFI_PAYLOAD_MAX 0x10000u /* the largest region (secure, non-secure: 64 KiB) */
+#define VSAFE_SFI_IMAGE_MAX (VSAFE_SFI_HEADER_LEN + VSAFE_SFI_PAYLOAD_MAX + 16u + 64u)
 /* Bytes of a region (0 for an unknown one). */
 uint32_t vsafe_mcu_sfi_region_size(unsigned region);
+/* Where region begins in its flash (vsafe_mcu_sfi_region_mem), 0 for an unknown region. Regions:
+ * iROT flash S 0..16 KiB, secure flash S 16..80 KiB, non-secure flash NS 0..64 KiB. */
+uint32_t vsafe_mcu_sfi_region_offset(unsigned region);
+vsafe_mcu_mem_t vsafe_mcu_sfi_region_mem(unsigned region);
 /* This device's provisioning public key (P-256, drawn when the MCU is created), which images are
  * packed for. ERR_UNSUPPORTED when the port could not generate one. */
 VSAFE_MUST_CHECK int vsafe_mcu_sfi_pubkey(const vsafe_mcu_t *mcu, uint8_t pub[64]);

@@ -80,7 +80,8 @@ static int gcm_encrypt(const uint8_t key[32], const uint8_t iv[12], const uint8_
 int vsafe_sfi_pack(const vsafe_sfi_pack_t *p, uint8_t *out, size_t out_cap, size_t *out_len)
 {
     if (p == NULL || out == NULL || out_len == NULL || p->owner == NULL || p->payload == NULL ||
-        p->region < 1u || p->region > 3u || p->payload_len == 0u || p->payload_len > 1024u) {
+        p->region < 1u || p->region > 3u || p->payload_len == 0u ||
+        p->payload_len > vsafe_mcu_sfi_region_size(p->region)) {
         return VSAFE_ERR_ARGUMENT;
     }
     size_t total = VSAFE_SFI_HEADER_LEN + p->payload_len + 16u + 64u;

@@ -11,13 +11,19 @@
 #include "vsafe/mcu.h"
 #include "vsafe/se_port.h"
 
-/* ---- Image layout, version 2: big-endian fields at fixed offsets (docs/LIFECYCLE.md) ----
- * Version 1 was 0x2D00 bytes with the same fields below 0x2D00; version 2 appends the ADAC
- * verification context and the SFI records. A version-1 image is migrated when it is opened
- * (vsafe_mcu_core_start: one atomic grow, vsafe_store_commit_resize). */
+/* ---- Image layout, version 3: big-endian fields at fixed offsets (docs/LIFECYCLE.md) ----
+ * Version 1 was 0x2D00 bytes with the same fields below 0x2D00; version 2 (0x3000 bytes) appended
+ * the ADAC verification context and the SFI records; version 3 moves the memory regions from
+ * 0x2100 (1 KiB flash each, too small for a firmware image) to 0x3000, with flash sized for the
+ * three parties' images. A version-1 or -2 image is migrated when it is opened
+ * (vsafe_mcu_core_start_grow: one atomic grow, vsafe_store_commit_spans, or a fresh NVM when the
+ * old one cannot hold the new image). */
 #define VSAFE_MCU_IMG_MAGIC 0x56534D43u /* "VSMC" */
-#define VSAFE_MCU_IMG_VERSION 2u
+#define VSAFE_MCU_IMG_VERSION 3u
 #define MCU_IMAGE_LEN_V1 0x2D00u
+#define MCU_IMAGE_LEN_V2 0x3000u
+#define MCU_OFF_MEM_V2 0x2100u /* versions 1, 2: flash S, flash NS (1024 each), SRAM S, SRAM NS (512 each) */
+#define MCU_MEM_LEN_V2 0x0C00u /* reserved (zero) from version 3 on */
 
 #define MCU_OFF_MAGIC 0x000u        /* u32 */
 #define MCU_OFF_VERSION 0x004u      /* u16 */
@@ -41,14 +47,22 @@
 #define MCU_OFF_NONCE 0x0A0u        /* u8[32] current challenge nonce */
 #define MCU_OFF_AUTH_MASK 0x0C0u    /* u8[16] AND of the masks seen so far in this exchange (v2) */
 #define MCU_OFF_OBK 0x100u          /* OBK areas back to back, in vsafe_mcu_obk_t order */
-#define MCU_OFF_MEM 0x2100u         /* regions back to back, in vsafe_mcu_mem_t order */
 #define MCU_OFF_AUTH_KEY 0x2D00u    /* u8[64] key of the last accepted certificate (v2, volatile) */
 #define MCU_OFF_SFI 0x2D40u         /* SFI records (v2), see mcu_sfi.c: */
 #define MCU_OFF_SFI_PRIV 0x2D40u    /*   u8[32] device provisioning private key (P-256) */
 #define MCU_OFF_SFI_PUB 0x2D60u     /*   u8[64] its public key */
 #define MCU_OFF_SFI_REGIONS 0x2DA0u /*   per region 1..3: owner hash [32], version u32, 4 reserved */
 #define MCU_SFI_REC_LEN 40u
-#define MCU_IMAGE_LEN 0x3000u
+/* Version 3: the memory regions, back to back in vsafe_mcu_mem_t order. Flash S holds the iROT
+ * region (16 KiB) and the secure region (64 KiB), flash NS the non-secure region (64 KiB). */
+#define MCU_OFF_MEM 0x3000u
+#define MCU_FLASH_S_LEN 0x14000u
+#define MCU_FLASH_NS_LEN 0x10000u
+#define MCU_SRAM_S_LEN 0x200u
+#define MCU_SRAM_NS_LEN 0x200u
+#define MCU_IMAGE_LEN (MCU_OFF_MEM + MCU_FLASH_S_LEN + MCU_FLASH_NS_LEN + MCU_SRAM_S_LEN + MCU_SRAM_NS_LEN)
+/* The largest SFI region: an install decrypts the payload here before it is committed. */
+#define MCU_SFI_STAGE_LEN 0x10000u
 
 /* Phases of one ADAC exchange (psa-adac's authenticator states). */
 typedef enum {
@@ -69,6 +83,8 @@ struct vsafe_mcu {
     const vsafe_crypto_t *crypto;
     uint8_t image[MCU_IMAGE_LEN];
     vsafe_txn_t txn;
+    /* An SFI install's plaintext until its tag verifies and it is committed (wiped after). */
+    uint8_t sfi_stage[MCU_SFI_STAGE_LEN];
     void *owner; /* outer library's resources (file NVM, crypto); NULL in core-only use */
 };
 
@@ -79,6 +95,15 @@ VSAFE_MUST_CHECK int vsafe_mcu_core_start(struct vsafe_mcu *m, const vsafe_nvm_t
 /* As vsafe_mcu_core_start, with the device ID of a new image (0 = MCU_SOC_CLASS). */
 VSAFE_MUST_CHECK int vsafe_mcu_core_start_ex(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
                                              uint32_t attempt_limit, uint32_t soc_class, int power_on_reset);
+/* As vsafe_mcu_core_start_ex. An image of an older version whose migration does not fit nvm (an
+ * NVM sized for the smaller image: VSAFE_ERR_STORE_FULL without grow_nvm) is migrated into
+ * grow_nvm instead, a blank NVM of at least vsafe_store_nvm_bytes(MCU_IMAGE_LEN, ...), formatted
+ * with the migrated image; nvm is then left exactly as it was, and *moved (may be NULL) says so:
+ * the caller makes grow_nvm take nvm's place (the file backend: rename over the old file). A
+ * power cut while grow_nvm is written leaves nvm, which the next open migrates again. */
+VSAFE_MUST_CHECK int vsafe_mcu_core_start_grow(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_nvm_t *grow_nvm,
+                                               const vsafe_crypto_t *crypto, uint32_t attempt_limit,
+                                               uint32_t soc_class, int power_on_reset, bool *moved);
 
 /* ---- shared between mcu_lc.c and mcu_da.c ---- */
 uint32_t mcu_sparse_word(uint8_t code);   /* 0 if code is not a lifecycle/TZEN code */

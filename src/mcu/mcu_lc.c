@@ -48,17 +48,19 @@ static const struct {
 #define REC_MARKER 0x5Au
 
 static const uint32_t obk_sizes[VSAFE_MCU_OBK_COUNT] = {256u, 2048u, 768u, 3072u, 2032u};
-static const uint32_t mem_sizes[VSAFE_MCU_MEM_COUNT] = {1024u, 1024u, 512u, 512u};
-static const uint8_t erased_ff[VSAFE_MCU_OBK_WRITE_MAX] = {
+static const uint32_t mem_sizes[VSAFE_MCU_MEM_COUNT] = {MCU_FLASH_S_LEN, MCU_FLASH_NS_LEN, MCU_SRAM_S_LEN,
+                                                        MCU_SRAM_NS_LEN};
+/* Erase patterns, one patch's worth: an erase commit stages VSAFE_MCU_OBK_WRITE_MAX bytes as
+ * several patches of these (small tables: the firmware build's flash budget). */
+#define ERASE_PIECE 256u
+static const uint8_t erased_ff[ERASE_PIECE] = {
 #define F8 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF
 #define F64 F8, F8, F8, F8, F8, F8, F8, F8
-#define F512 F64, F64, F64, F64, F64, F64, F64, F64
-    F512, F512
-#undef F512
+    F64, F64, F64, F64
 #undef F64
 #undef F8
 };
-static const uint8_t zeros[VSAFE_MCU_OBK_WRITE_MAX];
+static const uint8_t zeros[ERASE_PIECE];
 
 uint32_t mcu_sparse_word(uint8_t code)
 {
@@ -261,31 +263,79 @@ static int build_image(struct vsafe_mcu *m, uint32_t attempt_limit, uint32_t soc
     return mcu_sfi_keygen(m, NULL);
 }
 
-/* Version 1 -> 2: the image grows by the ADAC context and SFI area (zero: no exchange under
- * way, no SFI record), the debug grants and any challenge are dropped (their permission bits
- * changed meaning with the ADAC bit assignment), and the version becomes 2, all in one atomic
- * grow: a power cut leaves the version-1 image, which the next open migrates again. */
-static int migrate_v1(struct vsafe_mcu *m)
+/* Versions 1 and 2 -> 3 in one atomic step. From version 1 also what version 2 brought: the ADAC
+ * context and SFI area (zero: no exchange under way, no SFI record), the debug grants and any
+ * challenge dropped (their permission bits changed meaning with the ADAC bit assignment), a
+ * provisioning key drawn. Then the memory block moves from 0x2100 to 0x3000 with the version-3
+ * sizes: flash S bytes 0..511 (the iROT region) and flash NS 0..1023 (the non-secure region) stay
+ * at their offsets, flash S 512..1023 (the secure region) moves to where the secure region now
+ * begins (16 KiB), the rest of the flash reads erased, SRAM keeps its 512 + 512 bytes, and the old
+ * block reads zero (reserved). The bytes past the old length are written into the image buffer
+ * first (vsafe_store_commit_spans makes them part of the state); the changes below it are staged.
+ * In place when nvm's halves hold the new image; else into grow_nvm (nvm is then never written).
+ * A power cut leaves the old image, which the next open migrates again. */
+static int migrate(struct vsafe_mcu *m, unsigned version, uint32_t stored_len, const vsafe_nvm_t *grow_nvm,
+                   bool *moved)
 {
     static const uint8_t none[16 + 32];
-    memset(m->image + MCU_IMAGE_LEN_V1, 0, MCU_IMAGE_LEN - MCU_IMAGE_LEN_V1);
+    const vsafe_store_span_t old_block = {MCU_OFF_MEM_V2, MCU_MEM_LEN_V2, NULL, 0x00};
+    uint8_t *img = m->image;
+    const uint8_t *old = img + MCU_OFF_MEM_V2;
+    memset(img + stored_len, 0, MCU_IMAGE_LEN - stored_len);
+    uint8_t *fs = img + mcu_mem_off(VSAFE_MCU_FLASH_S), *fns = img + mcu_mem_off(VSAFE_MCU_FLASH_NS);
+    memset(fs, 0xFF, MCU_FLASH_S_LEN + MCU_FLASH_NS_LEN);
+    memcpy(fs, old, 512u);
+    memcpy(fs + vsafe_mcu_sfi_region_offset(VSAFE_MCU_SFI_SECURE), old + 512u, 512u);
+    memcpy(fns, old + 1024u, 1024u);
+    memcpy(img + mcu_mem_off(VSAFE_MCU_SRAM_S), old + 2048u, 512u);
+    memcpy(img + mcu_mem_off(VSAFE_MCU_SRAM_NS), old + 2560u, 512u);
     vsafe_txn_begin(&m->txn);
     vsafe_txn_put_u8(&m->txn, MCU_OFF_VERSION + 1u, VSAFE_MCU_IMG_VERSION);
-    vsafe_txn_put_u8(&m->txn, MCU_OFF_CHAL_VALID, 0u);
-    vsafe_txn_put(&m->txn, MCU_OFF_GRANT, none, sizeof none);
-    int rc = mcu_sfi_keygen(m, &m->txn); /* version 1 had no provisioning key */
-    return rc != VSAFE_OK ? rc : vsafe_store_commit_resize(&m->store, MCU_IMAGE_LEN, &m->txn);
+    int rc = VSAFE_OK;
+    if (version == 1u) {
+        vsafe_txn_put_u8(&m->txn, MCU_OFF_CHAL_VALID, 0u);
+        vsafe_txn_put(&m->txn, MCU_OFF_GRANT, none, sizeof none);
+        rc = mcu_sfi_keygen(m, NULL); /* past the version-1 length: into the buffer */
+    }
+    if (rc == VSAFE_OK) {
+        rc = vsafe_store_commit_spans(&m->store, MCU_IMAGE_LEN, &m->txn, &old_block, 1u);
+    }
+    if (rc == VSAFE_ERR_STORE_FULL && grow_nvm != NULL) { /* nothing was written */
+        vsafe_store_t ram;
+        rc = vsafe_store_format(&ram, NULL, img, stored_len, VSAFE_STORE_TAG_MCU);
+        if (rc == VSAFE_OK) { /* a volatile store only applies: the migrated image, in RAM */
+            rc = vsafe_store_commit_spans(&ram, MCU_IMAGE_LEN, &m->txn, &old_block, 1u);
+        }
+        if (rc == VSAFE_OK) {
+            rc = vsafe_store_format(&m->store, grow_nvm, img, MCU_IMAGE_LEN, VSAFE_STORE_TAG_MCU);
+        }
+        if (rc == VSAFE_OK && moved != NULL) {
+            *moved = true;
+        }
+    }
+    vsafe_txn_begin(&m->txn);
+    return rc;
 }
 
 int vsafe_mcu_core_start(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
                          uint32_t attempt_limit, int power_on_reset)
 {
-    return vsafe_mcu_core_start_ex(m, nvm, crypto, attempt_limit, 0, power_on_reset);
+    return vsafe_mcu_core_start_grow(m, nvm, NULL, crypto, attempt_limit, 0, power_on_reset, NULL);
 }
 
 int vsafe_mcu_core_start_ex(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_crypto_t *crypto,
                             uint32_t attempt_limit, uint32_t soc_class, int power_on_reset)
 {
+    return vsafe_mcu_core_start_grow(m, nvm, NULL, crypto, attempt_limit, soc_class, power_on_reset, NULL);
+}
+
+int vsafe_mcu_core_start_grow(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const vsafe_nvm_t *grow_nvm,
+                              const vsafe_crypto_t *crypto, uint32_t attempt_limit, uint32_t soc_class,
+                              int power_on_reset, bool *moved)
+{
+    if (moved != NULL) {
+        *moved = false;
+    }
     if (m == NULL || crypto == NULL) {
         return VSAFE_ERR_ARGUMENT;
     }
@@ -295,10 +345,12 @@ int vsafe_mcu_core_start_ex(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const v
     if (nvm != NULL) {
         rc = vsafe_store_probe(nvm, &stored_len, &tag);
         if (rc != VSAFE_ERR_STORE_EMPTY) {
-            /* Only the two layouts this code knows; anything else (or a probe that failed: the
-             * mount corrects what it can and reports the rest) is mounted as version 2, which
+            /* Only the layouts this code knows; anything else (or a probe that failed: the
+             * mount corrects what it can and reports the rest) is mounted as version 3, which
              * refuses a foreign length with VSAFE_ERR_STORE_MISMATCH. */
-            stored_len = rc == VSAFE_OK && stored_len == MCU_IMAGE_LEN_V1 ? MCU_IMAGE_LEN_V1 : MCU_IMAGE_LEN;
+            if (rc != VSAFE_OK || (stored_len != MCU_IMAGE_LEN_V1 && stored_len != MCU_IMAGE_LEN_V2)) {
+                stored_len = MCU_IMAGE_LEN;
+            }
             rc = vsafe_store_mount(&m->store, nvm, m->image, stored_len, VSAFE_STORE_TAG_MCU);
         }
     }
@@ -313,12 +365,13 @@ int vsafe_mcu_core_start_ex(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const v
         return rc;
     }
     unsigned version = m->image[MCU_OFF_VERSION + 1];
+    uint32_t expect_len = version == 1u ? MCU_IMAGE_LEN_V1 : version == 2u ? MCU_IMAGE_LEN_V2 : MCU_IMAGE_LEN;
     if (mcu_get32(m->image + MCU_OFF_MAGIC) != VSAFE_MCU_IMG_MAGIC || m->image[MCU_OFF_VERSION] != 0u ||
-        (version == 1u) != (stored_len == MCU_IMAGE_LEN_V1) || (version != 1u && version != VSAFE_MCU_IMG_VERSION)) {
+        version < 1u || version > VSAFE_MCU_IMG_VERSION || stored_len != expect_len) {
         return VSAFE_ERR_STORE_MISMATCH; /* a newer or foreign layout: never guessed at */
     }
-    if (version == 1u) {
-        rc = migrate_v1(m);
+    if (version < VSAFE_MCU_IMG_VERSION) {
+        rc = migrate(m, version, stored_len, grow_nvm, moved);
         if (rc != VSAFE_OK) {
             return rc;
         }
@@ -641,15 +694,22 @@ int mcu_request_regression(struct vsafe_mcu *m, bool full, vsafe_txn_t *txn)
     return rc != VSAFE_OK ? rc : vsafe_mcu_reset(m);
 }
 
-/* Erases [off, off+len) to value, one commit per chunk, skipping chunks already erased. */
+/* Erases [off, off+len) to value, one commit per VSAFE_MCU_OBK_WRITE_MAX bytes, skipping chunks
+ * already erased. */
 static int erase_range(struct vsafe_mcu *m, uint32_t off, uint32_t len, uint8_t value)
 {
     const uint8_t *pattern = value == 0xFFu ? erased_ff : zeros;
     for (uint32_t done = 0; done < len;) {
         uint32_t n = len - done < VSAFE_MCU_OBK_WRITE_MAX ? len - done : VSAFE_MCU_OBK_WRITE_MAX;
-        if (memcmp(m->image + off + done, pattern, n) != 0) {
+        bool erased = true;
+        for (uint32_t i = 0; i < n && erased; i += ERASE_PIECE) {
+            erased = memcmp(m->image + off + done + i, pattern, n - i < ERASE_PIECE ? n - i : ERASE_PIECE) == 0;
+        }
+        if (!erased) {
             vsafe_txn_begin(&m->txn);
-            vsafe_txn_put(&m->txn, off + done, pattern, n);
+            for (uint32_t i = 0; i < n; i += ERASE_PIECE) {
+                vsafe_txn_put(&m->txn, off + done + i, pattern, n - i < ERASE_PIECE ? n - i : ERASE_PIECE);
+            }
             int rc = vsafe_store_commit(&m->store, &m->txn);
             if (rc != VSAFE_OK) {
                 return rc;

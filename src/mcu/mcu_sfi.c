@@ -11,9 +11,10 @@
  *     installed into a free region makes its signer the owner (recorded in the same commit).
  *  S2 An image is installed only if its version is above the region's installed version: a
  *     replayed (or older) image is refused.
- *  S3 Nothing is staged before the license unwraps and nothing is committed before the image tag
- *     verifies; the region, its version and its owner change in one commit, so a power cut
- *     leaves the region wholly old or wholly new.
+ *  S3 Nothing is decrypted before the license unwraps and nothing is committed before the image
+ *     tag verifies (the plaintext waits in the MCU object's stage, wiped on every exit); the
+ *     region, its version and its owner change in one commit, so a power cut leaves the region
+ *     wholly old or wholly new.
  *  S4 The iROT region takes images only in PROVISIONING, the secure region also in
  *     iROT_PROVISIONED, the non-secure region also in TZ_CLOSED: each party's step or update
  *     happens in the states of the lifecycle where that party's world is still open.
@@ -24,25 +25,32 @@
 #include "common/secure.h"
 #include "mcu/mcu_core.h"
 
-#define SFI_CHUNK 128u
-
-static const uint8_t ff_chunk[SFI_CHUNK] = {
-#define F8 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF
-    F8, F8, F8, F8, F8, F8, F8, F8, F8, F8, F8, F8, F8, F8, F8, F8
-#undef F8
-};
+#define SFI_CHUNK 4096u
 
 static const struct {
     vsafe_mcu_mem_t mem;
     uint32_t off, size;
 } regions[4] = {{VSAFE_MCU_FLASH_S, 0, 0},
-                {VSAFE_MCU_FLASH_S, 0, 512},
-                {VSAFE_MCU_FLASH_S, 512, 512},
-                {VSAFE_MCU_FLASH_NS, 0, 1024}};
+                {VSAFE_MCU_FLASH_S, 0, 0x4000u},
+                {VSAFE_MCU_FLASH_S, 0x4000u, 0x10000u},
+                {VSAFE_MCU_FLASH_NS, 0, 0x10000u}};
+_Static_assert(0x4000u + 0x10000u == MCU_FLASH_S_LEN && 0x10000u == MCU_FLASH_NS_LEN,
+               "the SFI regions fill the flash");
+_Static_assert(VSAFE_SFI_PAYLOAD_MAX == MCU_SFI_STAGE_LEN, "the stage holds the largest region");
 
 uint32_t vsafe_mcu_sfi_region_size(unsigned region)
 {
     return region >= 1u && region <= 3u ? regions[region].size : 0u;
+}
+
+uint32_t vsafe_mcu_sfi_region_offset(unsigned region)
+{
+    return region >= 1u && region <= 3u ? regions[region].off : 0u;
+}
+
+vsafe_mcu_mem_t vsafe_mcu_sfi_region_mem(unsigned region)
+{
+    return region == VSAFE_MCU_SFI_NONSECURE ? VSAFE_MCU_FLASH_NS : VSAFE_MCU_FLASH_S;
 }
 
 static uint32_t rec_off(unsigned region) { return MCU_OFF_SFI_REGIONS + (region - 1u) * MCU_SFI_REC_LEN; }
@@ -185,9 +193,8 @@ int vsafe_mcu_sfi_install(vsafe_mcu_t *m, const uint8_t *img, size_t img_len)
     if (rc == VSAFE_OK && !verified) {
         rc = VSAFE_ERR_SFI_WRONG_DEVICE;
     }
-    /* The image, decrypted in chunks straight into the transaction (S3: not committed until the
-     * tag verifies). */
-    uint8_t chunk[SFI_CHUNK];
+    /* The image, decrypted in chunks into the stage (S3: not committed until the tag verifies). */
+    uint8_t *stage = m->sfi_stage;
     if (rc == VSAFE_OK) {
         rc = m->crypto->aead_start(m->crypto->ctx, VSAFE_AEAD_GCM, 0, key, 32, img + VSAFE_SFI_OFF_IV, 12,
                                    VSAFE_SFI_OFF_EPHEMERAL, len, 16);
@@ -196,17 +203,11 @@ int vsafe_mcu_sfi_install(vsafe_mcu_t *m, const uint8_t *img, size_t img_len)
     if (rc == VSAFE_OK) {
         rc = m->crypto->aead_update(m->crypto->ctx, img, VSAFE_SFI_OFF_EPHEMERAL, NULL, 0, NULL);
     }
-    uint32_t base = mcu_mem_off(regions[region].mem) + regions[region].off;
-    vsafe_txn_begin(&m->txn);
     for (uint32_t done = 0; rc == VSAFE_OK && done < len;) {
         uint32_t n = len - done < SFI_CHUNK ? len - done : SFI_CHUNK;
-        rc = m->crypto->aead_update(m->crypto->ctx, NULL, 0, img + VSAFE_SFI_HEADER_LEN + done, n, chunk);
-        if (rc == VSAFE_OK) {
-            vsafe_txn_put(&m->txn, base + done, chunk, n);
-        }
+        rc = m->crypto->aead_update(m->crypto->ctx, NULL, 0, img + VSAFE_SFI_HEADER_LEN + done, n, stage + done);
         done += n;
     }
-    vsafe_wipe(chunk, sizeof chunk);
     if (rc == VSAFE_OK) {
         uint8_t tag[16];
         memcpy(tag, img + VSAFE_SFI_HEADER_LEN + len, sizeof tag);
@@ -217,25 +218,24 @@ int vsafe_mcu_sfi_install(vsafe_mcu_t *m, const uint8_t *img, size_t img_len)
     } else if (m->crypto->aead_clear != NULL) {
         m->crypto->aead_clear(m->crypto->ctx);
     }
-    if (rc != VSAFE_OK) {
-        vsafe_txn_begin(&m->txn); /* drop the staged plaintext */
-        return rc;
-    }
-    /* The rest of the region reads erased; owner and version go in the same commit (S3). */
-    for (uint32_t done = len; done < regions[region].size;) {
-        uint32_t n = regions[region].size - done < SFI_CHUNK ? regions[region].size - done : SFI_CHUNK;
-        vsafe_txn_put(&m->txn, base + done, ff_chunk, n);
-        done += n;
-    }
-    vsafe_txn_put(&m->txn, rec, owner, 32);
-    vsafe_txn_put_u32(&m->txn, rec + 32u, version);
     /* Re-check after branching: the decision from the image once more. */
-    if (!state_allows(vsafe_mcu_state(m), region) || version <= mcu_get32(m->image + rec + 32u) ||
-        (owned && !vsafe_ct_equal(m->image + rec, owner, 32))) {
-        vsafe_txn_begin(&m->txn);
-        return VSAFE_ERR_CORRUPTION_DETECTED;
+    if (rc == VSAFE_OK && (!state_allows(vsafe_mcu_state(m), region) || version <= mcu_get32(m->image + rec + 32u) ||
+                           (owned && !vsafe_ct_equal(m->image + rec, owner, 32)))) {
+        rc = VSAFE_ERR_CORRUPTION_DETECTED;
     }
-    rc = vsafe_store_commit(&m->store, &m->txn);
-    vsafe_txn_begin(&m->txn);
+    if (rc == VSAFE_OK) {
+        /* The payload, the rest of the region erased, owner and version: one commit (S3). The
+         * record is a snapshot (up to 64 KiB of payload does not fit a transaction). */
+        uint32_t base = mcu_mem_off(regions[region].mem) + regions[region].off;
+        const vsafe_store_span_t spans[2] = {{base, len, stage, 0},
+                                             {base + len, regions[region].size - len, NULL, 0xFFu}};
+        vsafe_txn_begin(&m->txn);
+        vsafe_txn_put(&m->txn, rec, owner, 32);
+        vsafe_txn_put_u32(&m->txn, rec + 32u, version);
+        rc = vsafe_store_commit_spans(&m->store, m->store.image_len, &m->txn, spans,
+                                      len < regions[region].size ? 2u : 1u);
+        vsafe_txn_begin(&m->txn);
+    }
+    vsafe_wipe(stage, len);
     return rc;
 }

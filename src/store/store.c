@@ -122,10 +122,31 @@ void store_patches_apply(uint8_t *image, const uint8_t *p, uint32_t len)
     }
 }
 
-/* image[off .. off+n) with the patches of txn (may be NULL) overlaid, into out. */
-static void overlay_chunk(const uint8_t *image, const vsafe_txn_t *txn, uint32_t off, uint8_t *out, uint32_t n)
+/* What a record writes over the RAM image: spans first, then the patches of txn (either may be
+ * absent). */
+typedef struct {
+    const vsafe_txn_t *txn;
+    const vsafe_store_span_t *spans;
+    unsigned n_spans;
+} overlay_t;
+
+/* image[off .. off+n) with the overlay applied, into out. */
+static void overlay_chunk(const uint8_t *image, const overlay_t *ov, uint32_t off, uint8_t *out, uint32_t n)
 {
     memcpy(out, image + off, n);
+    for (unsigned i = 0; i < ov->n_spans; i++) {
+        const vsafe_store_span_t *sp = &ov->spans[i];
+        uint32_t lo = sp->off > off ? sp->off : off;
+        uint32_t hi = (sp->off + sp->len) < (off + n) ? (sp->off + sp->len) : (off + n);
+        if (lo < hi) {
+            if (sp->data != NULL) {
+                memcpy(out + (lo - off), sp->data + (lo - sp->off), hi - lo);
+            } else {
+                memset(out + (lo - off), sp->fill, hi - lo);
+            }
+        }
+    }
+    const vsafe_txn_t *txn = ov->txn;
     if (txn == NULL) {
         return;
     }
@@ -297,10 +318,11 @@ static int wr_flush(writer_t *w)
     return rc;
 }
 
-/* Writes one complete record at addr: header, body (from the image with txn overlaid for a
- * snapshot, the patch list for a delta), padding, commit unit last (I2). */
-static int write_record(vsafe_store_t *st, uint32_t addr, rec_hdr_t *h, const vsafe_txn_t *txn)
+/* Writes one complete record at addr: header, body (from the image with the overlay for a
+ * snapshot, the patch list of ov->txn for a delta), padding, commit unit last (I2). */
+static int write_record(vsafe_store_t *st, uint32_t addr, rec_hdr_t *h, const overlay_t *ov)
 {
+    const vsafe_txn_t *txn = ov->txn;
     const vsafe_nvm_t *nvm = st->nvm;
     uint8_t tmp[STORE_CHUNK];
     uint8_t hb[STORE_HDR_LEN];
@@ -310,7 +332,7 @@ static int write_record(vsafe_store_t *st, uint32_t addr, rec_hdr_t *h, const vs
         uint32_t crc = CRC_INIT;
         for (uint32_t off = 0; off < st->image_len; off += STORE_CHUNK) {
             uint32_t n = st->image_len - off < STORE_CHUNK ? st->image_len - off : STORE_CHUNK;
-            overlay_chunk(st->image, txn, off, tmp, n);
+            overlay_chunk(st->image, ov, off, tmp, n);
             crc = store_crc_run(crc, tmp, n);
         }
         h->body_crc = CRC_FINAL(crc);
@@ -324,7 +346,7 @@ static int write_record(vsafe_store_t *st, uint32_t addr, rec_hdr_t *h, const vs
     if (h->kind == STORE_KIND_SNAPSHOT) {
         for (uint32_t off = 0; rc == 0 && off < st->image_len; off += STORE_CHUNK) {
             uint32_t n = st->image_len - off < STORE_CHUNK ? st->image_len - off : STORE_CHUNK;
-            overlay_chunk(st->image, txn, off, tmp, n);
+            overlay_chunk(st->image, ov, off, tmp, n);
             rc = wr_put(&w, tmp, n);
         }
     } else if (rc == 0) {
@@ -391,8 +413,9 @@ int vsafe_store_format(vsafe_store_t *st, const vsafe_nvm_t *nvm, uint8_t *image
     }
     rec_hdr_t h = {.kind = STORE_KIND_SNAPSHOT, .version = STORE_VERSION, .seq = 1u, .body_len = image_len,
                    .tag = layout_tag, .half_bytes = st->half_bytes};
+    const overlay_t none = {NULL, NULL, 0};
     if (rc == 0) {
-        rc = write_record(st, 0u, &h, NULL);
+        rc = write_record(st, 0u, &h, &none);
     }
     if (rc != 0) {
         st->failed = VSAFE_ERR_STORE_FAILED;
@@ -405,8 +428,8 @@ int vsafe_store_format(vsafe_store_t *st, const vsafe_nvm_t *nvm, uint8_t *image
     return 0;
 }
 
-/* Writes the new state (image with txn overlaid) as a snapshot into the other half (I3). */
-int store_compact(vsafe_store_t *st, const vsafe_txn_t *txn)
+/* Writes the new state (image with the overlay) as a snapshot into the other half (I3). */
+static int compact_overlay(vsafe_store_t *st, const overlay_t *ov)
 {
     uint32_t other = st->half ^ 1u;
     int rc = nvm_erase_half(st, st->nvm, other);
@@ -415,7 +438,7 @@ int store_compact(vsafe_store_t *st, const vsafe_txn_t *txn)
     }
     rec_hdr_t h = {.kind = STORE_KIND_SNAPSHOT, .version = STORE_VERSION, .seq = st->seq + 1u,
                    .body_len = st->image_len, .tag = st->layout_tag, .half_bytes = st->half_bytes};
-    rc = write_record(st, other * st->half_bytes, &h, txn);
+    rc = write_record(st, other * st->half_bytes, &h, ov);
     if (rc != 0) {
         return rc;
     }
@@ -425,6 +448,12 @@ int store_compact(vsafe_store_t *st, const vsafe_txn_t *txn)
     st->need_compact = false;
     st->counters.compactions++;
     return 0;
+}
+
+int store_compact(vsafe_store_t *st, const vsafe_txn_t *txn)
+{
+    const overlay_t ov = {txn, NULL, 0};
+    return compact_overlay(st, &ov);
 }
 
 void vsafe_store_set_one_sync(vsafe_store_t *st, bool one_sync) { st->one_sync = one_sync; }
@@ -451,7 +480,8 @@ int vsafe_store_commit(vsafe_store_t *st, const vsafe_txn_t *txn)
         } else {
             rec_hdr_t h = {.kind = STORE_KIND_DELTA, .version = STORE_VERSION, .seq = st->seq + 1u,
                            .body_len = txn->len, .tag = st->layout_tag, .half_bytes = st->half_bytes};
-            rc = write_record(st, st->half * st->half_bytes + st->tail, &h, txn);
+            const overlay_t ov = {txn, NULL, 0};
+            rc = write_record(st, st->half * st->half_bytes + st->tail, &h, &ov);
             if (rc == 0) {
                 st->seq = h.seq;
                 st->tail += need;
@@ -470,24 +500,39 @@ int vsafe_store_commit(vsafe_store_t *st, const vsafe_txn_t *txn)
 
 int vsafe_store_commit_resize(vsafe_store_t *st, uint32_t new_len, const vsafe_txn_t *txn)
 {
+    return vsafe_store_commit_spans(st, new_len, txn, NULL, 0);
+}
+
+int vsafe_store_commit_spans(vsafe_store_t *st, uint32_t new_len, const vsafe_txn_t *txn,
+                             const vsafe_store_span_t *spans, unsigned n_spans)
+{
     if (st->failed != 0) {
         return VSAFE_ERR_STORE_FAILED;
     }
     if (txn->error != 0) {
         return txn->error;
     }
-    if (new_len < st->image_len || (txn->count != 0u && !store_patches_valid(txn->buf, txn->len, new_len))) {
+    if (new_len < st->image_len || (txn->count != 0u && !store_patches_valid(txn->buf, txn->len, new_len)) ||
+        n_spans > VSAFE_STORE_SPAN_MAX || (n_spans != 0u && spans == NULL)) {
         return VSAFE_ERR_ARGUMENT;
+    }
+    for (unsigned i = 0; i < n_spans; i++) {
+        if (spans[i].off > new_len || spans[i].len > new_len - spans[i].off) {
+            return VSAFE_ERR_ARGUMENT;
+        }
     }
     if (st->nvm != NULL) {
         if (store_record_size(&st->nvm->geo, new_len) > st->half_bytes) {
             return VSAFE_ERR_STORE_FULL;
         }
         /* I3 as for a compaction: the old half keeps the old state until the new snapshot's
-         * commit unit lands; recovery then picks the newest snapshot whatever its length. */
+         * commit unit lands; recovery then picks the newest snapshot whatever its length. The
+         * record is a snapshot however little changed: a delta longer than VSAFE_TXN_CAP could
+         * not be replayed by a mount (I7). */
         uint32_t old_len = st->image_len;
         st->image_len = new_len;
-        int rc = store_compact(st, txn);
+        const overlay_t ov = {txn, spans, n_spans};
+        int rc = compact_overlay(st, &ov);
         if (rc != 0) {
             st->image_len = old_len;
             st->failed = VSAFE_ERR_STORE_FAILED;
@@ -495,6 +540,13 @@ int vsafe_store_commit_resize(vsafe_store_t *st, uint32_t new_len, const vsafe_t
         }
     } else {
         st->image_len = new_len;
+    }
+    for (unsigned i = 0; i < n_spans; i++) {
+        if (spans[i].data != NULL) {
+            memcpy(st->image + spans[i].off, spans[i].data, spans[i].len);
+        } else {
+            memset(st->image + spans[i].off, spans[i].fill, spans[i].len);
+        }
     }
     store_patches_apply(st->image, txn->buf, txn->len);
     st->counters.commits++;

@@ -138,6 +138,27 @@ VSAFE_MUST_CHECK int vsafe_store_commit(vsafe_store_t *st, const vsafe_txn_t *tx
  * A volatile store just applies txn and takes the new length. */
 VSAFE_MUST_CHECK int vsafe_store_commit_resize(vsafe_store_t *st, uint32_t new_len, const vsafe_txn_t *txn);
 
+/* A run of image bytes a large commit writes without staging them in a transaction:
+ * image[off .. off+len) = data, or every byte = fill when data is NULL. */
+typedef struct {
+    uint32_t off;
+    uint32_t len;
+    const uint8_t *data;
+    uint8_t fill;
+} vsafe_store_span_t;
+#define VSAFE_STORE_SPAN_MAX 4u
+
+/* vsafe_store_commit_resize with up to VSAFE_STORE_SPAN_MAX spans besides txn, for a commit too
+ * large for a transaction (a firmware image, an erased region, a migration that moves a region):
+ * the spans, then txn's patches over them, at new_len bytes (>= the current length; equal = no
+ * resize), written as one fresh snapshot into the other half, however little changed (a delta
+ * longer than VSAFE_TXN_CAP would not be replayable by a mount's bounded buffer). The span data
+ * must stay valid and unchanged during the call and must not overlap any span's target. Power may
+ * fail anywhere: a mount finds the old state or the new one. Errors as vsafe_store_commit_resize;
+ * VSAFE_ERR_ARGUMENT also for a span outside [0, new_len) or more than VSAFE_STORE_SPAN_MAX. */
+VSAFE_MUST_CHECK int vsafe_store_commit_spans(vsafe_store_t *st, uint32_t new_len, const vsafe_txn_t *txn,
+                                              const vsafe_store_span_t *spans, unsigned n_spans);
+
 /* Sync policy for an NVM that may reorder (geometry.may_reorder), set after format or mount.
  * false (default): header and body, sync, commit unit, sync: two syncs per command.
  * true: the whole record then one sync, as on an in-order NVM. Still safe: a record whose commit

@@ -1,7 +1,7 @@
 /* Timing of a complete debug-authentication full regression (Discovery, Start, one Response per
  * certificate of a 3-certificate chain, the token, erase, reset), of a forward transition (program
- * + reset) and of an SFI install of a 1 KiB image (the largest region), on the durable file NVM
- * (fdatasync per commit) and on a volatile store. Prints (bench_report.h: make bench runs it,
+ * + reset) and of an SFI install of a 64 KiB image (the non-secure region, full), on the durable
+ * file NVM (fdatasync per commit) and on a volatile store. Prints (bench_report.h: make bench runs it,
  * `bench_mcu [--json] [--targets FILE]`), checks nothing slow. */
 #include "mcu_test_util.h"
 
@@ -21,7 +21,8 @@ static vsafe_da_key_t *sfi_owner;
 
 static double sfi_install_us(vsafe_mcu_t *m)
 {
-    uint8_t pub[64], pl[1024], img[VSAFE_SFI_HEADER_LEN + 1024 + 80];
+    static uint8_t pl[VSAFE_SFI_PAYLOAD_MAX], img[VSAFE_SFI_IMAGE_MAX];
+    uint8_t pub[64];
     vsafe_mcu_info_t info;
     CHECK(vsafe_mcu_sfi_pubkey(m, pub));
     CHECK(vsafe_mcu_info(m, &info));
@@ -77,7 +78,7 @@ static void run(const char *path, int rounds)
         double sum_us;
     } rows[] = {{"forward transition (program + reset)", &hfwd, fwd},
                 {"full DA regression (discovery..reset)", &hda, da},
-                {"SFI install 1 KiB", &hsfi, sfi}};
+                {"SFI install 64 KiB", &hsfi, sfi}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char name[96];
         vsafe_bench_result_t r;

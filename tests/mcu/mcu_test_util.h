@@ -116,12 +116,15 @@ static inline bool mem_has_marker(vsafe_mcu_t *m, vsafe_mcu_mem_t r)
 static inline bool mem_erased(vsafe_mcu_t *m, vsafe_mcu_mem_t r)
 {
     uint8_t b[1024];
-    uint32_t n = vsafe_mcu_mem_size(r);
+    uint32_t size = vsafe_mcu_mem_size(r);
     uint8_t v = (r == VSAFE_MCU_FLASH_S || r == VSAFE_MCU_FLASH_NS) ? 0xFF : 0x00;
-    CHECK(vsafe_mcu_mem_read(m, r, 0, b, n));
-    for (uint32_t i = 0; i < n; i++) {
-        if (b[i] != v) {
-            return false;
+    for (uint32_t off = 0; off < size; off += sizeof b) { /* the regions are larger than b */
+        uint32_t n = size - off < sizeof b ? size - off : (uint32_t)sizeof b;
+        CHECK(vsafe_mcu_mem_read(m, r, off, b, n));
+        for (uint32_t i = 0; i < n; i++) {
+            if (b[i] != v) {
+                return false;
+            }
         }
     }
     return true;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vsafe sfi through the CLI: three parties pack (their own keys) and install their images on one
 # board as the lifecycle steps go; a replay, another party's region, an image for another board
-# and a tampered image are refused; sfi show lists each party's version.
+# and a tampered image are refused; sfi show lists each party's version. The payloads fill their
+# regions (iROT 16 KiB, secure and non-secure 64 KiB); one byte more is refused by pack.
 # usage: sfi_cli.sh VSAFE
 set -u
 V="$1"
@@ -24,11 +25,14 @@ export VSAFE_MCU_SEED=33
 "$V" --device "$T/keys" da keygen --out-dir "$T/k1" >/dev/null 2>&1
 "$V" --device "$T/keys" da keygen --out-dir "$T/k2" >/dev/null 2>&1
 "$V" --device "$T/keys" da keygen --out-dir "$T/k3" >/dev/null 2>&1
-head -c 400 /dev/urandom >"$T/irot.bin"
-head -c 512 /dev/urandom >"$T/sec.bin"
-head -c 1000 /dev/urandom >"$T/ns.bin"
+head -c 16384 /dev/urandom >"$T/irot.bin"
+head -c 65536 /dev/urandom >"$T/sec.bin"
+head -c 65536 /dev/urandom >"$T/ns.bin"
+head -c 65537 /dev/urandom >"$T/big.bin"
 pk() { "$V" --device "$D" sfi pack --region "$1" --version "$2" --key "$3" --in "$4" --out "$5" >/dev/null 2>"$T/err"; }
 pk irot 1 "$T/k1/key_1_root.pem" "$T/irot.bin" "$T/irot.sfi" && ok || bad "pack irot: $(cat "$T/err")"
+pk ns 1 "$T/k3/key_1_root.pem" "$T/big.bin" "$T/big.sfi" && bad "a 65537-byte payload was packed" || ok
+pk irot 1 "$T/k1/key_1_root.pem" "$T/sec.bin" "$T/big.sfi" && bad "a 64 KiB payload was packed for the 16 KiB iROT region" || ok
 "$V" --device "$D" sfi install "$T/irot.sfi" >/dev/null 2>"$T/err" && ok || bad "install irot: $(cat "$T/err")"
 "$V" --device "$D" sfi install "$T/irot.sfi" >/dev/null 2>"$T/err"
 grep -q ERR_SFI_REPLAY "$T/err" && ok || bad "replay not refused: $(cat "$T/err")"

@@ -12,6 +12,9 @@
 
 #include "vsafe/sim.h"
 
+#define REGION_MAX 0x10000u /* the secure and non-secure regions: 64 KiB; iROT 16 KiB */
+#define IMG_MAX (REGION_MAX + VSAFE_SFI_HEADER_LEN + 80u)
+
 static vsafe_da_key_t *party[4]; /* 1 iROT owner, 2 secure owner, 3 non-secure owner */
 
 static void parties_init(void)
@@ -47,21 +50,21 @@ static void payload(uint8_t *p, size_t n, uint8_t seed)
 /* The region's bytes as the device reads them. */
 static void region_bytes(vsafe_mcu_t *m, unsigned region, uint8_t *out)
 {
-    vsafe_mcu_mem_t mem = region == VSAFE_MCU_SFI_NONSECURE ? VSAFE_MCU_FLASH_NS : VSAFE_MCU_FLASH_S;
-    uint32_t off = region == VSAFE_MCU_SFI_SECURE ? 512u : 0u;
-    CHECK(vsafe_mcu_mem_read(m, mem, off, out, vsafe_mcu_sfi_region_size(region)));
+    CHECK(vsafe_mcu_mem_read(m, vsafe_mcu_sfi_region_mem(region), vsafe_mcu_sfi_region_offset(region), out,
+                             vsafe_mcu_sfi_region_size(region)));
 }
 
+/* The region holds pl (n bytes) and reads erased after it. */
 static bool region_is(vsafe_mcu_t *m, unsigned region, const uint8_t *pl, size_t n)
 {
-    uint8_t b[1024];
+    static uint8_t b[REGION_MAX];
     size_t size = vsafe_mcu_sfi_region_size(region);
     CHECK(size <= sizeof b ? VSAFE_OK : VSAFE_ERR_BUFFER_TOO_SMALL);
     region_bytes(m, region, b);
     if (memcmp(b, pl, n) != 0) {
         return false;
     }
-    for (size_t i = n; i < size && i < sizeof b; i++) {
+    for (size_t i = n; i < size; i++) {
         if (b[i] != 0xFF) {
             return false;
         }
@@ -197,9 +200,14 @@ static void test_tag_checked_even_when_signed(void **state)
     vsafe_mcu_close(m);
 }
 
-static void test_power_cut_every_nvm_op(void **state)
+/* Cuts power at every NVM operation of one install (k = 1, 2, ... until an install completes),
+ * under three cut models: the region must read wholly old or wholly new after every cut, and the
+ * regions beside it must keep what they held. Before the sweep: `keep` (keep_len bytes) in region
+ * keep_region, old_pl in region; the install puts new_pl there. Every install is one snapshot of
+ * the whole image, so the number of cut points does not depend on the payload's size. */
+static void cut_sweep(unsigned region, size_t old_len, size_t new_len, unsigned keep_region, size_t keep_len,
+                      uint64_t seed)
 {
-    (void)state;
     static const vsafe_sim_cut_model_t models[] = {VSAFE_SIM_CUT_DROPPED, VSAFE_SIM_CUT_TORN_UNIT,
                                                    VSAFE_SIM_CUT_TORN_PAGE};
     creds_init();
@@ -207,23 +215,28 @@ static void test_power_cut_every_nvm_op(void **state)
     vsafe_nvm_geometry_t geo = {.prog_unit = 16, .page_size = 4096, .erased = 0xFF};
     geo.page_count = vsafe_store_nvm_bytes(MCU_IMAGE_LEN, 16384, 4096) / 4096u;
     vsafe_sim_nvm_t *sim = NULL;
-    CHECK(vsafe_sim_nvm_new(&sim, &geo, 86));
+    CHECK(vsafe_sim_nvm_new(&sim, &geo, seed));
     vsafe_openssl_crypto_t *oc;
-    CHECK(vsafe_openssl_crypto_new(&oc, 86));
+    CHECK(vsafe_openssl_crypto_new(&oc, seed));
     struct vsafe_mcu *m = calloc(1, sizeof *m);
     CHECK(vsafe_mcu_core_start(m, vsafe_sim_nvm_port(sim), vsafe_openssl_crypto_port(oc), 0, 1));
     CHECK(vsafe_mcu_set_trustzone(m, true));
     go(m, VSAFE_MCU_STATE_PROVISIONING);
-    uint8_t old_pl[1024], new_pl[700], img[1400];
-    payload(old_pl, sizeof old_pl, 5);
-    payload(new_pl, sizeof new_pl, 6);
-    size_t n = pack(m, VSAFE_MCU_SFI_NONSECURE, 1, party[3], old_pl, sizeof old_pl, img, sizeof img);
+    uint8_t *old_pl = malloc(old_len), *new_pl = malloc(new_len), *keep = malloc(keep_len);
+    uint8_t *img = malloc(IMG_MAX);
+    payload(old_pl, old_len, 5);
+    payload(new_pl, new_len, 6);
+    payload(keep, keep_len, 8);
+    size_t n = pack(m, keep_region, 1, party[keep_region], keep, keep_len, img, IMG_MAX);
     CHECK(vsafe_mcu_sfi_install(m, img, n));
-    n = pack(m, VSAFE_MCU_SFI_NONSECURE, 2, party[3], new_pl, sizeof new_pl, img, sizeof img);
+    n = pack(m, region, 1, party[region], old_pl, old_len, img, IMG_MAX);
+    CHECK(vsafe_mcu_sfi_install(m, img, n));
+    n = pack(m, region, 2, party[region], new_pl, new_len, img, IMG_MAX);
     size_t len;
     uint8_t *snap = malloc(vsafe_sim_nvm_mem(sim, &len) != NULL ? len : 0);
     memcpy(snap, vsafe_sim_nvm_mem(sim, &len), len);
     unsigned cuts = 0, saw_old = 0, saw_new = 0;
+    uint64_t ops = 0;
     for (size_t mi = 0; mi < 3; mi++) {
         for (uint64_t k = 1;; k++) {
             memcpy(vsafe_sim_nvm_mem(sim, &len), snap, len);
@@ -240,15 +253,19 @@ static void test_power_cut_every_nvm_op(void **state)
             CHECK(vsafe_mcu_core_start(m, vsafe_sim_nvm_port(sim), vsafe_openssl_crypto_port(oc), 0, 1));
             uint8_t owner[32];
             uint32_t ver = 0;
-            CHECK(vsafe_mcu_sfi_region_info(m, VSAFE_MCU_SFI_NONSECURE, owner, &ver));
-            bool is_old = region_is(m, VSAFE_MCU_SFI_NONSECURE, old_pl, sizeof old_pl) && ver == 1u;
-            bool is_new = region_is(m, VSAFE_MCU_SFI_NONSECURE, new_pl, sizeof new_pl) && ver == 2u;
+            CHECK(vsafe_mcu_sfi_region_info(m, region, owner, &ver));
+            bool is_old = region_is(m, region, old_pl, old_len) && ver == 1u;
+            bool is_new = region_is(m, region, new_pl, new_len) && ver == 2u;
             if (!is_old && !is_new) {
                 fail_msg("cut %llu (model %zu): region neither old nor new (version %u)", (unsigned long long)k, mi, ver);
+            }
+            if (!region_is(m, keep_region, keep, keep_len)) {
+                fail_msg("cut %llu (model %zu): region %u beside it changed", (unsigned long long)k, mi, keep_region);
             }
             if (!cut) {
                 CHECK(rc);
                 assert_true(is_new);
+                ops = k - 1u;
                 break;
             }
             cuts++;
@@ -256,12 +273,33 @@ static void test_power_cut_every_nvm_op(void **state)
             saw_new += is_new;
         }
     }
-    printf("SFI install: %u power cuts, %u left the old image, %u the new\n", cuts, saw_old, saw_new);
+    printf("SFI install of %zu bytes into region %u (over %zu): %llu NVM operations, %u power cuts, %u left the "
+           "old image, %u the new\n",
+           new_len, region, old_len, (unsigned long long)ops, cuts, saw_old, saw_new);
     assert_true(cuts > 0 && saw_old > 0);
     free(snap);
+    free(img);
+    free(keep);
+    free(new_pl);
+    free(old_pl);
     free(m);
     vsafe_openssl_crypto_free(oc);
     vsafe_sim_nvm_free(sim);
+}
+
+static void test_power_cut_every_nvm_op(void **state)
+{
+    (void)state;
+    cut_sweep(VSAFE_MCU_SFI_NONSECURE, 1024, 700, VSAFE_MCU_SFI_IROT, 300, 86);
+}
+
+/* The issue's size: a 64 KiB image replaces a 64 KiB one in the secure region, the iROT region
+ * beside it (16 KiB, full) untouched; every cut point, no sampling (the sweep is as long as for
+ * 1 KiB: one snapshot). */
+static void test_power_cut_every_nvm_op_64k(void **state)
+{
+    (void)state;
+    cut_sweep(VSAFE_MCU_SFI_SECURE, REGION_MAX, REGION_MAX, VSAFE_MCU_SFI_IROT, 0x4000u, 88);
 }
 
 static void test_regression_frees_regions(void **state)
@@ -304,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_tag_checked_even_when_signed),
         cmocka_unit_test(test_power_cut_every_nvm_op),
+        cmocka_unit_test(test_power_cut_every_nvm_op_64k),
         cmocka_unit_test(test_regression_frees_regions),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,11 @@ static inline void bf_args(int argc, char **argv)
     }
 }
 
+/* Optional: the sampling stride for the byte at offset off of a half (1 = every bit; multiplied
+ * by --every). NULL = 1 everywhere. */
+typedef unsigned (*bf_stride_fn)(uint32_t off);
+static bf_stride_fn bf_stride;
+
 static inline void bf_run(vsafe_sim_nvm_t *sim, const uint8_t *clean_img, uint32_t image_len, uint32_t tag,
                           bf_older_fn older, void *ctx, bf_counts_t *c)
 {
@@ -79,9 +84,10 @@ static inline void bf_run(vsafe_sim_nvm_t *sim, const uint8_t *clean_img, uint32
         uint32_t used = bf_used_end(pristine, h * half, half, nvm->geo.prog_unit);
         for (uint32_t off = 0; off < used; off++) {
             uint32_t addr = h * half + off;
+            unsigned every = bf_every * (bf_stride != NULL ? bf_stride(off) : 1u);
             for (unsigned bit = 0; bit < 8u; bit++) {
                 vsafe_store_t st;
-                if (nth++ % bf_every != 0u) {
+                if (nth++ % every != 0u) {
                     continue;
                 }
                 mem[addr] ^= (uint8_t)(1u << bit);
@@ -120,7 +126,8 @@ static inline void bf_run(vsafe_sim_nvm_t *sim, const uint8_t *clean_img, uint32
 static inline void bf_print(const char *what, const bf_counts_t *c)
 {
     if (bf_every != 1u) {
-        printf("(subsampled: every %u-th bit of the used part)\n", bf_every);
+        printf("(subsampled: every %u-th bit of the used part%s)\n", bf_every,
+               bf_stride != NULL ? ", times the test's own strides" : "");
     }
     printf("%s: %lu flips tried, %lu unaffected, %lu corrected, %lu torn-discarded, %lu refused, "
            "%lu silent rollbacks (wrong state; %lu of the first 64 checked older through the device API)\n",

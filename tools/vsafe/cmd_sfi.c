@@ -118,19 +118,25 @@ static int sub_pack(vsafe_cli_t *cli, int argc, char **argv)
     }
     vsafe_da_key_t *owner = NULL;
     int s = vsafe_da_key_load(&owner, key_s);
-    uint8_t out[VSAFE_SFI_HEADER_LEN + 1024u + 80u];
+    uint8_t *out = malloc(VSAFE_SFI_IMAGE_MAX);
     size_t olen = 0;
+    if (s == VSAFE_OK && out == NULL) {
+        s = VSAFE_ERR_NO_MEMORY;
+    }
     if (s == VSAFE_OK) {
         vsafe_sfi_pack_t p = {.region = region, .version = version, .owner = owner, .device_pub = pub,
                               .device_soc_id = soc, .payload = payload, .payload_len = plen};
-        s = vsafe_sfi_pack(&p, out, sizeof out, &olen);
+        s = vsafe_sfi_pack(&p, out, VSAFE_SFI_IMAGE_MAX, &olen);
     }
     vsafe_da_key_free(owner);
     free(payload);
     if (s != VSAFE_OK) {
+        free(out);
         return vsafe_cli_fail(cli, s, "sfi pack");
     }
-    if ((rc = vsafe_cli_write_file(cli, "--out", out_s, out, olen, 0)) != 0) {
+    rc = vsafe_cli_write_file(cli, "--out", out_s, out, olen, 0);
+    free(out);
+    if (rc != 0) {
         return rc;
     }
     if (cli->json) {
@@ -154,7 +160,7 @@ static int sub_install(vsafe_cli_t *cli, int argc, char **argv)
     }
     uint8_t *img = NULL;
     size_t len = 0;
-    if ((rc = vsafe_cli_read_file(cli, "IMAGE", pos[0], VSAFE_SFI_HEADER_LEN + 1024u + 80u, &img, &len)) != 0) {
+    if ((rc = vsafe_cli_read_file(cli, "IMAGE", pos[0], VSAFE_SFI_IMAGE_MAX, &img, &len)) != 0) {
         return rc;
     }
     vsafe_mcu_t *m;
