@@ -545,6 +545,13 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
     uint8_t pw[PASSWORD_CAP];
     size_t pw_len = 0;
     bool use_pw = vsafe_cli_secret_given(&pw_s);
+    if (use_pw && bit != VSAFE_DA_PERM_REGRESS_FULL) {
+        /* A password grants nothing but a full regression: sent for anything else, it would
+         * erase the device. */
+        return vsafe_cli_usage_error(cli, "da %s: the password method grants a full regression only (da regress "
+                                          "--full); a partial regression or a debug opening needs --chain and --key",
+                                     sub);
+    }
     if (use_pw && pw_s.file != NULL && pw_s.value == NULL && pw_s.fd == NULL && pw_s.env == NULL) {
         uint8_t *f;
         size_t fl;
