@@ -199,13 +199,20 @@ int vsafe_cli_open_host(vsafe_cli_t *cli);
 int vsafe_cli_open_no_args(vsafe_cli_t *cli, int argc, char **argv, int *done);
 
 /* Loads a host key file (see docs/CLI.md, "Key files") and opens a host session on cli->host;
- * *prot becomes VSAFE_HOST_PROT_MAC. Returns 0 or an exit status (error already printed). */
+ * *prot becomes VSAFE_HOST_PROT_MAC. key_file VSAFE_CLI_OBK_HOST_KEY instead opens the session
+ * with the host keys the board's MCU holds in OBK HDPL3-S (vsafe_board_session_open).
+ * Returns 0 or an exit status (error already printed). */
+#define VSAFE_CLI_OBK_HOST_KEY "obk:HDPL3-S"
 int vsafe_cli_session(vsafe_cli_t *cli, const char *key_file, vsafe_host_prot_t *prot);
 
 /* Locks the host-key provisioning control fields (Put 0x4A, plain: Put is never in the command
  * table): clears the change right and re-provisioning, keeps the other bits. *was_open is set
  * when they were still open (a Put was sent). Returns a vsafe status (nothing printed). */
 VSAFE_MUST_CHECK int vsafe_cli_lock_hostkey_ctrl(vsafe_host_t *host, int *was_open);
+
+/* Why the secure element refuses a plaintext host-key write (1F 07) now, from its key slot and
+ * control fields asked again: a sentence, or NULL when they allow it or cannot be read. */
+const char *vsafe_cli_plaintext_hostkey_refusal(vsafe_host_t *host);
 
 /* The profile recorded in the open device (local: its state; served: the server's HELLO reply)
  * into out[cap]; "" when it cannot be told. */

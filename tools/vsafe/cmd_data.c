@@ -239,7 +239,8 @@ typedef struct {
     uint32_t amount; /* decrement: by how much; 0 otherwise */
 } zone_req_t;
 
-static void ac_hint(const vsafe_host_zone_t *z, const zone_req_t *r, char *out, size_t cap)
+/* board: the device directory is a board's (its MCU, DIR/mcu.nvm, may hold host keys in OBK). */
+static void ac_hint(const vsafe_host_zone_t *z, const zone_req_t *r, int board, char *out, size_t cap)
 {
     const char *what = r->which ? "update" : "read";
     unsigned zone = z->index;
@@ -255,6 +256,10 @@ static void ac_hint(const vsafe_host_zone_t *z, const zone_req_t *r, char *out, 
             snprintf(out, cap, "zone %u's %s AC is host: the change needs a host session, give --host-key FILE", zone,
                      what);
         }
+    } else if (ac == VSAFE_SE_AC_HOST && !r->have_key && board) {
+        snprintf(out, cap, "zone %u's %s AC is host: give --host-key FILE, the key file hostkey provision --out wrote, "
+                           "or --host-key " VSAFE_CLI_OBK_HOST_KEY " for the keys of the board's MCU",
+                 zone, what);
     } else if (ac == VSAFE_SE_AC_HOST && !r->have_key) {
         snprintf(out, cap, "zone %u's %s AC is host: give --host-key FILE, the key file hostkey provision --out wrote",
                  zone, what);
@@ -290,7 +295,7 @@ static void zone_hint(vsafe_cli_t *cli, int rc, const zone_req_t *r, char *out, 
     }
     int counter = z->type == VSAFE_SE_ZONE_COUNTER;
     if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_ACCESS_CONDITION_NOT_SATISFIED)) {
-        ac_hint(z, r, out, cap);
+        ac_hint(z, r, cli->connect == NULL && vsafe_cli_state_file_present(cli, "mcu.nvm") > 0, out, cap);
     } else if (rc == VSAFE_DEV_STATUS(VSAFE_SE_ST_BOUNDARY_EXCEEDED)) {
         size_t end = (size_t)r->offset + r->len;
         if (r->offset > z->length) {

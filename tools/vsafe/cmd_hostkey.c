@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "cli_io.h"
+#include "cmd_mcu.h"
 #include "common/secure.h"
 #include "exposure.h"
 #include "host/keyfile.h"
@@ -71,8 +72,47 @@ static int load_key_file(vsafe_cli_t *cli, const char *opt, const char *path, vs
     return 0;
 }
 
+/* The board's own keys: what its secure firmware does at boot (vsafe_board_session_open), the
+ * keys read from OBK HDPL3-S of DIR/mcu.nvm into this process only, never to a file. The MCU is
+ * opened read-only (a query: a missing mcu.nvm is NO_MCU) and runs uncut: --cut-after belongs to
+ * the secure element's state file in these commands. */
+static int obk_session(vsafe_cli_t *cli, vsafe_host_prot_t *prot)
+{
+    if (cli->connect != NULL) {
+        return vsafe_cli_usage_error(cli, "--host-key %s reads the board's MCU in the device directory; it "
+                                          "does not work with --connect",
+                                     VSAFE_CLI_OBK_HOST_KEY);
+    }
+    unsigned long cut = cli->cut_after;
+    cli->cut_after = 0;
+    vsafe_mcu_t *m = NULL;
+    int rc = vsafe_cli_open_mcu(cli, &m, 1);
+    cli->cut_after = cut;
+    if (rc != 0) {
+        return rc;
+    }
+    int s = vsafe_board_session_open(m, cli->host);
+    bool open_state = vsafe_mcu_state(m) == VSAFE_MCU_STATE_OPEN;
+    vsafe_mcu_close(m);
+    if (s != VSAFE_OK) {
+        const char *hint = s == VSAFE_ERR_NOT_FOUND
+                               ? "OBK HDPL3-S holds no host keys: vsafe mcu hostkeys puts them there, a full "
+                                 "regression erases them"
+                           : s == VSAFE_ERR_STATE && open_state
+                               ? "option-byte keys are not readable in OPEN: the DHUK that protects them does not "
+                                 "exist until PROVISIONING"
+                               : NULL;
+        return vsafe_cli_fail_hint(cli, s, hint, "open host session with the keys of OBK HDPL3-S");
+    }
+    *prot = VSAFE_HOST_PROT_MAC;
+    return 0;
+}
+
 int vsafe_cli_session(vsafe_cli_t *cli, const char *key_file, vsafe_host_prot_t *prot)
 {
+    if (strcmp(key_file, VSAFE_CLI_OBK_HOST_KEY) == 0) {
+        return obk_session(cli, prot);
+    }
     vsafe_keyfile_t k;
     int rc = load_key_file(cli, "--host-key", key_file, &k);
     if (rc != 0) {
@@ -158,6 +198,16 @@ static const char *refusal(const vsafe_host_key_slot_t *s, const uint8_t ctrl[2]
         return "a host key is present and the control fields (0x4A) do not allow re-provisioning";
     }
     return NULL;
+}
+
+const char *vsafe_cli_plaintext_hostkey_refusal(vsafe_host_t *host)
+{
+    vsafe_host_key_slot_t slot;
+    uint8_t ctrl[2] = {0};
+    if (vsafe_host_query_key_slot(host, &slot) != VSAFE_OK || vsafe_host_query_key_ctrl(host, ctrl) != VSAFE_OK) {
+        return NULL;
+    }
+    return refusal(&slot, ctrl, METHOD_PLAINTEXT);
 }
 
 typedef struct {

@@ -533,8 +533,10 @@ static int cmd_hostkeys(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
     if (s != VSAFE_OK) {
         vsafe_mcu_info_t info;
         bool in_obk = vsafe_mcu_info(m, &info) == VSAFE_OK && info.host_keys;
-        return vsafe_cli_fail(cli, s, "provisioning host keys into OBK HDPL3-S and the secure element (%s)",
-                              in_obk ? "OBK HDPL3-S keeps host keys: check with vsafe mcu state" : "nothing changed");
+        /* A refusal by the secure element: say which of its control fields refused the write. */
+        const char *why = vsafe_status_wire(s) >= 0 ? vsafe_cli_plaintext_hostkey_refusal(cli->host) : NULL;
+        return vsafe_cli_fail_hint(cli, s, why, "provisioning host keys into OBK HDPL3-S and the secure element (%s)",
+                                   in_obk ? "OBK HDPL3-S keeps host keys: check with vsafe mcu state" : "nothing changed");
     }
     int was_open = 0;
     if (!keep_open && (s = vsafe_cli_lock_hostkey_ctrl(cli->host, &was_open)) != VSAFE_OK) {
