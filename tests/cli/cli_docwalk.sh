@@ -86,6 +86,9 @@ json_is '"out" in o["key_show"] and o["key_show"]["out"] is None' "key show JSON
 run 0 --device "$D" --json key ecdhe --curve P-256
 json_is '"out" in o["key_ecdhe"] and o["key_ecdhe"]["out"] is None' "key ecdhe JSON out"
 
+run 0 --device "$D" --json hash --data 616263
+json_is 'o["hash"]["out"] is None and o["hash"]["digest"].startswith("ba7816bf")' "hash JSON out"
+
 # regress_check_json_under_name: check --json is {"check": {...}} like every other command
 run 0 --device "$D" --json check
 json_is 'list(o) == ["check"] and o["check"]["valid"] is True and "salvages" in o["check"]' "check JSON"

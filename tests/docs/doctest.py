@@ -9,7 +9,8 @@ A block is a sequence of `$ COMMAND` lines, each followed by the output the docu
 - `...` inside a line stands for any text on that line;
 - trailing spaces are ignored.
 A command must exit 0 unless the document shows its status (`$?` in the command line, e.g.
-`; echo "exit $?"`): a failure is never passed off as a success whose output happens to match.
+`; echo "exit $?"`), so a failure cannot pass as a success whose output happens to match (the
+status of a pipeline is its last command's, as in the shell: `vsafe ... | head` checks head's).
 
 An HTML comment right before the block changes how it runs (several directives may be combined,
 separated by `;`):
@@ -17,8 +18,9 @@ separated by `;`):
   <!-- doctest: continue -->             run in the previous block's directory (default: a new one)
   <!-- doctest: setup CMD -->            run CMD first, unseen (one per comment, taking the rest of
                                          it; several comments for several); its failure fails the block
-  <!-- doctest: cleanup CMD -->          run CMD after the block, unseen, whether it passed or not (e.g. stop
-                                         a server the set-up started); its failure fails the block
+  <!-- doctest: cleanup CMD -->          run CMD after the block, unseen, whether it passed or not
+                                         (e.g. stop a server the set-up started); its failure fails
+                                         the block
   <!-- doctest: random -->               frames (4 or more hex bytes) and hex values after '=' of
                                          4 or more digits match any such (ciphertexts and MACs under
                                          keys drawn from the host's random source)

@@ -65,8 +65,8 @@ int vsafe_cmd_hash(vsafe_cli_t *cli, int argc, char **argv)
     }
     char *hex = vsafe_cli_hex(digest, dl);
     if (cli->json) {
-        rc = vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:I, s:s}}", "hash", "alg", vsafe_cli_hash_label(alg), "length",
-                                               (json_int_t)len, "digest", hex));
+        rc = vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:I, s:s, s:s?}}", "hash", "alg", vsafe_cli_hash_label(alg),
+                                               "length", (json_int_t)len, "digest", hex, "out", out));
     } else if (!vsafe_cli_out_is_stdout(out)) {
         printf("%s\n", hex);
     }
