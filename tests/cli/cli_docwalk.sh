@@ -30,7 +30,7 @@ grep -q '^usage: vsafe identity \[--ca-cert F\]' "$T/out" || bad "identity usage
 # regress_init_blames_directory: a state file that cannot be created is the directory's fault, not
 # the profile's
 run 1 --device /proc init
-err_has "cannot create the device in '/proc'" "init in /proc"
+err_has "cannot write the device directory '/proc': cannot create '/proc/se.nvm.new'" "init in /proc"
 grep -qF "from profile" "$T/err" && bad "init in /proc blames the profile: $(cat "$T/err")"
 
 # regress_identity_export_sentence: "the certificate to A and the CA certificate to B", and its

@@ -41,9 +41,10 @@ run 2 "unknown command 'reed': did you mean 'read'?" --device "$D" reed 1
 one_line "typo"
 run 2 "unknown command 'frobnicate' (" --device "$D" frobnicate
 # regress_profile_missing_file_unknown: a profile file that does not exist is ERR_PROFILE_UNKNOWN
-run 1 "ERR_PROFILE_UNKNOWN" --device "$T/d2" init --profile "$T/nosuch.json"
-grep -qF 'no such file' "$T/err" || { echo "FAIL: missing profile: no errno text"; fail=1; }
+both 1 ERR_PROFILE_UNKNOWN "--profile: cannot read profile file '$T/nosuch.json': No such file or directory" "" \
+  --device "$T/d2" init --profile "$T/nosuch.json"
 one_line "missing profile"
+[ ! -e "$T/d2" ] || { echo "FAIL: a refused init left the directory '$T/d2'"; fail=1; }
 # regress_odd_hex: an odd number of hex digits says so
 run 2 "odd number of hex digits" --device "$D" echo abc
 # regress_one_byte_plural: "1 byte", not "1 bytes"
@@ -189,5 +190,28 @@ both 1 INCONSISTENT_COMMAND_DATA "write an aes128 gcm key into symmetric key slo
   "--auth-key '$T/p384.pem' holds a P-384 key, generic public key slot 0 a P-256 key" \
   --device "$D" symkey write --slot 3 --mode gcm --wrapped --key 00112233445566778899aabbccddeeff --auth-slot 0 --auth-key "$T/p384.pem"
 ok --device "$D" pubkey authenticate --slot 0 --key "$T/p256.pem"
+
+# ---- init: each failure blames what failed, with the system's reason (regress_init_blames_profile:
+# --device /proc init said "cannot create the device from profile 'spl05'")
+both 1 ERR_NOT_FOUND "cannot write the device directory '/proc': cannot create '/proc/se.nvm.new': No such file or directory" "" \
+  --device /proc init
+one_line "init in /proc"
+both 1 ERR_NOT_FOUND "cannot create the device directory '/proc/vsafe-test': No such file or directory" "" --device /proc/vsafe-test init
+touch "$T/plainfile"
+both 1 ERR_NOT_FOUND "cannot create the device directory '$T/plainfile/dev': Not a directory" "" --device "$T/plainfile/dev" init
+both 1 ERR_IO "cannot use '$T/plainfile' as the device directory: Not a directory" "" --device "$T/plainfile" init
+both 1 ERR_IO "--profile: cannot read profile file '$T/adir': Is a directory" "" --device "$T/d3" init --profile "$T/adir"
+echo 'nojson' >"$T/bad.json"
+both 1 ERR_PROFILE_SYNTAX "--profile: $T/bad.json:1:" "" --device "$T/d3" init --profile "$T/bad.json"
+grep -qF "from profile" "$T/err" && { echo "FAIL: a profile error still says 'from profile'"; fail=1; }
+echo '{"zones": []}' >"$T/nozones.json"
+both 1 ERR_BAD_PROFILE "--profile: $T/nozones.json:1: zones: a profile needs at least one zone" "" --device "$T/d3" init --profile "$T/nozones.json"
+both 1 ERR_PROFILE_UNKNOWN "--profile: unknown profile \"nosuch\": not a built-in" "" --device "$T/d3" init --profile nosuch
+both 1 ERR_NOT_FOUND "--ca-cert: cannot open '$T/noca.pem': No such file or directory" "" \
+  --device "$T/d3" init --ca-cert "$T/noca.pem" --ca-key "$T/p256.pem"
+both 1 ERR_NOT_FOUND "--ca-key: cannot read key file '$T/noca.key': No such file or directory" "" \
+  --device "$T/d3" init --ca-cert "$T/p256pub.pem" --ca-key "$T/noca.key"
+[ ! -e "$T/d3" ] || { echo "FAIL: refused inits left the directory '$T/d3'"; fail=1; }
+both 1 DEVICE_EXISTS "a device already exists in '$D'; use --force to replace it (its state is lost)" "" --device "$D" init
 [ $fail -eq 0 ] && echo "cli_messages: all passed"
 exit $fail

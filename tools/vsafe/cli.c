@@ -681,8 +681,16 @@ int vsafe_cli_write_durability(vsafe_cli_t *cli, const char *level)
 {
     const char *path = vsafe_cli_device_file(cli, "durability");
     FILE *f = fopen(path, "w");
-    if (f == NULL || fprintf(f, "%s\n", level) < 0 || fclose(f) != 0) {
-        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot write '%s'", path);
+    int e = f == NULL ? errno : 0;
+    if (f != NULL && fprintf(f, "%s\n", level) < 0) {
+        e = errno != 0 ? errno : EIO;
+    }
+    if (f != NULL && fclose(f) != 0 && e == 0) {
+        e = errno;
+    }
+    if (e != 0) {
+        return vsafe_cli_fail_named(cli, vsafe_status_name(e == ENOENT || e == ENOTDIR ? VSAFE_ERR_NOT_FOUND : VSAFE_ERR_IO),
+                                    "cannot write '%s': %s", path, strerror(e));
     }
     return 0;
 }

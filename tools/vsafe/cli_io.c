@@ -16,12 +16,16 @@ int vsafe_cli_input_given(const vsafe_cli_input_t *in)
     return in->hex != NULL || in->file != NULL;
 }
 
-/* A file that could not be opened or read, with the system's reason: ERR_NOT_FOUND when the path
- * names nothing, ERR_IO otherwise. */
+int vsafe_cli_errno_status(int err)
+{
+    return err == ENOENT || err == ENOTDIR ? VSAFE_ERR_NOT_FOUND : VSAFE_ERR_IO;
+}
+
+/* A file that could not be opened or read, with the system's reason. */
 static int file_fail(vsafe_cli_t *cli, const char *opt, const char *verb, const char *path, int err)
 {
-    return vsafe_cli_fail_named(cli, vsafe_status_name(err == ENOENT || err == ENOTDIR ? VSAFE_ERR_NOT_FOUND : VSAFE_ERR_IO),
-                                "%s: %s '%s': %s", opt, verb, path, strerror(err));
+    return vsafe_cli_fail_named(cli, vsafe_status_name(vsafe_cli_errno_status(err)), "%s: %s '%s': %s", opt, verb,
+                                path, strerror(err));
 }
 
 static int read_any(vsafe_cli_t *cli, const char *opt, const char *path, size_t max, int key, uint8_t **out,

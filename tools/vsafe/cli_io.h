@@ -33,6 +33,10 @@ int vsafe_cli_read_file(vsafe_cli_t *cli, const char *opt, const char *path, siz
 int vsafe_cli_read_key_file(vsafe_cli_t *cli, const char *opt, const char *path, size_t max, uint8_t **out,
                             size_t *len);
 
+/* The status a file error is reported as: VSAFE_ERR_NOT_FOUND when the path names nothing (ENOENT,
+ * ENOTDIR), VSAFE_ERR_IO for any other errno. */
+int vsafe_cli_errno_status(int err);
+
 /* ---- Byte output ----
  * `--out F` writes raw bytes to F ("-": stdout, refused with --json). Secret outputs (shared
  * secrets, keys, decrypted data) are created mode 0600. Returns 0 or an exit status. */

@@ -1,125 +1,14 @@
-/* CLI commands on the device and its data: init, zones, read, update, decrement, ac, info,
- * random, echo. */
-#include <errno.h>
+/* CLI commands on the device and its data: zones, read, update, decrement, ac, info, random,
+ * echo (init is in cmd_init.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "cli_io.h"
 #include "vsafe/se_wire.h"
 
 #define ZONES_MAX 256
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p != '\0'; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-                return -1;
-            }
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-        return -1;
-    }
-    return 0;
-}
-
-int vsafe_cmd_init(vsafe_cli_t *cli, int argc, char **argv)
-{
-    const char *profile = NULL, *ca_cert = NULL, *ca_key = NULL, *durability = NULL;
-    int force = 0, done = 0;
-    const vsafe_cli_opt_t opts[] = {{"profile", 1, &profile, NULL, "NAME|FILE", "built-in profile name (spl05, the default) or a JSON profile file"}, {"force", 0, NULL, &force, NULL, "replace an existing device (its state is lost)"},
-                                    {"ca-cert", 1, &ca_cert, NULL, "FILE", "CA certificate (PEM) that signs the device identity, with --ca-key"}, {"ca-key", 1, &ca_key, NULL, "FILE", "CA private key (PEM) that signs the device identity, with --ca-cert"},
-                                    {"durability", 1, &durability, NULL, "power|process", "power (default): every response durable against power loss; process: no sync, survives a crash of the process only"},
-                                    VSAFE_CLI_OPT_END};
-    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
-    if (rc != 0 || done) {
-        return rc;
-    }
-    if (durability != NULL && strcmp(durability, "power") != 0 && strcmp(durability, "process") != 0) {
-        return vsafe_cli_usage_error(cli, "--durability is power or process, not '%s'", durability);
-    }
-    if ((ca_cert == NULL) != (ca_key == NULL)) {
-        return vsafe_cli_usage_error(cli, "--ca-cert and --ca-key go together");
-    }
-    if (mkdir_p(cli->device_dir) != 0) {
-        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot create directory '%s' (%s)", cli->device_dir,
-                              strerror(errno));
-    }
-    char path[4096];
-    snprintf(path, sizeof path, "%s", vsafe_cli_device_file(cli, "se.nvm"));
-    struct stat st;
-    if (stat(path, &st) == 0 && !force) {
-        return vsafe_cli_fail_named(cli, "DEVICE_EXISTS",
-                                    "a device already exists in '%s'; use --force to replace it (its state is lost)",
-                                    cli->device_dir);
-    }
-    /* Build the new device beside the old one and rename it over only once it exists: a bad
-     * profile leaves an existing device untouched. */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.new", path);
-    (void)unlink(tmp);
-    vsafe_se_options_t o = {.profile = profile, .state_path = tmp};
-    char why[512] = "";
-    vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why, .ca_cert_path = ca_cert,
-                               .ca_key_path = ca_key};
-    if ((rc = vsafe_cli_se_seed(cli, &ext.rng_seed)) != 0) {
-        return rc;
-    }
-    rc = vsafe_se_open_ex(&cli->se, &o, &ext);
-    if (rc != 0) {
-        cli->se = NULL;
-        (void)unlink(tmp);
-        /* Blame the profile only when the profile is what failed (ERR_PROFILE_*, -300..-399, and the
-         * compile-time refusals); a state file that cannot be written is the directory's fault. */
-        int of_profile = (rc <= -300 && rc > -400) || rc == VSAFE_ERR_BAD_PROFILE || rc == VSAFE_ERR_PROFILE_TOO_LARGE;
-        if (!of_profile) {
-            return vsafe_cli_fail(cli, rc, "cannot create the device in '%s': %s", cli->device_dir,
-                                  why[0] ? why : vsafe_status_message(rc));
-        }
-        return vsafe_cli_fail(cli, rc, "cannot create the device from profile '%s': %s",
-                              profile ? profile : "spl05", why[0] ? why : vsafe_status_message(rc));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        vsafe_se_close(cli->se);
-        cli->se = NULL;
-        (void)unlink(tmp);
-        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot install '%s' (%s)", path, strerror(e));
-    }
-    vsafe_se_close(cli->se);
-    cli->se = NULL;
-    /* The level `vsafe serve` keeps this device at (docs/SOCKET.md, "Durability"). */
-    rc = vsafe_cli_write_durability(cli, durability != NULL ? durability : "power");
-    if (rc != 0) {
-        return rc;
-    }
-    rc = vsafe_cli_open_host(cli);
-    if (rc != 0) {
-        return rc;
-    }
-    vsafe_host_zone_t zones[ZONES_MAX];
-    size_t count = 0;
-    rc = vsafe_host_zones(cli->host, zones, ZONES_MAX, &count);
-    if (rc != 0) {
-        return vsafe_cli_fail(cli, rc, "partition query");
-    }
-    const char *pname = profile != NULL ? profile : "spl05";
-    if (cli->json) {
-        return vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:s, s:i}}", "init", "device", cli->device_dir,
-                                                 "profile", pname, "zones", (int)count));
-    }
-    printf("created a device in %s from profile %s: %zu zones (see: vsafe zones)\n", cli->device_dir, pname, count);
-    return VSAFE_CLI_EXIT_OK;
-}
 
 static json_t *zone_json(const vsafe_host_zone_t *z)
 {
