@@ -7,13 +7,14 @@
  *  I2 LOCKED refuses every program and every regression request.
  *  I3 A lifecycle record decodes to a state only if its CRC, its marker byte, its code and its
  *     sparse word all agree; anything else is INVALID, which grants nothing.
- *  I4 A regression keeps its request code pending until its last erase commit; the final commit
- *     writes the new state and clears the request together, so a power cut leaves the request,
- *     which the next reset completes (erases are idempotent).
+ *  I4 A regression's erase, its new state and the clearing of its request code are one commit
+ *     (the erased ranges as byte runs of one snapshot), so a power cut leaves the request, which
+ *     the next reset completes, or everything done; likewise turning TrustZone off erases the
+ *     secure world in the commit that writes TZEN.
  *  I5 OBK HDPL0 is never written after creation.
  *
  *        program(fwd)           reset                        DA / HDPL1 request     reset
- *  STATE ------------> pending ------> new STATE     STATE ---------------------> REQ -----> erase.. OPEN/TZ_CLOSED
+ *  STATE ------------> pending ------> new STATE     STATE ---------------------> REQ -----> erased, OPEN/TZ_CLOSED
  *                      (inert)                                                  (inert)
  */
 #include <string.h>
@@ -50,17 +51,7 @@ static const struct {
 static const uint32_t obk_sizes[VSAFE_MCU_OBK_COUNT] = {256u, 2048u, 768u, 3072u, 2032u};
 static const uint32_t mem_sizes[VSAFE_MCU_MEM_COUNT] = {MCU_FLASH_S_LEN, MCU_FLASH_NS_LEN, MCU_SRAM_S_LEN,
                                                         MCU_SRAM_NS_LEN};
-/* Erase patterns, one patch's worth: an erase commit stages VSAFE_MCU_OBK_WRITE_MAX bytes as
- * several patches of these (small tables: the firmware build's flash budget). */
-#define ERASE_PIECE 256u
-static const uint8_t erased_ff[ERASE_PIECE] = {
-#define F8 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF
-#define F64 F8, F8, F8, F8, F8, F8, F8, F8
-    F64, F64, F64, F64
-#undef F64
-#undef F8
-};
-static const uint8_t zeros[ERASE_PIECE];
+static const uint8_t zeros[16u + 32u];
 
 uint32_t mcu_sparse_word(uint8_t code)
 {
@@ -694,43 +685,57 @@ int mcu_request_regression(struct vsafe_mcu *m, bool full, vsafe_txn_t *txn)
     return rc != VSAFE_OK ? rc : vsafe_mcu_reset(m);
 }
 
-/* Erases [off, off+len) to value, one commit per VSAFE_MCU_OBK_WRITE_MAX bytes, skipping chunks
- * already erased. */
-static int erase_range(struct vsafe_mcu *m, uint32_t off, uint32_t len, uint8_t value)
+/* What an erase writes, gathered so that the whole erase goes to NVM in the commit that also
+ * writes the new state (one snapshot: vsafe_store_commit_spans). Adjacent ranges of one value
+ * merge (flash S + NS, SRAM S + NS, OBK HDPL1..HDPL3-NS are each contiguous): a full regression
+ * is four byte runs, a partial one four. */
+typedef struct {
+    vsafe_store_span_t span[VSAFE_STORE_SPAN_MAX];
+    unsigned n;
+    bool changes; /* some planned byte does not read as its erased value yet */
+} erase_plan_t;
+
+/* Plans [off, off+len) = value. VSAFE_ERR_CORRUPTION_DETECTED when the plan is full (an erase set
+ * that no longer fits VSAFE_STORE_SPAN_MAX: a build-time mistake, caught by every test). */
+static int erase_range(const struct vsafe_mcu *m, erase_plan_t *p, uint32_t off, uint32_t len, uint8_t value)
 {
-    const uint8_t *pattern = value == 0xFFu ? erased_ff : zeros;
-    for (uint32_t done = 0; done < len;) {
-        uint32_t n = len - done < VSAFE_MCU_OBK_WRITE_MAX ? len - done : VSAFE_MCU_OBK_WRITE_MAX;
-        bool erased = true;
-        for (uint32_t i = 0; i < n && erased; i += ERASE_PIECE) {
-            erased = memcmp(m->image + off + done + i, pattern, n - i < ERASE_PIECE ? n - i : ERASE_PIECE) == 0;
-        }
-        if (!erased) {
-            vsafe_txn_begin(&m->txn);
-            for (uint32_t i = 0; i < n; i += ERASE_PIECE) {
-                vsafe_txn_put(&m->txn, off + done + i, pattern, n - i < ERASE_PIECE ? n - i : ERASE_PIECE);
-            }
-            int rc = vsafe_store_commit(&m->store, &m->txn);
-            if (rc != VSAFE_OK) {
-                return rc;
-            }
-        }
-        done += n;
+    const uint8_t *a = m->image + off;
+    for (uint32_t i = 0; i < len && !p->changes; i++) {
+        p->changes = a[i] != value;
     }
+    vsafe_store_span_t *last = p->n != 0u ? &p->span[p->n - 1u] : NULL;
+    if (last != NULL && last->fill == value && last->off + last->len == off) {
+        last->len += len;
+        return VSAFE_OK;
+    }
+    if (p->n == VSAFE_STORE_SPAN_MAX) {
+        return VSAFE_ERR_CORRUPTION_DETECTED;
+    }
+    p->span[p->n++] = (vsafe_store_span_t){off, len, NULL, value};
     return VSAFE_OK;
 }
 
-static int erase_mem(struct vsafe_mcu *m, vsafe_mcu_mem_t r)
+static int erase_mem(const struct vsafe_mcu *m, erase_plan_t *p, vsafe_mcu_mem_t r)
 {
-    return erase_range(m, mcu_mem_off(r), mem_sizes[r], (r == VSAFE_MCU_FLASH_S || r == VSAFE_MCU_FLASH_NS) ? 0xFFu : 0x00u);
+    return erase_range(m, p, mcu_mem_off(r), mem_sizes[r],
+                       (r == VSAFE_MCU_FLASH_S || r == VSAFE_MCU_FLASH_NS) ? 0xFFu : 0x00u);
 }
 
-static int erase_obk(struct vsafe_mcu *m, vsafe_mcu_obk_t a)
+static int erase_obk(const struct vsafe_mcu *m, erase_plan_t *p, vsafe_mcu_obk_t a)
 {
     if (a == VSAFE_MCU_OBK_HDPL0) {
         return VSAFE_ERR_CORRUPTION_DETECTED; /* I5 */
     }
-    return erase_range(m, mcu_obk_off(a), obk_sizes[a], 0xFFu);
+    return erase_range(m, p, mcu_obk_off(a), obk_sizes[a], 0xFFu);
+}
+
+/* Commits m->txn together with the planned erase (a plain commit when nothing needs erasing). */
+static int commit_with(struct vsafe_mcu *m, const erase_plan_t *p)
+{
+    if (!p->changes) {
+        return vsafe_store_commit(&m->store, &m->txn);
+    }
+    return vsafe_store_commit_spans(&m->store, m->store.image_len, &m->txn, p->span, p->n);
 }
 
 static void stage_volatile_reset(vsafe_txn_t *txn)
@@ -749,6 +754,7 @@ int vsafe_mcu_reset(vsafe_mcu_t *m)
     int rc = VSAFE_OK;
     uint8_t target = 0;
     bool have_target = false;
+    erase_plan_t plan = {.n = 0, .changes = false};
     if (!pending_none(m)) {
         vsafe_mcu_state_t p = mcu_decode_rec(m->image + MCU_OFF_LC_PENDING);
         vsafe_mcu_state_t cur = vsafe_mcu_state(m);
@@ -762,25 +768,25 @@ int vsafe_mcu_reset(vsafe_mcu_t *m)
             static const vsafe_mcu_obk_t obks[] = {VSAFE_MCU_OBK_HDPL1, VSAFE_MCU_OBK_HDPL2, VSAFE_MCU_OBK_HDPL3_S,
                                                    VSAFE_MCU_OBK_HDPL3_NS};
             for (size_t i = 0; i < 4u && rc == VSAFE_OK; i++) {
-                rc = erase_mem(m, mems[i]);
+                rc = erase_mem(m, &plan, mems[i]);
             }
             for (size_t i = 0; i < 4u && rc == VSAFE_OK; i++) {
-                rc = erase_obk(m, obks[i]);
+                rc = erase_obk(m, &plan, obks[i]);
             }
             if (rc == VSAFE_OK) { /* every SFI region is free again (its flash is erased) */
-                rc = erase_range(m, MCU_OFF_SFI_REGIONS, 3u * MCU_SFI_REC_LEN, 0x00);
+                rc = erase_range(m, &plan, MCU_OFF_SFI_REGIONS, 3u * MCU_SFI_REC_LEN, 0x00);
             }
             target = VSAFE_MCU_STATE_OPEN;
         } else if (p == VSAFE_MCU_STATE_NS_REGRESSION) {
-            rc = erase_mem(m, VSAFE_MCU_FLASH_NS);
+            rc = erase_mem(m, &plan, VSAFE_MCU_FLASH_NS);
             if (rc == VSAFE_OK) {
-                rc = erase_mem(m, VSAFE_MCU_SRAM_NS);
+                rc = erase_mem(m, &plan, VSAFE_MCU_SRAM_NS);
             }
             if (rc == VSAFE_OK) {
-                rc = erase_obk(m, VSAFE_MCU_OBK_HDPL3_NS);
+                rc = erase_obk(m, &plan, VSAFE_MCU_OBK_HDPL3_NS);
             }
             if (rc == VSAFE_OK) { /* the non-secure SFI region is free again */
-                rc = erase_range(m, MCU_OFF_SFI_REGIONS + 2u * MCU_SFI_REC_LEN, MCU_SFI_REC_LEN, 0x00);
+                rc = erase_range(m, &plan, MCU_OFF_SFI_REGIONS + 2u * MCU_SFI_REC_LEN, MCU_SFI_REC_LEN, 0x00);
             }
             target = VSAFE_MCU_STATE_TZ_CLOSED;
         } else if (is_product_state(p) && rank(p) > rank(cur)) {
@@ -820,7 +826,7 @@ int vsafe_mcu_reset(vsafe_mcu_t *m)
         memcmp(m->image + MCU_OFF_GRANT, zeros, 16u + 32u) == 0) {
         return VSAFE_OK;
     }
-    return vsafe_store_commit(&m->store, &m->txn);
+    return commit_with(m, &plan);
 }
 
 int vsafe_mcu_set_trustzone(vsafe_mcu_t *m, bool on)
@@ -839,11 +845,12 @@ int vsafe_mcu_set_trustzone(vsafe_mcu_t *m, bool on)
     if (mcu_tz_on(m) == on) {
         return VSAFE_OK;
     }
+    erase_plan_t plan = {.n = 0, .changes = false};
     if (!on) {
-        /* Disabling TrustZone wipes the secure world first, then flips TZEN. */
-        rc = erase_mem(m, VSAFE_MCU_FLASH_S);
+        /* Disabling TrustZone wipes the secure world, in the commit that flips TZEN. */
+        rc = erase_mem(m, &plan, VSAFE_MCU_FLASH_S);
         if (rc == VSAFE_OK) {
-            rc = erase_mem(m, VSAFE_MCU_SRAM_S);
+            rc = erase_mem(m, &plan, VSAFE_MCU_SRAM_S);
         }
         if (rc != VSAFE_OK) {
             return rc;
@@ -851,7 +858,7 @@ int vsafe_mcu_set_trustzone(vsafe_mcu_t *m, bool on)
     }
     vsafe_txn_begin(&m->txn);
     mcu_stage_rec(&m->txn, MCU_OFF_TZEN, on ? VSAFE_MCU_TZEN_ON : VSAFE_MCU_TZEN_OFF);
-    return vsafe_store_commit(&m->store, &m->txn);
+    return commit_with(m, &plan);
 }
 
 int vsafe_mcu_hdpl_raise(vsafe_mcu_t *m, unsigned level)

@@ -146,7 +146,7 @@ typedef struct {
     const uint8_t *data;
     uint8_t fill;
 } vsafe_store_span_t;
-#define VSAFE_STORE_SPAN_MAX 4u
+#define VSAFE_STORE_SPAN_MAX 8u
 
 /* vsafe_store_commit_resize with up to VSAFE_STORE_SPAN_MAX spans besides txn, for a commit too
  * large for a transaction (a firmware image, an erased region, a migration that moves a region):
