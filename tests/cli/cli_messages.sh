@@ -213,5 +213,12 @@ both 1 ERR_NOT_FOUND "--ca-key: cannot read key file '$T/noca.key': No such file
   --device "$T/d3" init --ca-cert "$T/p256pub.pem" --ca-key "$T/noca.key"
 [ ! -e "$T/d3" ] || { echo "FAIL: refused inits left the directory '$T/d3'"; fail=1; }
 both 1 DEVICE_EXISTS "a device already exists in '$D'; use --force to replace it (its state is lost)" "" --device "$D" init
+
+# ---- Other failures that printed no JSON, or no reason (regress_refusals_without_json: --connect
+# refusals and --pcap printed only a stderr line; identity ignored a --ca-cert it could not read)
+both 2 USAGE "'init' works on a device directory and cannot go through --connect" "" --connect "$T/nosock" init
+both 2 USAGE "--cut-after cannot go through --connect" "" --connect "$T/nosock" --cut-after 1 zones
+both 1 ERR_IO "--pcap: cannot create '$T/adir/x/c.pcap': No such file or directory" "" --device "$D" --pcap "$T/adir/x/c.pcap" zones
+both 1 ERR_NOT_FOUND "--ca-cert: cannot open '$T/noca.pem': No such file or directory" "" --device "$D" identity --ca-cert "$T/noca.pem"
 [ $fail -eq 0 ] && echo "cli_messages: all passed"
 exit $fail

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_io.h"
 #include "device/identity.h"
 #include "keyfmt.h"
 
@@ -87,6 +88,7 @@ static X509 *load_ca(vsafe_cli_t *cli, const char *ca_cert, int *rc)
 {
     char dir[4096], path[4200];
     *rc = 0;
+    int given = ca_cert != NULL;
     if (ca_cert == NULL) {
         if (vsafe_identity_local_ca_dir(dir, sizeof dir) != VSAFE_OK) {
             return NULL;
@@ -96,6 +98,12 @@ static X509 *load_ca(vsafe_cli_t *cli, const char *ca_cert, int *rc)
     }
     FILE *f = fopen(ca_cert, "r");
     if (f == NULL) {
+        /* No local CA yet is no error (nothing to check against); a --ca-cert that cannot be read is. */
+        if (given) {
+            int e = errno;
+            *rc = vsafe_cli_fail_named(cli, vsafe_status_name(vsafe_cli_errno_status(e)),
+                                       "--ca-cert: cannot open '%s': %s", ca_cert, strerror(e));
+        }
         return NULL;
     }
     X509 *ca = PEM_read_X509(f, NULL, NULL, NULL);

@@ -2,6 +2,7 @@
  *
  * To add a command group: write `int vsafe_cmd_NAME(vsafe_cli_t *, int, char **)` in its own file
  * (tools/vsafe/cmd_NAME.c, using cli.h) and add ONE line to VSAFE_CLI_COMMANDS below. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,24 @@ static int main_usage_error(const vsafe_cli_t *cli, const char *fmt, const char 
     }
     fprintf(stderr, "vsafe: %s (vsafe --help lists the commands and options)\n", msg);
     return VSAFE_CLI_EXIT_USAGE;
+}
+
+/* A refusal before the command ran (exit status rc): one stderr line, the JSON error object with --json. */
+static int main_refuse(const vsafe_cli_t *cli, int rc, const char *name, const char *msg)
+{
+    if (cli->json) {
+        json_t *o = json_pack("{s:s, s:s}", "error", name, "message", msg);
+        char *text = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", text != NULL ? text : "{\"error\":\"USAGE\"}");
+        free(text);
+        json_decref(o);
+    }
+    if (strcmp(name, "USAGE") == 0) {
+        fprintf(stderr, "vsafe: %s\n", msg);
+    } else {
+        fprintf(stderr, "vsafe: %s: %s\n", msg, name); /* the line shape of every failure */
+    }
+    return rc;
 }
 
 /* Levenshtein distance of two short words (one row of the table: O(len b) memory); words longer
@@ -263,16 +282,17 @@ int main(int argc, char **argv)
             for (size_t u = 0; cli.connect != NULL && u < sizeof local_only / sizeof local_only[0]; u++) {
                 if (strcmp(argv[i], local_only[u]) == 0) {
                     /* Refused, never run on a local DIR by surprise: the served device is not here. */
-                    fprintf(stderr, "vsafe: '%s' works on a device directory and cannot go through --connect%s\n",
-                            argv[i], u < 2 ? " (run it where the server's device directory is)"
-                                           : " (the server serves the secure element, not the MCU model)");
-                    return VSAFE_CLI_EXIT_USAGE;
+                    char msg[200];
+                    snprintf(msg, sizeof msg, "'%s' works on a device directory and cannot go through --connect%s",
+                             argv[i], u < 2 ? " (run it where the server's device directory is)"
+                                            : " (the server serves the secure element, not the MCU model)");
+                    return main_refuse(&cli, VSAFE_CLI_EXIT_USAGE, "USAGE", msg);
                 }
             }
             if (cli.connect != NULL && cli.cut_after > 0) {
-                fprintf(stderr, "vsafe: --cut-after cannot go through --connect: use 'vsafe --connect ADDR ctl "
-                                "cut-after N' before the command\n");
-                return VSAFE_CLI_EXIT_USAGE;
+                return main_refuse(&cli, VSAFE_CLI_EXIT_USAGE, "USAGE",
+                                   "--cut-after cannot go through --connect: use 'vsafe --connect ADDR ctl cut-after N' "
+                                   "before the command");
             }
             static const char *const uncut[] = {"init", "check", "status", "help"};
             for (size_t u = 0; cli.cut_after > 0 && u < sizeof uncut / sizeof uncut[0]; u++) {
@@ -285,10 +305,14 @@ int main(int argc, char **argv)
                 }
             }
             if (cli.pcap_path != NULL) {
+                errno = 0;
                 int prc = vsafe_pcap_open(&cli.pcap, cli.pcap_path);
+                int e = errno;
                 if (prc != VSAFE_OK) {
-                    fprintf(stderr, "vsafe: --pcap %s: %s\n", cli.pcap_path, vsafe_status_message(prc));
-                    return VSAFE_CLI_EXIT_FAIL;
+                    char msg[4200];
+                    snprintf(msg, sizeof msg, "--pcap: cannot create '%s': %s", cli.pcap_path,
+                             prc == VSAFE_ERR_IO && e != 0 ? strerror(e) : vsafe_status_message(prc));
+                    return main_refuse(&cli, VSAFE_CLI_EXIT_FAIL, vsafe_status_name(prc), msg);
                 }
             }
             return vsafe_cli_finish(&cli, commands[c].fn(&cli, argc - i, argv + i));
