@@ -281,7 +281,8 @@ enum {
     VSAFE_DA_TLV_PROVISIONED_MASK = 0x80F1,
     VSAFE_DA_TLV_PRODUCT_STATE = 0x80F2,
     VSAFE_DA_TLV_TZEN = 0x80F3,
-    VSAFE_DA_TLV_ATTEMPTS_LEFT = 0x80F4
+    VSAFE_DA_TLV_ATTEMPTS_LEFT = 0x80F4,
+    VSAFE_DA_TLV_DEBUG_GRANT = 0x80F5 /* Discovery: the debug permissions granted since reset [16] */
 };
 
 typedef struct vsafe_da_key vsafe_da_key_t; /* an ECDSA P-256 key pair */
@@ -337,19 +338,42 @@ VSAFE_MUST_CHECK int vsafe_da_response_status(const uint8_t *rsp, size_t rsp_len
 VSAFE_MUST_CHECK int vsafe_da_response_tlv(const uint8_t *rsp, size_t rsp_len, uint16_t type, const uint8_t **value,
                                            size_t *len);
 
-/* Whole exchanges against an MCU, as psa-adac's host does them: Authentication Start, then one
- * Authentication Response per certificate (root first; the MCU answers NEED_MORE_DATA), then one
- * with the token for perm signed by leaf; or one Response with the password TLV. Stops at the
- * first refusal. Returns what the MCU returned. */
+/* ---- The DA mailbox the tooling talks to ----
+ * A link is where the host side's frames go: the MCU in this process (mcu), or the MCU of a board
+ * that `vsafe serve` serves (conn: one DA_EXCHANGE request per frame, docs/SOCKET.md). Exactly one
+ * of the two is set; the host side of ADAC below is the same code for both. */
+struct vsafe_host_conn;
+typedef struct {
+    vsafe_mcu_t *mcu;
+    struct vsafe_host_conn *conn;
+    char why[256]; /* after a transport failure: the server's one-line reason ("" if none) */
+} vsafe_da_link_t;
+/* One request frame, one response frame, through the trace hook. Returns the MCU's outcome for the
+ * frame (what vsafe_mcu_da_request returns: VSAFE_OK, ERR_DA_*, ERR_MCU_*, ERR_PARSE...), with its
+ * response frame in rsp. When no MCU answered, *rsp_len is 0 and the status is the transport's:
+ * VSAFE_ERR_HOST_TRANSPORT, VSAFE_ERR_PROTO_*, VSAFE_ERR_BUFFER_TOO_SMALL (the response does not fit
+ * rsp_cap), or the server's refusal (VSAFE_ERR_NOT_FOUND: the served board has no MCU), its reason
+ * in link->why. */
+VSAFE_MUST_CHECK int vsafe_da_link_exchange(vsafe_da_link_t *link, const uint8_t *req, size_t req_len, uint8_t *rsp,
+                                            size_t rsp_cap, size_t *rsp_len);
+/* Whole exchanges, as psa-adac's host does them: Authentication Start, then one Authentication
+ * Response per certificate (root first; the MCU answers NEED_MORE_DATA), then one with the token
+ * for perm signed by leaf; or one Response with the password TLV (0..16 bytes). Stops at the first
+ * refusal. Returns what the MCU (or the transport) returned. */
+VSAFE_MUST_CHECK int vsafe_da_link_authenticate(vsafe_da_link_t *link, const uint8_t *const *chain, size_t chain_len,
+                                                const vsafe_da_key_t *leaf, const uint8_t perm[16]);
+VSAFE_MUST_CHECK int vsafe_da_link_authenticate_password(vsafe_da_link_t *link, const uint8_t *pw, size_t pw_len);
+
+/* The same on an MCU in this process (a link with mcu set). */
 VSAFE_MUST_CHECK int vsafe_da_authenticate(vsafe_mcu_t *mcu, const uint8_t *const *chain, size_t chain_len,
                                            const vsafe_da_key_t *leaf, const uint8_t perm[16]);
 VSAFE_MUST_CHECK int vsafe_da_authenticate_password(vsafe_mcu_t *mcu, const char *password);
 VSAFE_MUST_CHECK int vsafe_da_authenticate_password_bytes(vsafe_mcu_t *mcu, const uint8_t *pw, size_t pw_len);
-/* Every DA frame the tooling above exchanges, both ways (dir 0 = to the MCU, 1 = from it), is
- * passed to fn (NULL: none). One hook per process (the CLI's --trace). */
+/* Every DA frame the tooling exchanges over any link, both ways (dir 0 = to the MCU, 1 = from it),
+ * is passed to fn (NULL: none). One hook per process (the CLI's --trace). */
 typedef void (*vsafe_da_trace_fn)(void *ctx, int dir, const uint8_t *frame, size_t len);
 void vsafe_da_set_trace(vsafe_da_trace_fn fn, void *ctx);
-/* One request through the trace hook (what the tooling uses). */
+/* vsafe_da_link_exchange on an MCU in this process. */
 VSAFE_MUST_CHECK int vsafe_da_exchange(vsafe_mcu_t *mcu, const uint8_t *req, size_t req_len, uint8_t *rsp,
                                        size_t rsp_cap, size_t *rsp_len);
 

@@ -1,5 +1,8 @@
 /* Host-side debug-authentication tooling: P-256 keys (PEM), certificates, tokens, DA
- * configuration payloads and ADAC request framing. Formats: include/vsafe/mcu.h, docs/LIFECYCLE.md. */
+ * configuration payloads, ADAC request framing, and the host side of the exchange. Formats:
+ * include/vsafe/mcu.h, docs/LIFECYCLE.md. The exchange runs over a link (vsafe_da_link_t): the
+ * same code drives an MCU in this process or a served board's MCU over the socket; only
+ * vsafe_da_link_exchange knows which. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,8 @@
 #include <openssl/pem.h>
 
 #include "common/secure.h"
+#include "server/proto.h"
+#include "vsafe/host.h"
 #include "vsafe/mcu.h"
 
 struct vsafe_da_key {
@@ -465,26 +470,80 @@ void vsafe_da_set_trace(vsafe_da_trace_fn fn, void *ctx)
     trace_ctx = ctx;
 }
 
-int vsafe_da_exchange(vsafe_mcu_t *mcu, const uint8_t *req, size_t req_len, uint8_t *rsp, size_t rsp_cap,
-                      size_t *rsp_len)
+/* The socket transport: DA_EXCHANGE carries the frame; its reply is OUTCOME (i32 BE) then the
+ * MCU's response frame (docs/SOCKET.md, "Debug authentication"). */
+static int conn_exchange(vsafe_da_link_t *l, const uint8_t *req, size_t req_len, uint8_t *rsp, size_t rsp_cap,
+                         size_t *rsp_len)
 {
+    if (req_len < 8u || req_len > VSAFE_PROTO_DA_MAX) {
+        return VSAFE_ERR_ARGUMENT; /* the server would refuse it unseen by the MCU */
+    }
+    uint8_t *buf = malloc(4u + VSAFE_PROTO_DA_MAX);
+    if (buf == NULL) {
+        return VSAFE_ERR_NO_MEMORY;
+    }
+    int32_t st = 0;
+    size_t n = 0;
+    int rc = vsafe_host_conn_request(l->conn, VSAFE_PROTO_DA_EXCHANGE, req, req_len, &st, buf, 4u + VSAFE_PROTO_DA_MAX,
+                                     &n);
+    if (rc == VSAFE_OK && st != 0) {
+        /* No MCU took the frame (none on the board, or the server refused the request): the data
+         * is the server's reason. */
+        size_t m = n < 4u + VSAFE_PROTO_DA_MAX ? n : 4u + VSAFE_PROTO_DA_MAX;
+        m = m < sizeof l->why - 1u ? m : sizeof l->why - 1u;
+        memcpy(l->why, buf, m);
+        l->why[m] = '\0';
+        rc = st < 0 ? (int)st : VSAFE_ERR_PROTO_MALFORMED;
+    } else if (rc == VSAFE_OK && (n < 4u + 8u || n > 4u + VSAFE_PROTO_DA_MAX)) {
+        rc = VSAFE_ERR_PROTO_MALFORMED;
+    } else if (rc == VSAFE_OK && n - 4u > rsp_cap) {
+        rc = VSAFE_ERR_BUFFER_TOO_SMALL;
+    } else if (rc == VSAFE_OK) {
+        memcpy(rsp, buf + 4, n - 4u);
+        *rsp_len = n - 4u;
+        rc = (int)(int32_t)vsafe_get_be32(buf);
+    }
+    free(buf);
+    return rc;
+}
+
+int vsafe_da_link_exchange(vsafe_da_link_t *link, const uint8_t *req, size_t req_len, uint8_t *rsp, size_t rsp_cap,
+                           size_t *rsp_len)
+{
+    if (link == NULL || (link->mcu == NULL) == (link->conn == NULL) || req == NULL || rsp == NULL ||
+        rsp_len == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    *rsp_len = 0;
+    link->why[0] = '\0';
     if (trace_fn != NULL) {
         trace_fn(trace_ctx, 0, req, req_len);
     }
-    int rc = vsafe_mcu_da_request(mcu, req, req_len, rsp, rsp_cap, rsp_len);
-    if (trace_fn != NULL && rsp_len != NULL && *rsp_len >= 8u && *rsp_len <= rsp_cap) {
+    int rc = link->mcu != NULL ? vsafe_mcu_da_request(link->mcu, req, req_len, rsp, rsp_cap, rsp_len)
+                               : conn_exchange(link, req, req_len, rsp, rsp_cap, rsp_len);
+    if (trace_fn != NULL && *rsp_len >= 8u && *rsp_len <= rsp_cap) {
         trace_fn(trace_ctx, 1, rsp, *rsp_len);
     }
     return rc;
 }
 
-static int start(vsafe_mcu_t *mcu, uint8_t nonce[32])
+int vsafe_da_exchange(vsafe_mcu_t *mcu, const uint8_t *req, size_t req_len, uint8_t *rsp, size_t rsp_cap,
+                      size_t *rsp_len)
+{
+    vsafe_da_link_t l = {.mcu = mcu};
+    if (mcu == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    return vsafe_da_link_exchange(&l, req, req_len, rsp, rsp_cap, rsp_len);
+}
+
+static int start(vsafe_da_link_t *l, uint8_t nonce[32])
 {
     uint8_t req[8], rsp[128];
     size_t req_len, rsp_len;
     int rc = vsafe_da_frame_begin(VSAFE_DA_CMD_AUTH_START, req, sizeof req, &req_len);
     if (rc == VSAFE_OK) {
-        rc = vsafe_da_exchange(mcu, req, req_len, rsp, sizeof rsp, &rsp_len);
+        rc = vsafe_da_link_exchange(l, req, req_len, rsp, sizeof rsp, &rsp_len);
     }
     if (rc == VSAFE_OK) {
         if (rsp_len != 8u + VSAFE_DA_CHALLENGE_LEN || rsp[8] != 1u) {
@@ -496,16 +555,16 @@ static int start(vsafe_mcu_t *mcu, uint8_t nonce[32])
 }
 
 /* One Authentication Response with one fragment. */
-static int respond(vsafe_mcu_t *mcu, uint16_t type, const uint8_t *v, size_t n, uint16_t *st)
+static int respond(vsafe_da_link_t *l, uint16_t type, const uint8_t *v, size_t n, uint16_t *st)
 {
     uint8_t req[8 + 8 + 256], rsp[128];
-    size_t req_len, rsp_len;
+    size_t req_len, rsp_len = 0;
     int rc = vsafe_da_frame_begin(VSAFE_DA_CMD_AUTH_RESPONSE, req, sizeof req, &req_len);
     if (rc == VSAFE_OK) {
         rc = vsafe_da_frame_tlv(type, v, n, req, sizeof req, &req_len);
     }
     if (rc == VSAFE_OK) {
-        rc = vsafe_da_exchange(mcu, req, req_len, rsp, sizeof rsp, &rsp_len);
+        rc = vsafe_da_link_exchange(l, req, req_len, rsp, sizeof rsp, &rsp_len);
         if (vsafe_da_response_status(rsp, rsp_len, st) != VSAFE_OK) {
             *st = VSAFE_DA_ST_FAILURE;
         }
@@ -514,17 +573,17 @@ static int respond(vsafe_mcu_t *mcu, uint16_t type, const uint8_t *v, size_t n, 
     return rc;
 }
 
-int vsafe_da_authenticate(vsafe_mcu_t *mcu, const uint8_t *const *chain, size_t chain_len, const vsafe_da_key_t *leaf,
-                          const uint8_t perm[16])
+int vsafe_da_link_authenticate(vsafe_da_link_t *link, const uint8_t *const *chain, size_t chain_len,
+                               const vsafe_da_key_t *leaf, const uint8_t perm[16])
 {
     uint8_t nonce[32], token[VSAFE_DA_TOKEN_LEN];
     uint16_t st = 0;
     if (chain == NULL || chain_len > 8u) {
         return VSAFE_ERR_ARGUMENT;
     }
-    int rc = start(mcu, nonce);
+    int rc = start(link, nonce);
     for (size_t i = 0; i < chain_len && rc == VSAFE_OK; i++) {
-        rc = respond(mcu, VSAFE_DA_TLV_CERT, chain[i], VSAFE_DA_CERT_LEN, &st);
+        rc = respond(link, VSAFE_DA_TLV_CERT, chain[i], VSAFE_DA_CERT_LEN, &st);
         if (rc == VSAFE_OK && st != VSAFE_DA_ST_NEED_MORE_DATA) {
             rc = VSAFE_ERR_PARSE; /* the MCU did not ask for more: not an ADAC exchange */
         }
@@ -533,20 +592,33 @@ int vsafe_da_authenticate(vsafe_mcu_t *mcu, const uint8_t *const *chain, size_t 
         rc = vsafe_da_token_make(leaf, nonce, perm, token);
     }
     if (rc == VSAFE_OK) {
-        rc = respond(mcu, VSAFE_DA_TLV_TOKEN, token, sizeof token, &st);
+        rc = respond(link, VSAFE_DA_TLV_TOKEN, token, sizeof token, &st);
     }
     return rc;
 }
 
-int vsafe_da_authenticate_password_bytes(vsafe_mcu_t *mcu, const uint8_t *pw, size_t pw_len)
+int vsafe_da_link_authenticate_password(vsafe_da_link_t *link, const uint8_t *pw, size_t pw_len)
 {
     uint8_t nonce[32];
     uint16_t st = 0;
     if ((pw == NULL && pw_len != 0u) || pw_len > 16u) {
         return VSAFE_ERR_ARGUMENT;
     }
-    int rc = start(mcu, nonce);
-    return rc == VSAFE_OK ? respond(mcu, VSAFE_DA_TLV_PASSWORD, pw, pw_len, &st) : rc;
+    int rc = start(link, nonce);
+    return rc == VSAFE_OK ? respond(link, VSAFE_DA_TLV_PASSWORD, pw, pw_len, &st) : rc;
+}
+
+int vsafe_da_authenticate(vsafe_mcu_t *mcu, const uint8_t *const *chain, size_t chain_len, const vsafe_da_key_t *leaf,
+                          const uint8_t perm[16])
+{
+    vsafe_da_link_t l = {.mcu = mcu};
+    return mcu == NULL ? VSAFE_ERR_ARGUMENT : vsafe_da_link_authenticate(&l, chain, chain_len, leaf, perm);
+}
+
+int vsafe_da_authenticate_password_bytes(vsafe_mcu_t *mcu, const uint8_t *pw, size_t pw_len)
+{
+    vsafe_da_link_t l = {.mcu = mcu};
+    return mcu == NULL ? VSAFE_ERR_ARGUMENT : vsafe_da_link_authenticate_password(&l, pw, pw_len);
 }
 
 int vsafe_da_authenticate_password(vsafe_mcu_t *mcu, const char *password)

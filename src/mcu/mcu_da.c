@@ -135,6 +135,9 @@ static int cmd_discovery(struct vsafe_mcu *m, writer_t *w)
     w_tlv32(w, VSAFE_DA_TLV_TZEN, info.trustzone ? VSAFE_MCU_TZEN_ON : VSAFE_MCU_TZEN_OFF);
     w_tlv32(w, VSAFE_DA_TLV_ATTEMPTS_LEFT,
             info.da_attempts >= info.da_attempt_limit ? 0u : info.da_attempt_limit - info.da_attempts);
+    /* What an authentication opened (until reset or Lock Debug), so that a host outside the
+     * process can tell whether Lock Debug has anything to close. */
+    w_tlv(w, VSAFE_DA_TLV_DEBUG_GRANT, info.debug_grant, 16);
     return VSAFE_OK;
 }
 

@@ -3,8 +3,9 @@
 #   regress_da_close_debug: `vsafe da close-debug` sends Lock Debug and closes what `da open-debug`
 #                           opened, without a reset;
 #   regress_da_trace: `vsafe --trace da ...` shows every frame both ways (the chain is sent one
-#                     certificate per Authentication Response, so a 3-level chain shows 1 + 1 + 3 + 1
-#                     requests for discover, start, certificates and token).
+#                     certificate per Authentication Response, so a 3-level chain shows 1 + 1 + 3 + 1 + 1
+#                     requests for discover, start, certificates, token, and the Discovery after it
+#                     that tells the state and the attempts left).
 # usage: regress_da_cli.sh VSAFE
 set -u
 V="$1"
@@ -25,7 +26,9 @@ D="$T/board"
 "$V" --device "$D" --trace da open-debug --domain ns --hdpl 3 >"$T/out" 2>"$T/trace" && ok || bad "open-debug: $(cat "$T/out")"
 req=$(grep -c '^da >> ' "$T/trace")
 rsp=$(grep -c '^da << ' "$T/trace")
-[ "$req" = 6 ] && [ "$rsp" = 6 ] && ok || bad "--trace showed $req requests and $rsp responses, want 6 and 6"
+[ "$req" = 7 ] && [ "$rsp" = 7 ] && ok || bad "--trace showed $req requests and $rsp responses, want 7 and 7"
+[ "$(grep '^da >> ' "$T/trace" | sed -n '1p;7p' | cut -d' ' -f3 | sort -u)" = Discovery ] && ok \
+    || bad "the first and last requests are not Discovery: $(grep '^da >> ' "$T/trace")"
 [ "$(grep -c '^da >> Authentication Response' "$T/trace")" = 4 ] && ok || bad "want 4 Authentication Responses"
 grep -q '^da << status 0x0002' "$T/trace" && ok || bad "no NEED_MORE_DATA answer in the trace"
 "$V" --device "$D" da open-debug --domain ns --hdpl 3 >/dev/null 2>"$T/trace2" && ok || bad "open-debug without --trace"

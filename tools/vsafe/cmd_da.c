@@ -149,6 +149,10 @@ static int write_file(const char *path, const void *data, size_t len, mode_t mod
     return s;
 }
 
+/* The board MCU's SoC class and ID, from its Discovery (in process or over --connect). Returns 0 or
+ * an exit status (printed). */
+static int bind_to_board(vsafe_cli_t *cli, uint32_t *soc_class, uint8_t soc_id[16]);
+
 /* A key from FILE when given (private PEM), else a fresh one. */
 static int key_from(const char *path, vsafe_da_key_t **k)
 {
@@ -181,19 +185,8 @@ static int keygen(vsafe_cli_t *cli, int argc, char **argv)
     if (parse_mask(cli, mask_s, mask) != 0) {
         return VSAFE_CLI_EXIT_USAGE;
     }
-    if (bind) { /* bind the leaf to this board's MCU */
-        vsafe_mcu_t *m;
-        vsafe_mcu_info_t info;
-        if ((rc = vsafe_cli_open_mcu(cli, &m, 1)) != 0) {
-            return rc;
-        }
-        int s = vsafe_mcu_info(m, &info);
-        vsafe_mcu_close(m);
-        if (s != VSAFE_OK) {
-            return vsafe_cli_fail(cli, s, "da keygen");
-        }
-        memcpy(soc_id, info.soc_id, 16);
-        soc_class = info.soc_class;
+    if (bind && (rc = bind_to_board(cli, &soc_class, soc_id)) != 0) {
+        return rc;
     }
     char *d = da_path(cli, dir, "");
     d[strlen(d) - 1] = '\0';
@@ -264,7 +257,7 @@ static int keygen(vsafe_cli_t *cli, int argc, char **argv)
         json_object_set_new(o, "chain", json_string(da_path(cli, dir, "cert_leaf_chain.b64")));
         json_object_set_new(o, "mask", json_integer(m32));
         json_object_set_new(o, "soc_bound", json_boolean(bind));
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:o}", "da_keygen", o));
     }
     printf("root key          %s%s\n", da_path(cli, dir, key_names[0]), root_s != NULL ? " (given)" : "");
     printf("intermediate key  %s%s\n", da_path(cli, dir, key_names[1]), inter_s != NULL ? " (given)" : "");
@@ -289,6 +282,12 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
+    }
+    if (cli->connect != NULL) {
+        /* Refused, never run on a local DIR by surprise. */
+        return vsafe_cli_usage_error(cli, "da provision writes the MCU's option-byte keys and cannot go through "
+                                          "--connect (the server carries the secure element and the MCU's DA mailbox "
+                                          "only): run it on the board's directory before serving it");
     }
     uint8_t mask[16], cfg[VSAFE_DA_CONFIG_LEN];
     if (parse_mask(cli, mask_s, mask) != 0) {
@@ -364,9 +363,10 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
                                   vsafe_mcu_obk_name(obk_area));
         }
         if (cli->json) {
-            return vsafe_cli_json_out(cli, json_pack("{s:s, s:i, s:i, s:b, s:b}", "area", vsafe_mcu_obk_name(obk_area),
-                                                     "offset", (int)obk_off, "length", (int)payload_len, "encrypt",
-                                                     obk_encrypt, "da_provisioned", valid));
+            return vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:s, s:i, s:i, s:b, s:b}}", "da_provision", "method", "obk",
+                                                     "area", vsafe_mcu_obk_name(obk_area), "offset", (int)obk_off,
+                                                     "length", (int)payload_len, "encrypt", obk_encrypt,
+                                                     "da_provisioned", valid));
         }
         printf("%zu bytes written to OBK %s + 0x%X (ST .obk, encryption flag %d)%s\n", payload_len,
                vsafe_mcu_obk_name(obk_area), obk_off, obk_encrypt ? 1 : 0,
@@ -398,6 +398,8 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
         s = vsafe_mcu_obk_write(m, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL1, 0, cfg, sizeof cfg);
     }
     vsafe_mcu_state_t state_now = vsafe_mcu_state(m);
+    vsafe_mcu_info_t after;
+    bool valid = s == VSAFE_OK && vsafe_mcu_info(m, &after) == VSAFE_OK && after.da_provisioned;
     vsafe_mcu_close(m);
     if (s != VSAFE_OK) {
         return vsafe_cli_fail(cli, s, "da provision (the DA configuration goes to OBK HDPL1: it needs the product "
@@ -405,26 +407,173 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
                               vsafe_mcu_state_name(state_now));
     }
     if (cli->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "method", json_string(use_pw ? "password" : "certificate"));
-        json_object_set_new(o, "provisioned", json_true());
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:s, s:i, s:i, s:b, s:b}}", "da_provision", "method",
+                                                 use_pw ? "password" : "certificate", "area",
+                                                 vsafe_mcu_obk_name(VSAFE_MCU_OBK_HDPL1), "offset", 0, "length",
+                                                 (int)sizeof cfg, "encrypt", 0, "da_provisioned", valid));
     }
     printf("DA configuration (%s) written to OBK HDPL1\n", use_pw ? "password hash" : "root public key hash, mask");
     return 0;
 }
 
-static int discover(vsafe_cli_t *cli, vsafe_mcu_t *m)
+/* ---- The DA mailbox, in process or over --connect ----
+ * discover, regress, open-debug, close-debug and keygen --bind talk to the MCU only through a link
+ * (vsafe_da_link_t): the board's MCU opened here from DIR/mcu.nvm, or the served board's MCU over
+ * the socket (DA_EXCHANGE). Everything they print comes from the frames the MCU answers (a
+ * Discovery before, and after, an authentication), so the output is the same either way. */
+typedef struct {
+    vsafe_da_link_t link;
+    vsafe_mcu_t *mcu; /* opened here; NULL over --connect (the connection is cli->conn) */
+} da_target_t;
+
+static int target_open(vsafe_cli_t *cli, da_target_t *t, int read_only)
 {
-    uint8_t req[8], rsp[512];
-    size_t n, rn;
+    memset(t, 0, sizeof *t);
+    int rc;
+    if (cli->connect != NULL) {
+        rc = cli->conn != NULL ? 0 : vsafe_cli_connect(cli);
+        t->link.conn = cli->conn;
+    } else {
+        rc = vsafe_cli_open_mcu(cli, &t->mcu, read_only);
+        t->link.mcu = t->mcu;
+    }
+    trace_setup(cli);
+    return rc;
+}
+
+static void target_close(da_target_t *t)
+{
+    vsafe_mcu_close(t->mcu);
+    t->mcu = NULL;
+    t->link.mcu = NULL;
+}
+
+/* A failed exchange. rsp_len 0: no MCU answered; over the socket the server says why, and a served
+ * board without DIR/mcu.nvm is NO_MCU, as a query on a directory without one is. */
+static int target_fail(vsafe_cli_t *cli, const da_target_t *t, int s, size_t rsp_len, const char *what)
+{
+    if (rsp_len == 0u && t->link.conn != NULL && s == VSAFE_ERR_NOT_FOUND) {
+        return vsafe_cli_fail_named(cli, "NO_MCU", "%s: the served board has no MCU (%s)", what, t->link.why);
+    }
+    if (rsp_len == 0u && t->link.why[0] != '\0') {
+        return vsafe_cli_fail(cli, s, "%s (server: %s)", what, t->link.why);
+    }
+    return vsafe_cli_fail(cli, s, "%s", what);
+}
+
+/* A Discovery TLV of at most 4 bytes as an unsigned little-endian number. */
+static int tlv_u32(const uint8_t *rsp, size_t rn, uint16_t type, uint32_t *x)
+{
+    const uint8_t *v;
+    size_t vl;
+    int s = vsafe_da_response_tlv(rsp, rn, type, &v, &vl);
+    if (s != VSAFE_OK || vl == 0u || vl > 4u) {
+        return s != VSAFE_OK ? s : VSAFE_ERR_PARSE;
+    }
+    *x = 0;
+    for (size_t j = vl; j-- > 0;) {
+        *x = *x << 8 | v[j];
+    }
+    return VSAFE_OK;
+}
+
+static int tlv_bytes(const uint8_t *rsp, size_t rn, uint16_t type, uint8_t *out, size_t len)
+{
+    const uint8_t *v;
+    size_t vl;
+    int s = vsafe_da_response_tlv(rsp, rn, type, &v, &vl);
+    if (s == VSAFE_OK && vl != len) {
+        s = VSAFE_ERR_PARSE;
+    }
+    if (s == VSAFE_OK) {
+        memcpy(out, v, len);
+    }
+    return s;
+}
+
+/* What the CLI needs to know of the MCU, as its Discovery response says it. */
+typedef struct {
+    uint32_t state, tzen, attempts_left, soc_class;
+    uint8_t soc_id[16], grant[16];
+} da_facts_t;
+
+/* Sends Discovery; rsp[cap] gets the response (*rn its length, 0 when no MCU answered). */
+static int target_discover(da_target_t *t, uint8_t *rsp, size_t cap, size_t *rn, da_facts_t *f)
+{
+    uint8_t req[8];
+    size_t n;
+    *rn = 0;
     int s = vsafe_da_frame_begin(VSAFE_DA_CMD_DISCOVERY, req, sizeof req, &n);
     if (s == VSAFE_OK) {
-        s = vsafe_da_exchange(m, req, n, rsp, sizeof rsp, &rn);
+        s = vsafe_da_link_exchange(&t->link, req, n, rsp, cap, rn);
     }
+    if (s == VSAFE_OK && f != NULL) {
+        int p = tlv_u32(rsp, *rn, VSAFE_DA_TLV_PRODUCT_STATE, &f->state);
+        if (p == VSAFE_OK) {
+            p = tlv_u32(rsp, *rn, VSAFE_DA_TLV_TZEN, &f->tzen);
+        }
+        if (p == VSAFE_OK) {
+            p = tlv_u32(rsp, *rn, VSAFE_DA_TLV_ATTEMPTS_LEFT, &f->attempts_left);
+        }
+        if (p == VSAFE_OK) {
+            p = tlv_u32(rsp, *rn, VSAFE_DA_TLV_SOC_CLASS, &f->soc_class);
+        }
+        if (p == VSAFE_OK) {
+            p = tlv_bytes(rsp, *rn, VSAFE_DA_TLV_SOC_ID, f->soc_id, 16);
+        }
+        if (p == VSAFE_OK) {
+            p = tlv_bytes(rsp, *rn, VSAFE_DA_TLV_DEBUG_GRANT, f->grant, 16);
+        }
+        s = p != VSAFE_OK ? VSAFE_ERR_PARSE : s; /* not this MCU model's Discovery */
+    }
+    return s;
+}
+
+static int bind_to_board(vsafe_cli_t *cli, uint32_t *soc_class, uint8_t soc_id[16])
+{
+    da_target_t t;
+    int rc = target_open(cli, &t, 1);
+    if (rc == 0) {
+        uint8_t rsp[512];
+        size_t rn = 0;
+        da_facts_t f;
+        int s = target_discover(&t, rsp, sizeof rsp, &rn, &f);
+        if (s != VSAFE_OK) {
+            rc = target_fail(cli, &t, s, rn, "da keygen --bind: Discovery");
+        } else {
+            *soc_class = f.soc_class;
+            memcpy(soc_id, f.soc_id, 16);
+        }
+    }
+    target_close(&t);
+    return rc;
+}
+
+static const char *state_name(uint32_t code) { return vsafe_mcu_state_name((vsafe_mcu_state_t)code); }
+
+static int sub_discover(vsafe_cli_t *cli, int argc, char **argv)
+{
+    int done = 0;
+    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
+    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    da_target_t t;
+    if ((rc = target_open(cli, &t, 1)) != 0) {
+        target_close(&t);
+        return rc;
+    }
+    uint8_t rsp[512];
+    size_t rn = 0;
+    da_facts_t facts;
+    int s = target_discover(&t, rsp, sizeof rsp, &rn, &facts);
     if (s != VSAFE_OK) {
-        return vsafe_cli_fail(cli, s, "da discover");
+        rc = target_fail(cli, &t, s, rn, "da discover");
+        target_close(&t);
+        return rc;
     }
+    target_close(&t);
     /* kind: 0 = unsigned little-endian number (printed in hex: codes and flags), 1 = hex bytes,
      * 2 = a count (printed in decimal) */
     static const struct {
@@ -437,7 +586,8 @@ static int discover(vsafe_cli_t *cli, vsafe_mcu_t *m)
              {VSAFE_DA_TLV_TOKEN_FORMATS, "token_formats", 0},   {VSAFE_DA_TLV_CERT_FORMATS, "cert_formats", 0},
              {VSAFE_DA_TLV_CRYPTOSYSTEMS, "cryptosystems", 1},   {VSAFE_DA_TLV_ST_PROVISIONED, "st_provisioned", 0},
              {VSAFE_DA_TLV_PROVISIONED_MASK, "provisioned_mask", 1}, {VSAFE_DA_TLV_PRODUCT_STATE, "product_state", 0},
-             {VSAFE_DA_TLV_TZEN, "tzen", 0},                     {VSAFE_DA_TLV_ATTEMPTS_LEFT, "attempts_left", 2}};
+             {VSAFE_DA_TLV_TZEN, "tzen", 0},                     {VSAFE_DA_TLV_ATTEMPTS_LEFT, "attempts_left", 2},
+             {VSAFE_DA_TLV_DEBUG_GRANT, "debug_grant", 1}};
     json_t *o = json_object();
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         const uint8_t *v;
@@ -463,9 +613,9 @@ static int discover(vsafe_cli_t *cli, vsafe_mcu_t *m)
             }
         }
     }
-    json_object_set_new(o, "product_state_name", json_string(vsafe_mcu_state_name(vsafe_mcu_state(m))));
+    json_object_set_new(o, "product_state_name", json_string(state_name(facts.state)));
     if (cli->json) {
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:o}", "da_discover", o));
     }
     json_decref(o);
     return 0;
@@ -490,6 +640,10 @@ static int load_chain(const char *path, uint8_t (*chain)[VSAFE_DA_CERT_LEN], siz
     }
     return s;
 }
+
+/* Which states a regression starts from (what the MCU grants, src/mcu: T7 full, T8 partial). */
+#define FULL_FROM "PROVISIONING, iROT_PROVISIONED, TZ_CLOSED or CLOSED"
+#define PARTIAL_FROM "CLOSED with TrustZone on"
 
 /* regress --full|--partial, open-debug: one authentication with the chain/leaf key or password. */
 static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv)
@@ -541,7 +695,8 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
         }
         bit = (int)((secure ? VSAFE_DA_PERM_DEBUG_S_HDPL1 : VSAFE_DA_PERM_DEBUG_NS_HDPL1) + h - 1u);
     }
-    /* The password: ST's password.bin (an ADAC TLV) by --password-file, or the other secret forms. */
+    /* The credential, read before anything is sent: ST's password.bin (an ADAC TLV) by
+     * --password-file, the other secret forms, or the chain and the leaf key. */
     uint8_t pw[PASSWORD_CAP];
     size_t pw_len = 0;
     bool use_pw = vsafe_cli_secret_given(&pw_s);
@@ -584,48 +739,14 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
     } else if (use_pw && (rc = vsafe_cli_secret_read(cli, "password", &pw_s, (char *)pw, sizeof pw, &pw_len)) != 0) {
         return rc;
     }
-    vsafe_mcu_t *m;
-    if ((rc = vsafe_cli_open_mcu(cli, &m, 0)) != 0) {
-        vsafe_wipe(pw, sizeof pw);
-        return rc;
-    }
-    trace_setup(cli);
-    vsafe_mcu_state_t before = vsafe_mcu_state(m);
-    if (before == VSAFE_MCU_STATE_OPEN) {
-        /* Nothing to gain in OPEN (debug is open, there is nothing to regress), and each try
-         * would cost one of the device's lifetime attempts. */
-        vsafe_mcu_close(m);
-        vsafe_wipe(pw, sizeof pw);
-        if (!regress) {
-            if (cli->json) {
-                return vsafe_cli_json_out(cli, json_pack("{s:s, s:s, s:b}", "from", "OPEN", "state", "OPEN", "no_op", 1));
-            }
-            printf("debug is already open in OPEN: nothing to authenticate (no attempt used)\n");
-            return 0;
-        }
-        return vsafe_cli_fail(cli, VSAFE_ERR_MCU_TRANSITION,
-                              "da regress: the MCU is OPEN, there is nothing to regress (no attempt used)");
-    }
-    double t0 = now_ms();
-    int s;
-    /* Discovery first, as a debugger does */
-    uint8_t dreq[8], drsp[512];
-    size_t dl, dn;
-    s = vsafe_da_frame_begin(VSAFE_DA_CMD_DISCOVERY, dreq, sizeof dreq, &dl);
-    if (s == VSAFE_OK) {
-        s = vsafe_da_exchange(m, dreq, dl, drsp, sizeof drsp, &dn);
-    }
-    if (s == VSAFE_OK && use_pw) {
-        s = vsafe_da_authenticate_password_bytes(m, pw, pw_len);
-    } else if (s == VSAFE_OK) {
-        uint8_t chain[4][VSAFE_DA_CERT_LEN];
-        const uint8_t *ptr[4];
-        size_t n = 0;
+    uint8_t chain[4][VSAFE_DA_CERT_LEN];
+    size_t n = 0;
+    vsafe_da_key_t *leaf = NULL;
+    if (!use_pw) {
         const char *cp = chain_s != NULL ? chain_s : da_path(cli, NULL, "cert_leaf_chain.b64");
-        s = load_chain(cp, chain, 4, &n);
+        int s = load_chain(cp, chain, 4, &n);
         if (s == VSAFE_ERR_NOT_FOUND && chain_s == NULL) {
             /* No credential given and none from da keygen: say what the command needs. */
-            vsafe_mcu_close(m);
             return vsafe_cli_fail_hint(cli, s,
                                        "give --password PW or --password-file F for a password DA configuration, or "
                                        "--chain F --key F for a certificate one, as da keygen writes them to DIR/da",
@@ -633,48 +754,126 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
                                        sub, cp);
         }
         if (s != VSAFE_OK) {
-            vsafe_mcu_close(m);
             return vsafe_cli_fail(cli, s, "da %s: reading the certificate chain %s (base64 ADAC certificates, as ST's "
                                   "cert_leaf_chain.b64; nothing was sent)", sub, cp);
         }
-        vsafe_da_key_t *leaf = NULL;
         const char *kp = key_s != NULL ? key_s : da_path(cli, NULL, "key_3_leaf.pem");
         s = vsafe_da_key_load(&leaf, kp);
         if (s != VSAFE_OK) {
-            vsafe_mcu_close(m);
             return vsafe_cli_fail(cli, s, "da %s: reading the leaf key %s (nothing was sent)", sub, kp);
         }
+    }
+    da_target_t t;
+    if ((rc = target_open(cli, &t, 0)) != 0) {
+        target_close(&t);
+        vsafe_wipe(pw, sizeof pw);
+        vsafe_da_key_free(leaf);
+        return rc;
+    }
+    /* Discovery first, as a debugger does: the state it reports decides whether to go on. */
+    uint8_t drsp[512];
+    size_t dn = 0;
+    da_facts_t before, after;
+    int s = target_discover(&t, drsp, sizeof drsp, &dn, &before);
+    char what[320];
+    const char *refusal = NULL;
+    if (s != VSAFE_OK) {
+        snprintf(what, sizeof what, "da %s: Discovery", sub);
+        refusal = what;
+    } else if (before.state == VSAFE_MCU_STATE_OPEN) {
+        /* Nothing to gain in OPEN (debug is open, there is nothing to regress), and each try
+         * would cost one of the device's lifetime attempts. */
+        if (!regress) {
+            target_close(&t);
+            vsafe_wipe(pw, sizeof pw);
+            vsafe_da_key_free(leaf);
+            if (cli->json) {
+                return vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:s, s:b}}", "da_open_debug", "from", "OPEN", "state",
+                                                         "OPEN", "no_op", 1));
+            }
+            printf("debug is already open in OPEN: nothing to authenticate (no attempt used)\n");
+            return 0;
+        }
+        s = VSAFE_ERR_MCU_TRANSITION;
+        snprintf(what, sizeof what, "da regress: the product is OPEN, there is nothing to regress: a full regression "
+                                    "needs " FULL_FROM ", a partial one " PARTIAL_FROM " (no attempt used)");
+        refusal = what;
+    } else if (bit == VSAFE_DA_PERM_REGRESS_PARTIAL &&
+               (before.state != VSAFE_MCU_STATE_CLOSED || before.tzen != VSAFE_MCU_TZEN_ON)) {
+        s = VSAFE_ERR_MCU_TRANSITION;
+        snprintf(what, sizeof what, "da regress: a partial regression needs " PARTIAL_FROM "; the product is %s with "
+                                    "TrustZone %s (no attempt used; --full regresses to OPEN)",
+                 state_name(before.state), before.tzen == VSAFE_MCU_TZEN_ON ? "on" : "off");
+        refusal = what;
+    }
+    if (refusal != NULL) {
+        rc = target_fail(cli, &t, s, dn, refusal);
+        target_close(&t);
+        vsafe_wipe(pw, sizeof pw);
+        vsafe_da_key_free(leaf);
+        return rc;
+    }
+    double t0 = now_ms();
+    if (use_pw) {
+        s = vsafe_da_link_authenticate_password(&t.link, pw, pw_len);
+    } else {
         uint8_t perm[16] = {0};
+        const uint8_t *ptr[4];
         perm[bit / 8] = (uint8_t)(1u << (bit % 8));
         for (size_t i = 0; i < n; i++) {
             ptr[i] = chain[i];
         }
-        s = vsafe_da_authenticate(m, ptr, n, leaf, perm);
-        vsafe_da_key_free(leaf);
+        s = vsafe_da_link_authenticate(&t.link, ptr, n, leaf, perm);
     }
-    vsafe_wipe(pw, sizeof pw);
     double ms = now_ms() - t0;
-    vsafe_mcu_info_t info;
-    int si = vsafe_mcu_info(m, &info);
-    vsafe_mcu_close(m);
+    vsafe_wipe(pw, sizeof pw);
+    vsafe_da_key_free(leaf);
+    bool transport_failed = t.link.why[0] != '\0';
+    char why[sizeof t.link.why];
+    memcpy(why, t.link.why, sizeof why);
+    /* Discovery again: the state the exchange left and the attempts that remain. */
+    int sa = transport_failed ? s : target_discover(&t, drsp, sizeof drsp, &dn, &after);
+    target_close(&t);
     if (s != VSAFE_OK) {
-        return vsafe_cli_fail(cli, s, "da %s (attempts used: %u of %u)", sub, si == VSAFE_OK ? info.da_attempts : 0u,
-                              si == VSAFE_OK ? info.da_attempt_limit : 0u);
+        char left[64] = "";
+        if (sa == VSAFE_OK) {
+            snprintf(left, sizeof left, " (attempts left: %u)", after.attempts_left);
+        }
+        if (transport_failed) {
+            return vsafe_cli_fail(cli, s, "da %s (server: %s)", sub, why);
+        }
+        if (s == VSAFE_ERR_MCU_TRANSITION) {
+            return vsafe_cli_fail(cli, s, "da %s: authenticated, but %s needs %s; the product is %s%s", sub,
+                                  bit == VSAFE_DA_PERM_REGRESS_PARTIAL ? "a partial regression" : "a full regression",
+                                  bit == VSAFE_DA_PERM_REGRESS_PARTIAL ? PARTIAL_FROM : FULL_FROM,
+                                  state_name(sa == VSAFE_OK ? after.state : before.state), left);
+        }
+        return vsafe_cli_fail(cli, s, "da %s%s", sub, left);
+    }
+    if (sa != VSAFE_OK) {
+        /* Granted, but the MCU no longer answers Discovery: the state is not known here. */
+        return vsafe_cli_fail(cli, sa, "da %s: granted, then Discovery failed", sub);
     }
     bool secure = bit < VSAFE_DA_PERM_DEBUG_NS_HDPL1;
     unsigned level = (unsigned)bit - (secure ? VSAFE_DA_PERM_DEBUG_S_HDPL1 : VSAFE_DA_PERM_DEBUG_NS_HDPL1) + 1u;
     if (cli->json) {
         json_t *o = json_object();
-        json_object_set_new(o, "from", json_string(vsafe_mcu_state_name(before)));
-        json_object_set_new(o, "state", json_string(vsafe_mcu_state_name(info.state)));
+        json_object_set_new(o, "from", json_string(state_name(before.state)));
+        json_object_set_new(o, "state", json_string(state_name(after.state)));
         json_object_set_new(o, "granted_bit", json_integer(bit));
+        json_object_set_new(o, "attempts_left", json_integer(after.attempts_left));
+        if (!regress) {
+            json_object_set_new(o, "domain", json_string(secure ? "s" : "ns"));
+            json_object_set_new(o, "hdpl", json_integer(level));
+            json_object_set_new(o, "no_op", json_false());
+        }
         json_object_set_new(o, "elapsed_ms", json_real(ms));
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:o}", regress ? "da_regress" : "da_open_debug", o));
     }
     if (regress) {
         printf("%s regression granted: %s -> %s (device reset; %.2f ms)\n",
-               bit == VSAFE_DA_PERM_REGRESS_FULL ? "full" : "partial", vsafe_mcu_state_name(before),
-               vsafe_mcu_state_name(info.state), ms);
+               bit == VSAFE_DA_PERM_REGRESS_FULL ? "full" : "partial", state_name(before.state),
+               state_name(after.state), ms);
     } else {
         printf("debug reopened: %s domain at HDPL%u (DBG_AUTH_HDPL) until the next reset (%.2f ms)\n",
                secure ? "secure" : "non-secure", level, ms);
@@ -685,49 +884,40 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
 /* Lock Debug: closes what a debug authentication opened, without a reset. */
 static int close_debug(vsafe_cli_t *cli, int argc, char **argv)
 {
-    vsafe_mcu_t *m = NULL;
-    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 0, NULL, 0, &m);
-    if (rc != 0) {
-        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
+    int done = 0;
+    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
+    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
     }
-    trace_setup(cli);
-    uint8_t req[8], rsp[64];
-    size_t n, rn;
-    vsafe_mcu_info_t before, after;
-    int s = vsafe_mcu_info(m, &before);
+    da_target_t t;
+    if ((rc = target_open(cli, &t, 0)) != 0) {
+        target_close(&t);
+        return rc;
+    }
+    uint8_t req[8], rsp[512];
+    size_t n, rn = 0;
+    da_facts_t before;
+    int s = target_discover(&t, rsp, sizeof rsp, &rn, &before);
     if (s == VSAFE_OK) {
         s = vsafe_da_frame_begin(VSAFE_DA_CMD_LOCK_DEBUG, req, sizeof req, &n);
     }
     if (s == VSAFE_OK) {
-        s = vsafe_da_exchange(m, req, n, rsp, sizeof rsp, &rn);
+        s = vsafe_da_link_exchange(&t.link, req, n, rsp, sizeof rsp, &rn);
     }
-    if (s == VSAFE_OK) {
-        s = vsafe_mcu_info(m, &after);
-    }
-    vsafe_mcu_close(m);
     if (s != VSAFE_OK) {
-        return vsafe_cli_fail(cli, s, "da close-debug");
+        rc = target_fail(cli, &t, s, rn, "da close-debug");
+        target_close(&t);
+        return rc;
     }
+    target_close(&t);
     static const uint8_t none16[16];
-    bool was_open = memcmp(before.debug_grant, none16, 16) != 0;
+    bool was_open = memcmp(before.grant, none16, 16) != 0;
     if (cli->json) {
-        return vsafe_cli_json_out(cli, json_pack("{s:b, s:b}", "was_open", was_open, "closed", 1));
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:b, s:b}}", "da_close_debug", "was_open", was_open, "closed", 1));
     }
     printf("%s\n", was_open ? "authenticated debug closed (Lock Debug)" : "no authenticated debug was open");
     return 0;
-}
-
-static int sub_discover(vsafe_cli_t *cli, int argc, char **argv)
-{
-    vsafe_mcu_t *m = NULL;
-    int rc = vsafe_cli_open_mcu_args(cli, argc, argv, 0, NULL, 1, &m);
-    if (rc != 0) {
-        return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
-    }
-    trace_setup(cli);
-    rc = discover(cli, m);
-    vsafe_mcu_close(m);
-    return rc;
 }
 
 static int sub_regress(vsafe_cli_t *cli, int argc, char **argv)

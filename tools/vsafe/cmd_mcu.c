@@ -102,7 +102,7 @@ static int show(vsafe_cli_t *cli, vsafe_mcu_t *m)
         json_object_set_new(o, "dhuk_epoch", json_integer(i.dhuk_epoch));
         json_object_set_new(o, "host_keys", json_boolean(i.host_keys));
         free(id), free(dm), free(gr);
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:o}", "mcu_show", o));
     }
     printf("product state   %s (0x%02X)%s\n", vsafe_mcu_state_name(i.state), (unsigned)i.state,
            i.pending_set ? "" : "");
@@ -215,21 +215,24 @@ static int cmd_state(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
         json_t *o = json_object();
         json_object_set_new(o, "state", json_string(vsafe_mcu_state_name(vsafe_mcu_state(m))));
         json_object_set_new(o, "pending", json_string(vsafe_mcu_state_name(to)));
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:o}", "mcu_state", o));
     }
     printf("PRODUCT_STATE programmed to %s (0x%02X); takes effect at reset (vsafe mcu reset)\n",
            vsafe_mcu_state_name(to), (unsigned)to);
     return 0;
 }
 
-static int simple_ok(vsafe_cli_t *cli, vsafe_mcu_t *m, const char *what)
+/* The result of a subcommand that only changes the MCU: {"<key>": {"state": ..., "ok": true, ...}},
+ * extra (may be NULL) adding its own fields. */
+static int simple_ok(vsafe_cli_t *cli, vsafe_mcu_t *m, const char *key, json_t *extra, const char *what)
 {
     if (cli->json) {
-        json_t *o = json_object();
+        json_t *o = extra != NULL ? extra : json_object();
         json_object_set_new(o, "state", json_string(vsafe_mcu_state_name(vsafe_mcu_state(m))));
         json_object_set_new(o, "ok", json_true());
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:o}", key, o));
     }
+    json_decref(extra);
     printf("%s; product state %s\n", what, vsafe_mcu_state_name(vsafe_mcu_state(m)));
     return 0;
 }
@@ -290,7 +293,9 @@ static int cmd_obk(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
         if (rc != VSAFE_OK) {
             return vsafe_cli_fail(cli, rc, "obk write %s", vsafe_mcu_obk_name(area));
         }
-        return simple_ok(cli, m, "OBK written");
+        return simple_ok(cli, m, "mcu_obk_write",
+                         json_pack("{s:s, s:i, s:i}", "area", vsafe_mcu_obk_name(area), "offset", (int)off, "length", (int)n),
+                         "OBK written");
     }
     if (strcmp(pos[0], "read") != 0) {
         return vsafe_cli_usage_error(cli, "obk read|write AREA");
@@ -315,7 +320,7 @@ static int cmd_obk(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
         json_object_set_new(o, "offset", json_integer(off));
         json_object_set_new(o, "data", json_string(hex));
         free(hex);
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:o}", "mcu_obk_read", o));
     }
     printf("%s\n", hex);
     free(hex);
@@ -361,7 +366,7 @@ static int cmd_graph(vsafe_cli_t *cli, vsafe_mcu_t *m)
         json_object_set_new(o, "state", json_string(vsafe_mcu_state_name(cur)));
         json_object_set_new(o, "dot", json_string(dot));
         free(dot);
-        return vsafe_cli_json_out(cli, o);
+        return vsafe_cli_json_out(cli, json_pack("{s:o}", "mcu_graph", o));
     }
     fputs(dot, stdout);
     free(dot);
@@ -414,7 +419,7 @@ static int sub_reset(vsafe_cli_t *cli, int argc, char **argv)
         return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
     int s = vsafe_mcu_reset(m);
-    rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu reset") : simple_ok(cli, m, "reset done");
+    rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu reset") : simple_ok(cli, m, "mcu_reset", NULL, "reset done");
     vsafe_mcu_close(m);
     return rc;
 }
@@ -433,7 +438,8 @@ static int sub_trustzone(vsafe_cli_t *cli, int argc, char **argv)
     } else {
         int s = vsafe_mcu_set_trustzone(m, on);
         rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu trustzone %s", pos[0])
-                           : simple_ok(cli, m, on ? "TrustZone on" : "TrustZone off");
+                           : simple_ok(cli, m, "mcu_trustzone", json_pack("{s:b}", "trustzone", on),
+                                       on ? "TrustZone on" : "TrustZone off");
     }
     vsafe_mcu_close(m);
     return rc;
@@ -452,7 +458,8 @@ static int sub_hdpl(vsafe_cli_t *cli, int argc, char **argv)
         rc = VSAFE_CLI_EXIT_USAGE;
     } else {
         int s = vsafe_mcu_hdpl_raise(m, lvl);
-        rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu hdpl %u", lvl) : simple_ok(cli, m, "HDPL raised");
+        rc = s != VSAFE_OK ? vsafe_cli_fail(cli, s, "mcu hdpl %u", lvl)
+                           : simple_ok(cli, m, "mcu_hdpl", json_pack("{s:i}", "hdpl", (int)lvl), "HDPL raised");
     }
     vsafe_mcu_close(m);
     return rc;
@@ -546,6 +553,8 @@ static int cmd_hostkeys(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
     if (!cli->json && was_open) {
         printf("secure element's provisioning control fields locked (no re-provisioning, no further change)\n");
     }
-    return simple_ok(cli, m, aes256 ? "AES-256 host keys in OBK HDPL3-S and in the secure element"
+    return simple_ok(cli, m, "mcu_hostkeys",
+                     json_pack("{s:s}", "key_type", aes256 ? "aes256" : "aes128"),
+                     aes256 ? "AES-256 host keys in OBK HDPL3-S and in the secure element"
                                     : "AES-128 host keys in OBK HDPL3-S and in the secure element");
 }

@@ -11,11 +11,13 @@
 #include "cli_io.h"
 #include "cmd_mcu.h"
 
+/* Region numbers (VSAFE_MCU_SFI_*) by the names --region and the JSON use. */
+static const char *const region_names[4] = {"", "irot", "s", "ns"};
+
 static int parse_region(vsafe_cli_t *cli, const char *s, unsigned *region)
 {
-    static const char *const names[4] = {"", "irot", "s", "ns"};
     for (unsigned r = 1; r <= 3; r++) {
-        if (s != NULL && strcmp(s, names[r]) == 0) {
+        if (s != NULL && strcmp(s, region_names[r]) == 0) {
             *region = r;
             return 0;
         }
@@ -42,7 +44,7 @@ static int sub_pubkey(vsafe_cli_t *cli, int argc, char **argv)
     }
     char *ph = vsafe_cli_hex(pub, 64), *ih = vsafe_cli_hex(info.soc_id, 16);
     if (cli->json) {
-        json_t *o = json_pack("{s:s, s:s}", "provisioning_key", ph, "soc_id", ih);
+        json_t *o = json_pack("{s:{s:s, s:s}}", "sfi_pubkey", "provisioning_key", ph, "soc_id", ih);
         free(ph);
         free(ih);
         return vsafe_cli_json_out(cli, o);
@@ -140,8 +142,8 @@ static int sub_pack(vsafe_cli_t *cli, int argc, char **argv)
         return rc;
     }
     if (cli->json) {
-        return vsafe_cli_json_out(cli, json_pack("{s:i, s:i, s:i}", "region", (int)region, "version", (int)version,
-                                                 "bytes", (int)olen));
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:i, s:i, s:s}}", "sfi_pack", "region", region_s, "version",
+                                                 (int)version, "bytes", (int)olen, "out", out_s));
     }
     printf("%zu-byte image for region %s, version %u, packed for this device into %s\n", plen, region_s, version,
            out_s);
@@ -181,7 +183,8 @@ static int sub_install(vsafe_cli_t *cli, int argc, char **argv)
         return vsafe_cli_fail(cli, s, "sfi install %s", pos[0]);
     }
     if (cli->json) {
-        return vsafe_cli_json_out(cli, json_pack("{s:i, s:i}", "region", (int)region, "version", (int)ver));
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:i}}", "sfi_install", "region", region_names[region], "version",
+                                                 (int)ver));
     }
     printf("installed into region %u (version %u)\n", region, ver);
     return 0;
@@ -194,7 +197,6 @@ static int sub_show(vsafe_cli_t *cli, int argc, char **argv)
     if (rc != 0) {
         return rc < 0 ? VSAFE_CLI_EXIT_OK : rc;
     }
-    static const char *const names[4] = {"", "irot", "s", "ns"};
     json_t *arr = json_array();
     for (unsigned r = 1; r <= 3; r++) {
         uint8_t owner[32], zero[32] = {0};
@@ -204,18 +206,18 @@ static int sub_show(vsafe_cli_t *cli, int argc, char **argv)
         }
         char *oh = vsafe_cli_hex(owner, 32);
         bool is_free = memcmp(owner, zero, 32) == 0;
-        json_array_append_new(arr, json_pack("{s:s, s:i, s:s?, s:i}", "region", names[r], "size",
+        json_array_append_new(arr, json_pack("{s:s, s:i, s:s?, s:i}", "region", region_names[r], "size",
                                              (int)vsafe_mcu_sfi_region_size(r), "owner", is_free ? NULL : oh,
                                              "version", (int)ver));
         if (!cli->json) {
-            printf("%-5s %4u bytes  %s  version %u\n", names[r], vsafe_mcu_sfi_region_size(r),
+            printf("%-5s %4u bytes  %s  version %u\n", region_names[r], vsafe_mcu_sfi_region_size(r),
                    is_free ? "free" : oh, ver);
         }
         free(oh);
     }
     vsafe_mcu_close(m);
     if (cli->json) {
-        return vsafe_cli_json_out(cli, json_pack("{s:o}", "regions", arr));
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:o}}", "sfi_show", "regions", arr));
     }
     json_decref(arr);
     return 0;

@@ -278,14 +278,16 @@ int main(int argc, char **argv)
             cli.command = commands[c].name;
             cli.usage = commands[c].usage;
             cli.summary = commands[c].summary;
-            static const char *const local_only[] = {"init", "check", "mcu", "da"};
+            /* da goes through --connect for the DA mailbox (da provision refuses itself there). */
+            static const char *const local_only[] = {"init", "check", "mcu", "sfi"};
             for (size_t u = 0; cli.connect != NULL && u < sizeof local_only / sizeof local_only[0]; u++) {
                 if (strcmp(argv[i], local_only[u]) == 0) {
                     /* Refused, never run on a local DIR by surprise: the served device is not here. */
-                    char msg[200];
+                    char msg[300];
                     snprintf(msg, sizeof msg, "'%s' works on a device directory and cannot go through --connect%s",
                              argv[i], u < 2 ? " (run it where the server's device directory is)"
-                                            : " (the server serves the secure element, not the MCU model)");
+                                            : " (the server carries the secure element and the MCU's DA mailbox "
+                                              "only: vsafe da discover|regress|open-debug|close-debug)");
                     return main_refuse(&cli, VSAFE_CLI_EXIT_USAGE, "USAGE", msg);
                 }
             }
