@@ -220,5 +220,19 @@ both 2 USAGE "'init' works on a device directory and cannot go through --connect
 both 2 USAGE "--cut-after cannot go through --connect" "" --connect "$T/nosock" --cut-after 1 zones
 both 1 ERR_IO "--pcap: cannot create '$T/adir/x/c.pcap': No such file or directory" "" --device "$D" --pcap "$T/adir/x/c.pcap" zones
 both 1 ERR_NOT_FOUND "--ca-cert: cannot open '$T/noca.pem': No such file or directory" "" --device "$D" identity --ca-cert "$T/noca.pem"
+# regress_da_regress_needs_state: a regression refused for the product state says which state it
+# needs (not a bare ERR_MCU_TRANSITION), on one line, before any attempt is spent
+M="$T/mcu"
+"$V" --device "$M" init >/dev/null && "$V" --device "$M" mcu trustzone on >/dev/null || { echo "FAIL: mcu set-up"; fail=1; }
+run 1 "a full regression needs PROVISIONING, iROT_PROVISIONED, TZ_CLOSED or CLOSED, a partial one CLOSED with TrustZone on" \
+  --device "$M" da regress --full --password hunter22
+grep -qF "ERR_MCU_TRANSITION" "$T/err" && grep -qF "the product is OPEN" "$T/err" || { echo "FAIL: OPEN refusal: $(cat "$T/err")"; fail=1; }
+one_line "da regress in OPEN"
+"$V" --device "$M" mcu state PROVISIONING >/dev/null && "$V" --device "$M" mcu reset >/dev/null && "$V" --device "$M" da keygen >/dev/null \
+  && "$V" --device "$M" da provision >/dev/null || { echo "FAIL: provisioning set-up"; fail=1; }
+run 1 "a partial regression needs CLOSED with TrustZone on; the product is PROVISIONING with TrustZone on" \
+  --device "$M" da regress --partial
+one_line "da regress --partial in PROVISIONING"
+"$V" --device "$M" --json mcu show | grep -qF '"da_attempts":0,' || { echo "FAIL: the refused partial regression spent an attempt"; fail=1; }
 [ $fail -eq 0 ] && echo "cli_messages: all passed"
 exit $fail

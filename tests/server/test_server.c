@@ -670,6 +670,154 @@ static void test_da(void)
     CHECK(access(mcu_path, F_OK) != 0, "the refusal created no mcu.nvm");
 }
 
+/* A request frame as docs/LIFECYCLE.md and SOCKET.md write it, built here by hand: 2 reserved,
+ * COMMAND u16 LE, DATA_COUNT u32 LE (words), then at most one TLV {2 reserved, TYPE u16 LE,
+ * LENGTH u32 LE, value padded to a word}. */
+static size_t da_frame(uint16_t cmd, uint16_t type, const uint8_t *v, size_t len, uint8_t *out)
+{
+    size_t padded = (len + 3u) & ~(size_t)3u, n = v != NULL ? 8u + padded : 0u;
+    memset(out, 0, 8 + n);
+    out[2] = (uint8_t)cmd, out[3] = (uint8_t)(cmd >> 8);
+    out[4] = (uint8_t)(n / 4u);
+    if (v != NULL) {
+        out[10] = (uint8_t)type, out[11] = (uint8_t)(type >> 8);
+        out[12] = (uint8_t)len, out[13] = (uint8_t)(len >> 8);
+        memcpy(out + 16, v, len);
+    }
+    return 8 + n;
+}
+
+/* The ADAC status (bytes 2..3 LE) of the response frame after OUTCOME in a DA_EXCHANGE reply. */
+static unsigned adac_status(const uint8_t *d, size_t n)
+{
+    return n >= 4 + 8 ? (unsigned)(d[6] | d[7] << 8) : 0xFFFFu;
+}
+
+/* One Discovery TLV value from a DA_EXCHANGE reply (d: OUTCOME then the frame). */
+static const uint8_t *disc_tlv(const uint8_t *d, size_t n, uint16_t type, size_t *len)
+{
+    for (size_t p = 4 + 8; p + 8 <= n;) {
+        size_t l = (size_t)(d[p + 4] | d[p + 5] << 8);
+        if ((unsigned)(d[p + 2] | d[p + 3] << 8) == type && p + 8 + l <= n) {
+            *len = l;
+            return d + p + 8;
+        }
+        p += 8 + ((l + 3u) & ~(size_t)3u);
+    }
+    return NULL;
+}
+
+/* A whole ADAC exchange over DA_EXCHANGE, step by step: Start, one Authentication Response per
+ * certificate (NEED_MORE_DATA), the token (success, debug opens), Lock Debug; then a token signed
+ * by the wrong key is refused and counted. The credentials are made here with the host library;
+ * the expected statuses are the document's. */
+static int da_run(int fd, uint8_t (*chain)[VSAFE_DA_CERT_LEN], const vsafe_da_key_t *signer, unsigned bit,
+                  int32_t *outcome)
+{
+    uint8_t f[8 + 8 + 256], d[4200], nonce[32], perm[16] = {0}, token[VSAFE_DA_TOKEN_LEN];
+    size_t n = 0, fl = da_frame(0x0002, 0, NULL, 0, f);
+    CHECK(su_call(fd, 0x30, f, fl, d, sizeof d, &n) == 0 && be32(d) == 0 && adac_status(d, n) == 0, "Start");
+    CHECK(n == 4 + 8 + 36 && d[4 + 8] == 1, "challenge: %zu bytes", n);
+    if (n != 4 + 8 + 36) {
+        return -1;
+    }
+    memcpy(nonce, d + 4 + 12, 32);
+    for (int i = 0; i < 3; i++) {
+        fl = da_frame(0x0003, 0x0201, chain[i], VSAFE_DA_CERT_LEN, f);
+        CHECK(su_call(fd, 0x30, f, fl, d, sizeof d, &n) == 0 && be32(d) == 0 && adac_status(d, n) == 0x0002,
+              "certificate %d: outcome %d, ADAC status 0x%04X (want NEED_MORE_DATA)", i, (int32_t)be32(d),
+              adac_status(d, n));
+    }
+    perm[bit / 8] = (uint8_t)(1u << (bit % 8));
+    CHECK(vsafe_da_token_make(signer, nonce, perm, token) == VSAFE_OK, "token");
+    fl = da_frame(0x0003, 0x0200, token, sizeof token, f);
+    CHECK(su_call(fd, 0x30, f, fl, d, sizeof d, &n) == 0, "token request");
+    *outcome = (int32_t)be32(d);
+    return (int)adac_status(d, n);
+}
+
+static void test_da_exchange(void)
+{
+    char dev[300], sock[300], mcu_path[400];
+    dir_path(dev, sizeof dev, "dax");
+    dir_path(sock, sizeof sock, "dax.sock");
+    CHECK(su_make_device(dev) == VSAFE_OK, "device");
+    snprintf(mcu_path, sizeof mcu_path, "%s/mcu.nvm", dev);
+    /* The board: TrustZone on, PROVISIONING, a certificate DA configuration for a fresh root, CLOSED. */
+    vsafe_da_key_t *k[3] = {NULL, NULL, NULL};
+    uint8_t chain[3][VSAFE_DA_CERT_LEN], mask[16] = {0x77, 0x50}, pub[64], cfg[VSAFE_DA_CONFIG_LEN];
+    for (int i = 0; i < 3; i++) {
+        CHECK(vsafe_da_key_generate(&k[i]) == VSAFE_OK, "key %d", i);
+    }
+    CHECK(vsafe_da_cert_make(k[0], k[0], VSAFE_DA_ROLE_ROOT, 0, NULL, mask, chain[0]) == VSAFE_OK &&
+              vsafe_da_cert_make(k[1], k[0], VSAFE_DA_ROLE_INTERMEDIATE, 0, NULL, mask, chain[1]) == VSAFE_OK &&
+              vsafe_da_cert_make(k[2], k[1], VSAFE_DA_ROLE_LEAF, 0, NULL, mask, chain[2]) == VSAFE_OK &&
+              vsafe_da_key_public(k[0], pub) == VSAFE_OK && vsafe_da_config_cert(pub, mask, cfg) == VSAFE_OK,
+          "chain and configuration");
+    vsafe_mcu_t *mcu = NULL;
+    vsafe_mcu_options_t o = {.state_path = mcu_path, .rng_seed = 21};
+    CHECK(vsafe_mcu_open(&mcu, &o) == VSAFE_OK && vsafe_mcu_set_trustzone(mcu, true) == VSAFE_OK &&
+              vsafe_mcu_program_state(mcu, VSAFE_MCU_STATE_PROVISIONING) == VSAFE_OK && vsafe_mcu_reset(mcu) == VSAFE_OK &&
+              vsafe_mcu_obk_write(mcu, VSAFE_MCU_SECURE, VSAFE_MCU_OBK_HDPL1, 0, cfg, sizeof cfg) == VSAFE_OK &&
+              vsafe_mcu_program_state(mcu, VSAFE_MCU_STATE_CLOSED) == VSAFE_OK && vsafe_mcu_reset(mcu) == VSAFE_OK,
+          "board set-up");
+    vsafe_mcu_close(mcu);
+
+    su_server_t s;
+    const char *args[] = {"--device", dev, "--socket", sock, NULL};
+    CHECK(su_start(&s, args) == 0, "server did not start");
+    int fd = su_connect(sock);
+    CHECK(fd >= 0, "connect");
+    uint8_t f[16], d[4200];
+    size_t n = 0, fl, vl = 0;
+    const uint8_t *v;
+    static const uint8_t zero16[16];
+    fl = da_frame(0x0001, 0, NULL, 0, f);
+    CHECK(su_call(fd, 0x30, f, fl, d, sizeof d, &n) == 0 && be32(d) == 0, "Discovery");
+    v = disc_tlv(d, n, 0x80F2, &vl);
+    CHECK(v != NULL && vl == 4 && v[0] == VSAFE_MCU_STATE_CLOSED, "product state CLOSED");
+    v = disc_tlv(d, n, 0x80F4, &vl);
+    CHECK(v != NULL && vl == 4 && v[0] == 16, "16 attempts left");
+    v = disc_tlv(d, n, 0x80F5, &vl);
+    CHECK(v != NULL && vl == 16 && memcmp(v, zero16, 16) == 0, "no debug granted yet");
+
+    /* Non-secure debug at HDPL3 (bit 6), the right leaf key: granted. */
+    int32_t outcome = -1;
+    CHECK(da_run(fd, chain, k[2], VSAFE_DA_PERM_DEBUG_NS_HDPL1 + 2, &outcome) == 0 && outcome == 0,
+          "token with the leaf key: outcome %d", outcome);
+    CHECK(su_call(fd, 0x30, f, fl, d, sizeof d, &n) == 0 && be32(d) == 0, "Discovery after the grant");
+    v = disc_tlv(d, n, 0x80F5, &vl);
+    CHECK(v != NULL && vl == 16 && v[0] == 0x40 && memcmp(v + 1, zero16, 15) == 0, "debug grant is bit 6");
+    v = disc_tlv(d, n, 0x80F4, &vl);
+    CHECK(v != NULL && v[0] == 16, "a granted exchange costs no attempt");
+    /* Lock Debug closes it. */
+    uint8_t lock[8];
+    size_t ll = da_frame(0x0006, 0, NULL, 0, lock);
+    CHECK(su_call(fd, 0x30, lock, ll, d, sizeof d, &n) == 0 && be32(d) == 0 && adac_status(d, n) == 0, "Lock Debug");
+    CHECK(su_call(fd, 0x30, f, fl, d, sizeof d, &n) == 0 && be32(d) == 0, "Discovery after Lock Debug");
+    v = disc_tlv(d, n, 0x80F5, &vl);
+    CHECK(v != NULL && vl == 16 && memcmp(v, zero16, 16) == 0, "Lock Debug cleared the grant");
+
+    /* The token signed by the intermediate key instead of the leaf's: refused, and counted. */
+    int st = da_run(fd, chain, k[1], VSAFE_DA_PERM_DEBUG_NS_HDPL1 + 2, &outcome);
+    CHECK(outcome < 0 && st != 0 && st != 2, "wrong key: outcome %d, ADAC status 0x%04X", outcome, (unsigned)st);
+    CHECK(su_call(fd, 0x30, f, fl, d, sizeof d, &n) == 0 && be32(d) == 0, "Discovery after the refusal");
+    v = disc_tlv(d, n, 0x80F4, &vl);
+    CHECK(v != NULL && v[0] == 15, "the refused attempt is counted (%u left)", v != NULL ? v[0] : 0u);
+    close(fd);
+    CHECK(su_stop(&s, SIGTERM) == 0, "stop");
+
+    /* The board as the server left it, in process: CLOSED, one failed attempt, no debug open. */
+    vsafe_mcu_info_t info;
+    CHECK(vsafe_mcu_open(&mcu, &o) == VSAFE_OK && vsafe_mcu_info(mcu, &info) == VSAFE_OK, "reopen");
+    CHECK(info.state == VSAFE_MCU_STATE_CLOSED && info.da_attempts == 1 && memcmp(info.debug_grant, zero16, 16) == 0,
+          "after the server: state 0x%02X, %u attempts", (unsigned)info.state, info.da_attempts);
+    vsafe_mcu_close(mcu);
+    for (int i = 0; i < 3; i++) {
+        vsafe_da_key_free(k[i]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -688,7 +836,8 @@ int main(int argc, char **argv)
     } tests[] = {{"roundtrip", test_roundtrip},     {"two_clients", test_two_clients_and_malformed},
                  {"socket_in_use", test_socket_in_use}, {"control", test_control},
                  {"cuts", test_cuts},               {"group_commit", test_group_commit},
-                 {"process_kill", test_process_kill}, {"da", test_da}};
+                 {"process_kill", test_process_kill}, {"da", test_da},
+                 {"da_exchange", test_da_exchange}};
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (only[0] && strcmp(only, tests[i].name) != 0) {
             continue;

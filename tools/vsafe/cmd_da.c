@@ -651,22 +651,30 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
     const char *chain_s = NULL, *key_s = NULL, *dom_s = NULL, *hdpl_s = NULL, *per_s = NULL;
     vsafe_cli_secret_t pw_s = {0};
     int full = 0, partial = 0, done = 0;
-    vsafe_cli_opt_t opts[] = {
+    bool regress = strcmp(sub, "regress") == 0;
+    /* One parser, two option sets: regress takes --full|--partial, open-debug --domain and --hdpl. */
+    const vsafe_cli_opt_t only_regress[] = {
         {"full", 0, NULL, &full, NULL, "full regression to OPEN: erases flash, SRAM and OBK"},
-        {"partial", 0, NULL, &partial, NULL, "partial regression (TrustZone on): erases the non-secure side only"},
-        {"per", 1, &per_s, NULL, "LETTER", "CubeProgrammer's permission letter: a full, b partial, c..e secure debug HDPL1..3, f..h non-secure debug HDPL1..3"},
+        {"partial", 0, NULL, &partial, NULL, "partial regression (CLOSED, TrustZone on, to TZ_CLOSED): erases the non-secure side only"},
+        {"per", 1, &per_s, NULL, "a|b", "CubeProgrammer's permission letter instead: a full, b partial regression"}};
+    const vsafe_cli_opt_t only_open[] = {
+        {"domain", 1, &dom_s, NULL, "s|ns", "which domain to open, secure (s) or non-secure (ns, the default)"},
+        {"hdpl", 1, &hdpl_s, NULL, "N", "the HDPL at which debug opens (DBG_AUTH_HDPL, 1..3; default 3)"},
+        {"per", 1, &per_s, NULL, "c..h", "CubeProgrammer's permission letter instead: c..e secure debug at HDPL1..3, f..h non-secure"}};
+    const vsafe_cli_opt_t common[] = {
         {"chain", 1, &chain_s, NULL, "FILE", "certificate chain, base64 ADAC certificates as ST's cert_leaf_chain.b64 (default: DIR/da/cert_leaf_chain.b64)"},
         {"key", 1, &key_s, NULL, "FILE", "private key of the chain's leaf certificate (PEM; default DIR/da/key_3_leaf.pem)"},
         VSAFE_CLI_SECRET_OPTS_H("password", pw_s, "the DA password (--password-file also takes ST's password.bin)"),
-        {"domain", 1, &dom_s, NULL, "s|ns", "open-debug: which domain to open, secure (s) or non-secure (ns)"},
-        {"hdpl", 1, &hdpl_s, NULL, "N", "open-debug: the HDPL at which debug opens (DBG_AUTH_HDPL, 1..3)"},
         VSAFE_CLI_OPT_END};
+    vsafe_cli_opt_t opts[sizeof only_regress / sizeof only_regress[0] + sizeof common / sizeof common[0]];
+    _Static_assert(sizeof only_regress == sizeof only_open, "both option sets fill opts");
+    memcpy(opts, regress ? only_regress : only_open, sizeof only_regress);
+    memcpy(opts + sizeof only_regress / sizeof only_regress[0], common, sizeof common);
     int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
     if (rc != 0 || done) {
         return rc;
     }
     int bit;
-    bool regress = strcmp(sub, "regress") == 0;
     if (per_s != NULL) {
         bit = per_s[0] != '\0' && per_s[1] == '\0' ? vsafe_da_per_bit(per_s[0]) : -1;
         if (bit < 0 || full || partial || dom_s != NULL || hdpl_s != NULL) {
@@ -936,13 +944,14 @@ int vsafe_cmd_da(vsafe_cli_t *cli, int argc, char **argv)
         {"keygen", keygen,
          "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--root-key F] [--intermediate-key F] [--leaf-key F] [--force]",
          "create a three-level ADAC certificate chain (root, intermediate, leaf) in ST's files and names\n"},
-        {"provision", provision, "da provision --obk FILE | --root-key F | --password PW [--mask HEX] [--force]",
+        {"provision", provision, "da provision [--obk FILE | --root-key F | --password PW] [--mask HEX] [--force]",
          "write the DA configuration (ST .obk, root key hash or password) into OBK HDPL1\n"},
         {"discover", sub_discover, "da discover", "what the MCU's debug authentication announces (Discovery)\n"},
         {"regress", sub_regress,
-         "da regress --full|--partial|--per a|b [--chain F --key F | --password PW | --password-file password.bin]",
+         "da regress --full|--partial|--per a|b [--chain F --key F | --password PW | --password-file F]",
          "authenticate and regress the product state (full: to OPEN; partial: non-secure side)\n"},
-        {"open-debug", sub_open_debug, "da open-debug [--domain s|ns] [--hdpl N] [--per c..h] [--chain F --key F]",
+        {"open-debug", sub_open_debug,
+         "da open-debug [--domain s|ns] [--hdpl N] | --per c..h [--chain F --key F | --password PW | --password-file F]",
          "authenticate and reopen debug at one HDPL\n"},
         {"close-debug", close_debug, "da close-debug", "Lock Debug: close what da open-debug opened, without a reset\n"},
     };

@@ -63,12 +63,15 @@
       "[--keep-open]",                                                                                         \
       "the board's MCU: product state, TrustZone, HDPL, option-byte keys")                                    \
     X("da", vsafe_cmd_da,                                                                                      \
-      "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--force] | provision --root-key F|--password PW "      \
-      "[--mask HEX] [--force] | discover | regress --full|--partial [--password PW] | "                         \
-      "open-debug [--domain s|ns] [--hdpl N] | close-debug  (--password also as --password-file F, -fd N, -env VAR)",         \
+      "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--root-key F] [--intermediate-key F] [--leaf-key F] "   \
+      "[--force] | provision [--obk F | --root-key F | --password PW] [--mask HEX] [--force] | discover | "      \
+      "regress --full|--partial|--per a|b [--chain F --key F | --password PW] | open-debug [--domain s|ns] "     \
+      "[--hdpl N] | --per c..h [--chain F --key F | --password PW] | close-debug  (--password also as "          \
+      "--password-file F, -fd N, -env VAR; discover, regress, open-debug and close-debug also with --connect)",  \
       "debug authentication of the MCU (ADAC)")                                                            \
     X("sfi", vsafe_cmd_sfi,                                                                                    \
-      "sfi pubkey | pack --region irot|s|ns --version N --key F --in F --out F | install IMAGE | show",      \
+      "sfi pubkey | pack --region irot|s|ns --version N --key F --in F --out F [--device-key HEX --soc-id HEX] " \
+      "| install IMAGE | show",                                                                                \
       "secure firmware install: images of the three parties, licensed to one MCU")                          \
     X("serve", vsafe_cmd_serve,                                                                                \
       "serve [--device DIR | --root DIR] --socket PATH | --listen 127.0.0.1:PORT [--allow-remote] "             \
