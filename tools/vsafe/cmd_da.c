@@ -664,7 +664,7 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
     const vsafe_cli_opt_t common[] = {
         {"chain", 1, &chain_s, NULL, "FILE", "certificate chain, base64 ADAC certificates as ST's cert_leaf_chain.b64 (default: DIR/da/cert_leaf_chain.b64)"},
         {"key", 1, &key_s, NULL, "FILE", "private key of the chain's leaf certificate (PEM; default DIR/da/key_3_leaf.pem)"},
-        VSAFE_CLI_SECRET_OPTS_H("password", pw_s, "the DA password (--password-file also takes ST's password.bin)"),
+        VSAFE_CLI_SECRET_OPTS_H("password", pw_s, "the DA password, for a full regression only (--password-file also takes ST's password.bin)"),
         VSAFE_CLI_OPT_END};
     vsafe_cli_opt_t opts[sizeof only_regress / sizeof only_regress[0] + sizeof common / sizeof common[0]];
     _Static_assert(sizeof only_regress == sizeof only_open, "both option sets fill opts");
@@ -948,10 +948,10 @@ int vsafe_cmd_da(vsafe_cli_t *cli, int argc, char **argv)
          "write the DA configuration (ST .obk, root key hash or password) into OBK HDPL1\n"},
         {"discover", sub_discover, "da discover", "what the MCU's debug authentication announces (Discovery)\n"},
         {"regress", sub_regress,
-         "da regress --full|--partial|--per a|b [--chain F --key F | --password PW | --password-file F]",
+         "da regress --full|--partial|--per a|b [--chain F --key F] | --full --password PW|--password-file F",
          "authenticate and regress the product state (full: to OPEN; partial: non-secure side)\n"},
         {"open-debug", sub_open_debug,
-         "da open-debug [--domain s|ns] [--hdpl N] | --per c..h [--chain F --key F | --password PW | --password-file F]",
+         "da open-debug [--domain s|ns] [--hdpl N] | --per c..h [--chain F --key F]",
          "authenticate and reopen debug at one HDPL\n"},
         {"close-debug", close_debug, "da close-debug", "Lock Debug: close what da open-debug opened, without a reset\n"},
     };

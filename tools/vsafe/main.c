@@ -65,8 +65,8 @@
     X("da", vsafe_cmd_da,                                                                                      \
       "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--root-key F] [--intermediate-key F] [--leaf-key F] "   \
       "[--force] | provision [--obk F | --root-key F | --password PW] [--mask HEX] [--force] | discover | "      \
-      "regress --full|--partial|--per a|b [--chain F --key F | --password PW] | open-debug [--domain s|ns] "     \
-      "[--hdpl N] | --per c..h [--chain F --key F | --password PW] | close-debug  (--password also as "          \
+      "regress --full|--partial|--per a|b [--chain F --key F] | regress --full --password PW | open-debug "     \
+      "[--domain s|ns] [--hdpl N] | --per c..h [--chain F --key F] | close-debug  (--password also as "          \
       "--password-file F, -fd N, -env VAR; discover, regress, open-debug and close-debug also with --connect)",  \
       "debug authentication of the MCU (ADAC)")                                                            \
     X("sfi", vsafe_cmd_sfi,                                                                                    \
