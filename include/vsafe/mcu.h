@@ -93,10 +93,17 @@ int vsafe_da_per_bit(char per);
 #define VSAFE_MCU_DEVID_H56X_H57X 0x484u
 #define VSAFE_MCU_DEVID_H52X_H53X 0x478u
 #define VSAFE_MCU_DEVID_H503 0x474u
-/* Part name ("STM32H573", "H563", "h533", ...) to its device ID; VSAFE_ERR_ARGUMENT if unknown.
- * STM32H503 is refused with VSAFE_ERR_UNSUPPORTED: it has no OBK (its DA password hash lives in
- * OTP), which this model does not have. */
+/* Part name ("STM32H573", "H563", "h533", "H503", ...) to its device ID; VSAFE_ERR_ARGUMENT if
+ * unknown. */
 VSAFE_MUST_CHECK int vsafe_mcu_part_parse(const char *name, uint32_t *soc_class);
+/* The parts a device ID stands for ("STM32H562/H563/H573", "STM32H523/H533", "STM32H503"), or
+ * "unknown part". */
+const char *vsafe_mcu_part_name(uint32_t soc_class);
+/* The STM32H503 variant (device ID 0x474, docs/LIFECYCLE.md): no option-byte keys (every OBK call
+ * answers VSAFE_ERR_MCU_NO_OBK), no TrustZone (turning it on: VSAFE_ERR_MCU_NO_TRUSTZONE), hence no
+ * TZ_CLOSED, no partial regression and no certificate method; debug authentication is by password
+ * only and grants a full regression. Its DA password hash is written once to OTP
+ * (vsafe_mcu_otp_provision_password) and survives every regression. */
 
 /* The DA configuration at the start of OBK HDPL1 (docs/LIFECYCLE.md, debug authentication). */
 #define VSAFE_DA_CONFIG_LEN 0x60u
@@ -124,7 +131,8 @@ typedef struct {
     struct vsafe_nvm *grow_nvm;
     uint64_t rng_seed;        /* 0 = OS randomness; else deterministic (nonces, secrets) */
     uint32_t da_attempt_limit; /* 0 = default 16; used when the image is created */
-    uint32_t soc_class;        /* device ID used as the ADAC SoC class when the image is created;
+    uint32_t soc_class;        /* device ID used as the ADAC SoC class when the image is created,
+                                * which also chooses the part's features (vsafe_mcu_part_parse);
                                 * 0 = VSAFE_MCU_DEVID_H56X_H57X (STM32H573) */
     /* 1: opening is a power-on reset (pending changes take effect, debug grants revoked).
      * 0: attach to a board that stayed powered (the CLI). */
@@ -187,7 +195,8 @@ VSAFE_MUST_CHECK int vsafe_mcu_fw_regression(vsafe_mcu_t *mcu, bool full);
  * DA grants revoked, challenge discarded. */
 VSAFE_MUST_CHECK int vsafe_mcu_reset(vsafe_mcu_t *mcu);
 /* TZEN option byte: in OPEN and PROVISIONING (as on the STM32H5). Disabling erases the secure
- * flash and SRAM. ERR_MCU_TZEN_FROZEN in any other state, ERR_MCU_INERT. */
+ * flash and SRAM. ERR_MCU_TZEN_FROZEN in any other state, ERR_MCU_INERT; ERR_MCU_NO_TRUSTZONE
+ * when turning it on in a part without TrustZone (STM32H503). */
 VSAFE_MUST_CHECK int vsafe_mcu_set_trustzone(vsafe_mcu_t *mcu, bool on);
 /* Raises the HDPL to level (2 or 3; never lowers). ERR_MCU_HDPL when level is lower or > 3. */
 VSAFE_MUST_CHECK int vsafe_mcu_hdpl_raise(vsafe_mcu_t *mcu, unsigned level);
@@ -196,11 +205,22 @@ VSAFE_MUST_CHECK int vsafe_mcu_hdpl_raise(vsafe_mcu_t *mcu, unsigned level);
 /* Code of domain at the current HDPL may access an area of its own level or higher; with
  * TrustZone on, only the secure domain reaches HDPL1..HDPL3-S and the non-secure domain only
  * HDPL3-NS. Not available in OPEN (no DHUK) nor INVALID (ERR_STATE). A write is all-or-nothing
- * (one commit), len <= VSAFE_MCU_OBK_WRITE_MAX. ERR_MCU_HDPL, ERR_ARGUMENT, ERR_MCU_INERT. */
+ * (one commit), len <= VSAFE_MCU_OBK_WRITE_MAX. ERR_MCU_HDPL, ERR_ARGUMENT, ERR_MCU_INERT;
+ * ERR_MCU_NO_OBK on a part without OBK (STM32H503), whatever the arguments. */
 VSAFE_MUST_CHECK int vsafe_mcu_obk_write(vsafe_mcu_t *mcu, vsafe_mcu_domain_t domain, vsafe_mcu_obk_t area,
                                          uint32_t offset, const uint8_t *data, size_t len);
 VSAFE_MUST_CHECK int vsafe_mcu_obk_read(const vsafe_mcu_t *mcu, vsafe_mcu_domain_t domain,
                                         vsafe_mcu_obk_t area, uint32_t offset, uint8_t *out, size_t len);
+
+/* ---- OTP (STM32H503) ----
+ * The DA password hash (SHA-256 of the password, 32 bytes: ST's board_password.bin) goes to the
+ * OTP at 0x08FFF000, once: the model keeps it as a DA configuration (docs/LIFECYCLE.md) that no
+ * regression and no other call changes. In OPEN or PROVISIONING (written by the provisioning
+ * tool through the debug port; VSAFE_ERR_STATE in any other state), one commit.
+ * VSAFE_ERR_MCU_OTP_LOCKED when the OTP is already programmed (any byte of it not erased);
+ * VSAFE_ERR_UNSUPPORTED on a part with OBK (its DA configuration goes to OBK HDPL1);
+ * VSAFE_ERR_MCU_INERT, VSAFE_ERR_MCU_INVALID_STATE; NVM errors. */
+VSAFE_MUST_CHECK int vsafe_mcu_otp_provision_password(vsafe_mcu_t *mcu, const uint8_t pw_hash[32]);
 
 /* ---- Memory regions (contents kept in the image so erase effects are observable) ---- */
 VSAFE_MUST_CHECK int vsafe_mcu_mem_write(vsafe_mcu_t *mcu, vsafe_mcu_mem_t region, uint32_t offset,
@@ -328,6 +348,9 @@ VSAFE_MUST_CHECK int vsafe_da_password_file_parse(const uint8_t *file, size_t fi
 VSAFE_MUST_CHECK int vsafe_da_config_cert(const uint8_t root_pub[64], const uint8_t mask[16],
                                           uint8_t cfg[VSAFE_DA_CONFIG_LEN]);
 VSAFE_MUST_CHECK int vsafe_da_config_password(const char *password, uint8_t cfg[VSAFE_DA_CONFIG_LEN]);
+/* SHA-256 of a password of 4..16 bytes (any bytes, as in ST's user_password.bin): what an STM32H503
+ * keeps in OTP (ST's board_password.bin). ERR_ARGUMENT for another length. */
+VSAFE_MUST_CHECK int vsafe_da_password_hash(const uint8_t *pw, size_t pw_len, uint8_t hash[32]);
 
 /* ADAC request framing: header, then TLVs appended one by one (value padded to words). */
 VSAFE_MUST_CHECK int vsafe_da_frame_begin(uint16_t command, uint8_t *out, size_t out_cap, size_t *out_len);

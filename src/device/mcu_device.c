@@ -122,3 +122,41 @@ int vsafe_mcu_open(vsafe_mcu_t **out, const vsafe_mcu_options_t *opt)
     *out = m;
     return VSAFE_OK;
 }
+
+/* Part names are the host's concern (choosing the part of an MCU being created), not the core's:
+ * the core only keeps the device ID. */
+int vsafe_mcu_part_parse(const char *name, uint32_t *soc_class)
+{
+    static const struct {
+        const char *part;
+        uint32_t id;
+    } parts[] = {{"H573", VSAFE_MCU_DEVID_H56X_H57X}, {"H563", VSAFE_MCU_DEVID_H56X_H57X},
+                 {"H562", VSAFE_MCU_DEVID_H56X_H57X}, {"H533", VSAFE_MCU_DEVID_H52X_H53X},
+                 {"H523", VSAFE_MCU_DEVID_H52X_H53X}, {"H503", VSAFE_MCU_DEVID_H503}};
+    if (name == NULL || soc_class == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    const char *p = name;
+    if ((p[0] == 'S' || p[0] == 's') && (p[1] == 'T' || p[1] == 't') && (p[2] == 'M' || p[2] == 'm') && p[3] == '3' &&
+        p[4] == '2') {
+        p += 5;
+    }
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        const char *q = parts[i].part;
+        if ((p[0] == q[0] || p[0] == 'h') && p[1] == q[1] && p[2] == q[2] && p[3] == q[3] && p[4] == '\0') {
+            *soc_class = parts[i].id;
+            return VSAFE_OK;
+        }
+    }
+    return VSAFE_ERR_ARGUMENT;
+}
+
+const char *vsafe_mcu_part_name(uint32_t soc_class)
+{
+    switch (soc_class) {
+    case VSAFE_MCU_DEVID_H56X_H57X: return "STM32H562/H563/H573";
+    case VSAFE_MCU_DEVID_H52X_H53X: return "STM32H523/H533";
+    case VSAFE_MCU_DEVID_H503: return "STM32H503";
+    default: return "unknown part";
+    }
+}

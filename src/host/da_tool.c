@@ -385,6 +385,14 @@ int vsafe_da_config_cert(const uint8_t root_pub[64], const uint8_t mask[16], uin
     return rc == VSAFE_OK ? config_finish(cfg) : rc;
 }
 
+int vsafe_da_password_hash(const uint8_t *pw, size_t pw_len, uint8_t hash[32])
+{
+    if (pw == NULL || hash == NULL || pw_len < 4u || pw_len > 16u) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    return sha256(pw, pw_len, NULL, 0, hash);
+}
+
 int vsafe_da_config_password(const char *password, uint8_t cfg[VSAFE_DA_CONFIG_LEN])
 {
     if (password == NULL || cfg == NULL || strlen(password) < 4u || strlen(password) > 16u) {

@@ -127,4 +127,15 @@ static inline uint32_t mcu_get32(const uint8_t *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* The STM32H503 variant (device ID 0x474): no OBK, no TrustZone. It reuses the bytes of OBK HDPL1
+ * (2048, the size of its OTP) as its OTP, which holds the DA configuration at offset 0; the other
+ * OBK areas stay erased and unused. Invariant: on this part nothing but
+ * vsafe_mcu_otp_provision_password writes OBK HDPL1, and only while it is erased; no regression
+ * erases it. */
+#define MCU_OTP_AREA VSAFE_MCU_OBK_HDPL1
+static inline bool mcu_part_h503(const struct vsafe_mcu *m)
+{
+    return mcu_get32(m->image + MCU_OFF_SOC_CLASS) == VSAFE_MCU_DEVID_H503;
+}
+
 #endif

@@ -19,6 +19,8 @@
  *  D4 LOCKED answers nothing (not even Discovery); INVALID, inert, OPEN, or attempts exhausted:
  *     Start and Response are refused uncounted. In OPEN nothing can be granted (debug is open, a
  *     regression has nowhere to go), so an attempt there could only waste a lifetime attempt.
+ *  D5 An STM32H503 keeps its DA configuration in OTP (the bytes of OBK HDPL1, mcu_core.h): it is
+ *     written once, by vsafe_mcu_otp_provision_password, and only while erased.
  */
 #include <string.h>
 
@@ -448,6 +450,47 @@ static int cmd_response(struct vsafe_mcu *m, const uint8_t *p, size_t len, bool 
     stage_exchange_end(&m->txn);
     int rc2 = vsafe_store_commit(&m->store, &m->txn);
     return rc2 != VSAFE_OK ? rc2 : rc;
+}
+
+int vsafe_mcu_otp_provision_password(vsafe_mcu_t *m, const uint8_t pw_hash[32])
+{
+    if (m == NULL || pw_hash == NULL) {
+        return VSAFE_ERR_ARGUMENT;
+    }
+    if (!mcu_part_h503(m)) {
+        return VSAFE_ERR_UNSUPPORTED; /* a part with OBK keeps its DA configuration in OBK HDPL1 */
+    }
+    if (mcu_inert(m)) {
+        return VSAFE_ERR_MCU_INERT;
+    }
+    vsafe_mcu_state_t s = vsafe_mcu_state(m);
+    if (s == VSAFE_MCU_STATE_INVALID) {
+        return VSAFE_ERR_MCU_INVALID_STATE;
+    }
+    if (s != VSAFE_MCU_STATE_OPEN && s != VSAFE_MCU_STATE_PROVISIONING) {
+        return VSAFE_ERR_STATE; /* the provisioning tool reaches the OTP through the debug port */
+    }
+    const uint8_t *otp = m->image + mcu_obk_off(MCU_OTP_AREA);
+    uint8_t erased = 0xFF;
+    for (uint32_t i = 0; i < vsafe_mcu_obk_size(MCU_OTP_AREA); i++) {
+        erased &= otp[i];
+    }
+    if (erased != 0xFFu) {
+        return VSAFE_ERR_MCU_OTP_LOCKED; /* D5: once programmed, never again */
+    }
+    /* The model's form of the OTP content: the DA configuration of a password (docs/LIFECYCLE.md). */
+    uint8_t cfg[VSAFE_DA_CONFIG_LEN];
+    memset(cfg, 0, sizeof cfg);
+    memcpy(cfg + 32, pw_hash, 32);
+    product_mask(cfg + 64);
+    int rc = sha256(m, cfg + 32, VSAFE_DA_CONFIG_LEN - 32u, NULL, 0, cfg);
+    if (rc == VSAFE_OK) {
+        vsafe_txn_begin(&m->txn);
+        vsafe_txn_put(&m->txn, mcu_obk_off(MCU_OTP_AREA), cfg, sizeof cfg);
+        rc = vsafe_store_commit(&m->store, &m->txn);
+    }
+    vsafe_wipe(cfg, sizeof cfg);
+    return rc;
 }
 
 static int cmd_lock_debug(struct vsafe_mcu *m)

@@ -12,6 +12,9 @@
  *     the next reset completes, or everything done; likewise turning TrustZone off erases the
  *     secure world in the commit that writes TZEN.
  *  I5 OBK HDPL0 is never written after creation.
+ *  I6 On an STM32H503 (no OBK) the bytes of OBK HDPL1 are its OTP: no OBK call reaches them, no
+ *     regression erases them; only vsafe_mcu_otp_provision_password (mcu_da.c) writes them, and only
+ *     while every one of them is erased.
  *
  *        program(fwd)           reset                        DA / HDPL1 request     reset
  *  STATE ------------> pending ------> new STATE     STATE ---------------------> REQ -----> erased, OPEN/TZ_CLOSED
@@ -372,35 +375,6 @@ int vsafe_mcu_core_start_grow(struct vsafe_mcu *m, const vsafe_nvm_t *nvm, const
 
 /* ---- queries ---- */
 
-int vsafe_mcu_part_parse(const char *name, uint32_t *soc_class)
-{
-    static const struct {
-        const char *part;
-        uint32_t id;
-    } parts[] = {{"H573", VSAFE_MCU_DEVID_H56X_H57X}, {"H563", VSAFE_MCU_DEVID_H56X_H57X},
-                 {"H562", VSAFE_MCU_DEVID_H56X_H57X}, {"H533", VSAFE_MCU_DEVID_H52X_H53X},
-                 {"H523", VSAFE_MCU_DEVID_H52X_H53X}, {"H503", VSAFE_MCU_DEVID_H503}};
-    if (name == NULL || soc_class == NULL) {
-        return VSAFE_ERR_ARGUMENT;
-    }
-    const char *p = name;
-    if ((p[0] == 'S' || p[0] == 's') && (p[1] == 'T' || p[1] == 't') && (p[2] == 'M' || p[2] == 'm') && p[3] == '3' &&
-        p[4] == '2') {
-        p += 5;
-    }
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        const char *q = parts[i].part;
-        if ((p[0] == q[0] || p[0] == 'h') && p[1] == q[1] && p[2] == q[2] && p[3] == q[3] && p[4] == '\0') {
-            if (parts[i].id == VSAFE_MCU_DEVID_H503) {
-                return VSAFE_ERR_UNSUPPORTED;
-            }
-            *soc_class = parts[i].id;
-            return VSAFE_OK;
-        }
-    }
-    return VSAFE_ERR_ARGUMENT;
-}
-
 const char *vsafe_mcu_state_name(vsafe_mcu_state_t s)
 {
     switch (s) {
@@ -608,8 +582,9 @@ unsigned vsafe_mcu_footguns(const vsafe_mcu_t *m, vsafe_mcu_state_t to)
     if (to == VSAFE_MCU_STATE_LOCKED) {
         w |= VSAFE_MCU_WARN_LOCKING;
     }
+    /* An STM32H503 has no OBK HDPL3-S to keep host keys in: nothing to warn about there. */
     if ((to == VSAFE_MCU_STATE_TZ_CLOSED || to == VSAFE_MCU_STATE_CLOSED || to == VSAFE_MCU_STATE_LOCKED) &&
-        !host_keys_present(m)) {
+        !host_keys_present(m) && !mcu_part_h503(m)) {
         w |= VSAFE_MCU_WARN_NO_HOST_KEYS;
     }
     return w;
@@ -771,7 +746,10 @@ int vsafe_mcu_reset(vsafe_mcu_t *m)
                 rc = erase_mem(m, &plan, mems[i]);
             }
             for (size_t i = 0; i < 4u && rc == VSAFE_OK; i++) {
-                rc = erase_obk(m, &plan, obks[i]);
+                /* On an STM32H503 the bytes of OBK HDPL1 are its OTP, which no regression erases. */
+                if (obks[i] != MCU_OTP_AREA || !mcu_part_h503(m)) {
+                    rc = erase_obk(m, &plan, obks[i]);
+                }
             }
             if (rc == VSAFE_OK) { /* every SFI region is free again (its flash is erased) */
                 rc = erase_range(m, &plan, MCU_OFF_SFI_REGIONS, 3u * MCU_SFI_REC_LEN, 0x00);
@@ -845,6 +823,9 @@ int vsafe_mcu_set_trustzone(vsafe_mcu_t *m, bool on)
     if (mcu_tz_on(m) == on) {
         return VSAFE_OK;
     }
+    if (on && mcu_part_h503(m)) {
+        return VSAFE_ERR_MCU_NO_TRUSTZONE;
+    }
     erase_plan_t plan = {.n = 0, .changes = false};
     if (!on) {
         /* Disabling TrustZone wipes the secure world, in the commit that flips TZEN. */
@@ -890,6 +871,9 @@ static int obk_check(const struct vsafe_mcu *m, vsafe_mcu_domain_t domain, vsafe
                      size_t len)
 {
     static const unsigned level[VSAFE_MCU_OBK_COUNT] = {0u, 1u, 2u, 3u, 3u};
+    if (mcu_part_h503(m)) {
+        return VSAFE_ERR_MCU_NO_OBK; /* its OBK HDPL1 bytes are the OTP: never reached through here */
+    }
     if ((unsigned)area >= VSAFE_MCU_OBK_COUNT || offset > obk_sizes[area] || len > obk_sizes[area] - offset) {
         return VSAFE_ERR_ARGUMENT;
     }

@@ -267,13 +267,54 @@ static int keygen(vsafe_cli_t *cli, int argc, char **argv)
     return 0;
 }
 
+/* STM32H503: the password hash goes to OTP, once (vsafe_mcu_otp_provision_password). hash_file is
+ * ST's board_password.bin (the 32-byte hash) or NULL for the password given. */
+static int provision_otp(vsafe_cli_t *cli, vsafe_mcu_t *m, const char *hash_file, const char *pw, size_t pw_len)
+{
+    uint8_t hash[32];
+    int s = VSAFE_OK;
+    if (hash_file != NULL) {
+        uint8_t *f = NULL;
+        size_t n = 0;
+        s = slurp(hash_file, &f, &n);
+        if (s == VSAFE_OK && n != sizeof hash) {
+            s = VSAFE_ERR_PARSE;
+        }
+        if (s == VSAFE_OK) {
+            memcpy(hash, f, sizeof hash);
+        }
+        free(f);
+        if (s != VSAFE_OK) {
+            return vsafe_cli_fail(cli, s, "da provision --otp %s (ST's board_password.bin: the 32-byte SHA-256 of the "
+                                  "password)", hash_file);
+        }
+    } else if ((s = vsafe_da_password_hash((const uint8_t *)pw, pw_len, hash)) != VSAFE_OK) {
+        return vsafe_cli_usage_error(cli, "the password must have 4 to 16 characters");
+    }
+    s = vsafe_mcu_otp_provision_password(m, hash);
+    vsafe_mcu_state_t now = vsafe_mcu_state(m);
+    if (s != VSAFE_OK) {
+        return vsafe_cli_fail(cli, s, s == VSAFE_ERR_STATE ? "da provision (the STM32H503 takes its DA password hash "
+                                                             "into OTP in OPEN or PROVISIONING; the state is %s)"
+                                                           : "da provision (STM32H503 OTP; the state is %s)",
+                              vsafe_mcu_state_name(now));
+    }
+    if (cli->json) {
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:s, s:b}}", "da_provision", "method", "password", "where",
+                                                 "OTP", "da_provisioned", 1));
+    }
+    printf("DA password hash written to OTP (STM32H503: once; it survives every regression)\n");
+    return 0;
+}
+
 static int provision(vsafe_cli_t *cli, int argc, char **argv)
 {
-    const char *root_s = NULL, *mask_s = NULL, *obk_s = NULL;
+    const char *root_s = NULL, *mask_s = NULL, *obk_s = NULL, *otp_s = NULL;
     vsafe_cli_secret_t pw_s = {0};
     int force = 0, done = 0;
     vsafe_cli_opt_t opts[] = {
         {"obk", 1, &obk_s, NULL, "FILE", "an ST .obk file (e.g. DA_Config.obk): header and payload, written at its OBK address"},
+        {"otp", 1, &otp_s, NULL, "FILE", "STM32H503: ST's board_password.bin (SHA-256 of the password) into OTP, once"},
         {"root-key", 1, &root_s, NULL, "FILE", "the DA root public or private key (PEM) whose hash is provisioned"},
         VSAFE_CLI_SECRET_OPTS_H("password", pw_s, "the DA password"),
         {"mask", 1, &mask_s, NULL, "HEX", "permission mask the DA configuration allows: 0x + 32-bit value (default 0x00005077) or hex bytes"},
@@ -294,8 +335,9 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
         return VSAFE_CLI_EXIT_USAGE;
     }
     bool use_pw = vsafe_cli_secret_given(&pw_s);
-    if ((use_pw && root_s != NULL) || (obk_s != NULL && (use_pw || root_s != NULL || mask_s != NULL))) {
-        return vsafe_cli_usage_error(cli, "give one of --obk FILE, --password, --root-key");
+    if ((use_pw && root_s != NULL) || (obk_s != NULL && (use_pw || root_s != NULL || mask_s != NULL)) ||
+        (otp_s != NULL && (use_pw || root_s != NULL || mask_s != NULL || obk_s != NULL))) {
+        return vsafe_cli_usage_error(cli, "give one of --obk FILE, --otp FILE, --password, --root-key");
     }
     /* ST's .obk (DA_Config.obk, DA_ConfigWithPassword.obk): header, then the payload as it goes
      * to OBK. Its method is read from the payload: a password configuration carries SHA-256 of
@@ -329,6 +371,22 @@ static int provision(vsafe_cli_t *cli, int argc, char **argv)
     }
     vsafe_mcu_info_t info;
     int s = vsafe_mcu_info(m, &info);
+    if (s == VSAFE_OK && (info.soc_class == VSAFE_MCU_DEVID_H503 || otp_s != NULL)) {
+        if (info.soc_class != VSAFE_MCU_DEVID_H503) {
+            s = VSAFE_ERR_UNSUPPORTED;
+            rc = vsafe_cli_fail(cli, s, "da provision --otp: only an STM32H503 keeps its DA password in OTP; this %s "
+                                "takes it in OBK HDPL1 (--password, --obk)", vsafe_mcu_part_name(info.soc_class));
+        } else if (!use_pw && otp_s == NULL) {
+            rc = vsafe_cli_fail(cli, VSAFE_ERR_MCU_NO_OBK, "da provision: an STM32H503 has no OBK and only the password "
+                                                           "method: give --password or --otp board_password.bin");
+        } else {
+            rc = provision_otp(cli, m, otp_s, pw, pw_len);
+        }
+        vsafe_mcu_close(m);
+        vsafe_wipe(pw, sizeof pw);
+        free(obk);
+        return rc;
+    }
     bool wrong_method = s == VSAFE_OK && obk_s == NULL && use_pw == info.trustzone;
     bool closed = s == VSAFE_OK && (info.state == VSAFE_MCU_STATE_TZ_CLOSED || info.state == VSAFE_MCU_STATE_CLOSED);
     bool replacing = closed && info.da_provisioned;
@@ -944,8 +1002,10 @@ int vsafe_cmd_da(vsafe_cli_t *cli, int argc, char **argv)
         {"keygen", keygen,
          "da keygen [--out-dir DIR] [--bind] [--mask HEX] [--root-key F] [--intermediate-key F] [--leaf-key F] [--force]",
          "create a three-level ADAC certificate chain (root, intermediate, leaf) in ST's files and names\n"},
-        {"provision", provision, "da provision [--obk FILE | --root-key F | --password PW] [--mask HEX] [--force]",
-         "write the DA configuration (ST .obk, root key hash or password) into OBK HDPL1\n"},
+        {"provision", provision,
+         "da provision [--obk FILE | --root-key F | --password PW | --otp board_password.bin] [--mask HEX] [--force]",
+         "write the DA configuration (ST .obk, root key hash or password) into OBK HDPL1 (STM32H503: the password "
+         "hash into OTP, once)\n"},
         {"discover", sub_discover, "da discover", "what the MCU's debug authentication announces (Discovery)\n"},
         {"regress", sub_regress,
          "da regress --full|--partial|--per a|b [--chain F --key F] | --full --password PW|--password-file F",

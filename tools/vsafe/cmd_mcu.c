@@ -9,7 +9,8 @@
 #include "cmd_mcu.h"
 #include "common/secure.h"
 
-int vsafe_cli_open_mcu(vsafe_cli_t *cli, vsafe_mcu_t **mcu, int read_only)
+/* part: the part of an MCU created now (NULL or "": $VSAFE_MCU_PART, else the default STM32H573). */
+static int open_mcu_part(vsafe_cli_t *cli, vsafe_mcu_t **mcu, int read_only, const char *part)
 {
     vsafe_mcu_options_t o = {.state_path = vsafe_cli_device_file(cli, "mcu.nvm")};
     int present = vsafe_cli_state_file_present(cli, "mcu.nvm");
@@ -23,12 +24,14 @@ int vsafe_cli_open_mcu(vsafe_cli_t *cli, vsafe_mcu_t **mcu, int read_only)
                                     cli->device_dir);
     }
     /* The part, hence the device ID the ADAC SoC class reports, is chosen when the MCU is created. */
-    const char *part = getenv("VSAFE_MCU_PART");
+    if (part == NULL || part[0] == '\0') {
+        part = getenv("VSAFE_MCU_PART");
+    }
     if (present == 0 && part != NULL && part[0] != '\0') {
         int prc = vsafe_mcu_part_parse(part, &o.soc_class);
         if (prc != VSAFE_OK) {
-            return vsafe_cli_fail(cli, prc, "VSAFE_MCU_PART=%s: one of STM32H573, H563, H562 (device ID 0x484), "
-                                  "H533, H523 (0x478); STM32H503 (0x474) has no OBK and is not modelled",
+            return vsafe_cli_fail(cli, prc, "MCU part %s: one of STM32H573, H563, H562 (device ID 0x484), "
+                                  "H533, H523 (0x478), H503 (0x474)",
                                   part);
         }
     }
@@ -54,6 +57,11 @@ int vsafe_cli_open_mcu(vsafe_cli_t *cli, vsafe_mcu_t **mcu, int read_only)
         return vsafe_cli_fail(cli, rc, "opening the MCU (%s)", o.state_path);
     }
     return 0;
+}
+
+int vsafe_cli_open_mcu(vsafe_cli_t *cli, vsafe_mcu_t **mcu, int read_only)
+{
+    return open_mcu_part(cli, mcu, read_only, NULL);
 }
 
 static const char *yes(bool b) { return b ? "yes" : "no"; }
@@ -98,6 +106,7 @@ static int show(vsafe_cli_t *cli, vsafe_mcu_t *m)
         }
         json_object_set_new(o, "debug", d);
         json_object_set_new(o, "soc_class", json_integer(i.soc_class));
+        json_object_set_new(o, "part", json_string(vsafe_mcu_part_name(i.soc_class)));
         json_object_set_new(o, "soc_id", json_string(id));
         json_object_set_new(o, "dhuk_epoch", json_integer(i.dhuk_epoch));
         json_object_set_new(o, "host_keys", json_boolean(i.host_keys));
@@ -119,8 +128,12 @@ static int show(vsafe_cli_t *cli, vsafe_mcu_t *m)
     printf("DA attempts     %u failed of %u allowed\n", i.da_attempts, i.da_attempt_limit);
     printf("debug access    NS: HDPL1 %s, HDPL2 %s, HDPL3 %s; S: HDPL1 %s, HDPL2 %s, HDPL3 %s\n", yes(dbg[0][0]),
            yes(dbg[0][1]), yes(dbg[0][2]), yes(dbg[1][0]), yes(dbg[1][1]), yes(dbg[1][2]));
-    printf("host keys       %s (OBK HDPL3-S)\n", i.host_keys ? "present" : "absent");
-    printf("SoC             class 0x%08X, ID %s\n", i.soc_class, id);
+    if (i.soc_class == VSAFE_MCU_DEVID_H503) {
+        printf("host keys       none (no OBK on this part)\n");
+    } else {
+        printf("host keys       %s (OBK HDPL3-S)\n", i.host_keys ? "present" : "absent");
+    }
+    printf("SoC             class 0x%08X (%s), ID %s\n", i.soc_class, vsafe_mcu_part_name(i.soc_class), id);
     printf("DHUK epoch      %u\n", i.dhuk_epoch);
     free(id), free(dm), free(gr);
     return 0;
@@ -170,7 +183,10 @@ static int cmd_state(vsafe_cli_t *cli, vsafe_mcu_t *m, int argc, char **argv)
     unsigned w = allowed ? vsafe_mcu_footguns(m, to) : 0u;
     bool closing = to == VSAFE_MCU_STATE_TZ_CLOSED || to == VSAFE_MCU_STATE_CLOSED || to == VSAFE_MCU_STATE_LOCKED;
     int why = VSAFE_OK;
-    if (allowed && closing && (w & VSAFE_MCU_WARN_NO_HOST_KEYS) == 0u) {
+    vsafe_mcu_info_t part;
+    /* An STM32H503 has no OBK to keep host keys in: the board binding is not checked there. */
+    bool no_obk = vsafe_mcu_info(m, &part) == VSAFE_OK && part.soc_class == VSAFE_MCU_DEVID_H503;
+    if (allowed && closing && !no_obk && (w & VSAFE_MCU_WARN_NO_HOST_KEYS) == 0u) {
         /* The keys in OBK must be the ones the secure element holds (asked to the SE itself). */
         int have_se = vsafe_cli_state_file_present(cli, "se.nvm");
         if (have_se < 0) {
@@ -387,6 +403,45 @@ int vsafe_cli_open_mcu_args(vsafe_cli_t *cli, int argc, char **argv, size_t pmax
     return vsafe_cli_open_mcu(cli, m, read_only);
 }
 
+/* `vsafe mcu create [--part NAME]`: the board's MCU, of the part given; the part is fixed then, as
+ * in silicon. Any other command that changes the MCU creates it too, as $VSAFE_MCU_PART or the
+ * default STM32H573. */
+static int sub_create(vsafe_cli_t *cli, int argc, char **argv)
+{
+    const char *part = NULL;
+    int done = 0;
+    vsafe_cli_opt_t opts[] = {{"part", 1, &part, NULL, "NAME", "STM32H573 (default), H563, H562, H533, H523 or H503"},
+                              VSAFE_CLI_OPT_END};
+    int rc = vsafe_cli_parse(cli, argc, argv, opts, NULL, 0, 0, NULL, &done);
+    if (rc != 0 || done) {
+        return rc;
+    }
+    int present = vsafe_cli_state_file_present(cli, "mcu.nvm");
+    if (present != 0) {
+        return present < 0 ? VSAFE_CLI_EXIT_FAIL
+                           : vsafe_cli_fail_named(cli, "MCU_EXISTS", "'%s' already has an MCU: its part was fixed when "
+                                                                     "it was created (see vsafe mcu show)",
+                                                  cli->device_dir);
+    }
+    vsafe_mcu_t *m = NULL;
+    if ((rc = open_mcu_part(cli, &m, 0, part != NULL ? part : "STM32H573")) != 0) {
+        return rc;
+    }
+    vsafe_mcu_info_t i;
+    int s = vsafe_mcu_info(m, &i);
+    vsafe_mcu_close(m);
+    if (s != VSAFE_OK) {
+        return vsafe_cli_fail(cli, s, "mcu create");
+    }
+    if (cli->json) {
+        return vsafe_cli_json_out(cli, json_pack("{s:{s:s, s:i}}", "mcu_create", "part", vsafe_mcu_part_name(i.soc_class),
+                                                 "soc_class", (int)i.soc_class));
+    }
+    printf("MCU created: %s (device ID 0x%03X); product state %s\n", vsafe_mcu_part_name(i.soc_class), i.soc_class,
+           vsafe_mcu_state_name(i.state));
+    return 0;
+}
+
 static int sub_show(vsafe_cli_t *cli, int argc, char **argv)
 {
     vsafe_mcu_t *m = NULL;
@@ -501,6 +556,8 @@ static int sub_hostkeys(vsafe_cli_t *cli, int argc, char **argv)
 int vsafe_cmd_mcu(vsafe_cli_t *cli, int argc, char **argv)
 {
     static const vsafe_cli_sub_t subs[] = {
+        {"create", sub_create, "mcu create [--part NAME]",
+         "create the board's MCU as the part given (STM32H573 by default; H503: no OBK, no TrustZone)\n"},
         {"show", sub_show, "mcu show", "product state, TrustZone, HDPL, OBK areas, DA configuration and attempts\n"},
         {"state", sub_state, "mcu state STATE [--force]",
          "move the product state forward (OPEN, PROVISIONING, iROT_PROVISIONED, TZ_CLOSED, CLOSED, LOCKED)\n"},
