@@ -108,6 +108,21 @@ r2=$(VSAFE_SE_SEED=42 "$V" --device "$D/s2" random 16)
 r3=$(VSAFE_SE_SEED=43 "$V" --device "$D/s2" random 16)
 [ -n "$r1" ] && [ "$r1" = "$r2" ] || { echo "FAIL: same VSAFE_SE_SEED gave '$r1' and '$r2'"; fail=1; }
 [ "$r1" != "$r3" ] || { echo "FAIL: another VSAFE_SE_SEED gave the same bytes"; fail=1; }
+# regress_seeded_runs_repeat: a seeded generator restarted from the seed in every process, so two
+# commands drew the same bytes and a key generated into slot 1 was slot 0's identity key. Each run
+# now has its own seed, repeatable from init on (s1 and s2 above ran the same commands).
+r4=$(VSAFE_SE_SEED=42 "$V" --device "$D/s1" random 16)
+r5=$(VSAFE_SE_SEED=42 "$V" --device "$D/s2" random 16)
+[ -n "$r4" ] && [ "$r4" != "$r1" ] || { echo "FAIL: regress_seeded_runs_repeat: two seeded runs drew '$r1' and '$r4'"; fail=1; }
+VSAFE_SE_SEED=42 "$V" --device "$D/s3" init >/dev/null
+k1=$(VSAFE_SE_SEED=42 "$V" --device "$D/s3" --json key generate --slot 1 --curve P-256 |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["key_generate"]["public_key"])')
+k0=$(VSAFE_SE_SEED=42 "$V" --device "$D/s3" --json identity |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["identity"]["public_key"])')
+[ -n "$k1" ] && [ "${k0#04}" != "$k1" ] || { echo "FAIL: regress_seeded_runs_repeat: slot 1's new key is the identity key ($k1)"; fail=1; }
+for n in m1 m2; do VSAFE_MCU_SEED=7 "$V" --device "$D/$n" mcu trustzone on >/dev/null; done
+c1=$(VSAFE_MCU_SEED=7 "$V" --device "$D/m1" --json mcu show); c2=$(VSAFE_MCU_SEED=7 "$V" --device "$D/m2" --json mcu show)
+[ "$c1" = "$c2" ] || { echo "FAIL: two MCUs with one seed differ"; fail=1; }
 VSAFE_SE_SEED=nope "$V" --device "$D/s1" random 4 >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || { echo "FAIL: VSAFE_SE_SEED=nope exits $rc, wanted 2"; fail=1; }
 

@@ -418,10 +418,66 @@ int vsafe_cli_retry_locked(vsafe_cli_t *cli, int rc, double *start)
     return 1;
 }
 
-int vsafe_cli_se_seed(vsafe_cli_t *cli, uint64_t *seed)
+/* Run number `name` of a seeded device: DIR/<name> holds the next one in decimal. creating = the
+ * run that creates the device (run 0; the file is restarted). The file is locked while it is read
+ * and advanced, so two processes waiting on one device still get different runs. */
+static int seed_run(vsafe_cli_t *cli, const char *name, int creating, uint64_t *run)
+{
+    *run = 0;
+    /* Not vsafe_cli_device_file: its buffer holds the caller's state file path. */
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", cli->device_dir, name) >= (int)sizeof path) {
+        return vsafe_cli_fail(cli, VSAFE_ERR_ARGUMENT, "device directory path too long: '%s'", cli->device_dir);
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == ENOENT && creating && mkdir(cli->device_dir, 0700) == 0) {
+        /* The MCU's first command may come before any secure element: it creates the directory. */
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    }
+    if (fd < 0) {
+        return vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot open the seeded random generator's run counter '%s': %s",
+                              path, strerror(errno));
+    }
+    int rc = 0;
+    char buf[32] = "";
+    if (lockf(fd, F_LOCK, 0) != 0) {
+        rc = vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot lock '%s': %s", path, strerror(errno));
+    } else if (!creating) {
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        /* A device created before the counter existed had its creating run only. */
+        *run = buf[0] != '\0' ? strtoull(buf, NULL, 10) : 1u;
+    }
+    if (rc == 0) {
+        int len = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)(*run + 1u));
+        if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)len, 0) != len) {
+            rc = vsafe_cli_fail(cli, VSAFE_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        }
+    }
+    (void)close(fd); /* releases the lock */
+    return rc;
+}
+
+/* The generator's seed for run `run` of a device seeded with `seed`: the seed itself for the run
+ * that created the device (so a seed gives the same device as it always did), a different one for
+ * each later run (SplitMix64's finalizer over seed + run * golden ratio: a seed derivation for
+ * repeatable tests, not cryptography); never 0, which means OS randomness. */
+static uint64_t seed_for_run(uint64_t seed, uint64_t run)
+{
+    if (run == 0) {
+        return seed;
+    }
+    uint64_t z = seed + run * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z != 0 ? z : 1u;
+}
+
+int vsafe_cli_seed(vsafe_cli_t *cli, const char *env, const char *counter, int creating, uint64_t *seed)
 {
     *seed = 0;
-    const char *s = getenv("VSAFE_SE_SEED");
+    const char *s = getenv(env);
     if (s == NULL || s[0] == '\0') {
         return 0;
     }
@@ -429,10 +485,23 @@ int vsafe_cli_se_seed(vsafe_cli_t *cli, uint64_t *seed)
     errno = 0;
     unsigned long long v = strtoull(s, &end, 0);
     if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
-        return vsafe_cli_usage_error(cli, "VSAFE_SE_SEED='%s' is not a number (decimal or 0x hex)", s);
+        return vsafe_cli_usage_error(cli, "%s='%s' is not a number (decimal or 0x hex)", env, s);
     }
-    *seed = v;
+    if (v == 0) {
+        return 0;
+    }
+    uint64_t run = 0;
+    int rc = seed_run(cli, counter, creating, &run);
+    if (rc != 0) {
+        return rc;
+    }
+    *seed = seed_for_run(v, run);
     return 0;
+}
+
+int vsafe_cli_se_seed(vsafe_cli_t *cli, int creating, uint64_t *seed)
+{
+    return vsafe_cli_seed(cli, "VSAFE_SE_SEED", "se.seed-run", creating, seed);
 }
 
 int vsafe_cli_cut_attach(vsafe_cli_t *cli, const char *path, int which, struct vsafe_nvm **nvm)
@@ -766,7 +835,7 @@ int vsafe_cli_open_host(vsafe_cli_t *cli)
     vsafe_se_options_t opt = {.profile = NULL, .state_path = path};
     char why[512] = "";
     vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why};
-    int src = vsafe_cli_se_seed(cli, &ext.rng_seed);
+    int src = vsafe_cli_se_seed(cli, 0, &ext.rng_seed);
     if (src != 0) {
         return src;
     }

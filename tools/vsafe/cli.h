@@ -180,9 +180,14 @@ int vsafe_cli_secret_read(vsafe_cli_t *cli, const char *name, const vsafe_cli_se
  * file) and --wait time remains since *start (set it to 0 before the first try), sleeps a little
  * and returns 1: try again. Else 0. */
 int vsafe_cli_retry_locked(vsafe_cli_t *cli, int rc, double *start);
-/* The secure element's random seed from $VSAFE_SE_SEED (decimal or 0x hex; 0 or unset: OS
- * randomness). Stores the parsed value in *seed; returns 0, or an exit status for a bad value. */
-int vsafe_cli_se_seed(vsafe_cli_t *cli, uint64_t *seed);
+/* A device's random seed for this run from $env (decimal or 0x hex; 0 or unset: OS randomness,
+ * *seed = 0). The run that creates the device (creating) gets the seed itself; every later run a
+ * different seed derived from it and the run number kept in DIR/counter, so the same seed and the
+ * same commands give the same bytes, and two runs never repeat each other's. Returns 0, or an exit
+ * status (bad value, counter file unusable). */
+int vsafe_cli_seed(vsafe_cli_t *cli, const char *env, const char *counter, int creating, uint64_t *seed);
+/* vsafe_cli_seed for the secure element: VSAFE_SE_SEED, DIR/se.seed-run. */
+int vsafe_cli_se_seed(vsafe_cli_t *cli, int creating, uint64_t *seed);
 /* Path of a file in the device directory, e.g. vsafe_cli_device_file(cli, "se.nvm"). Static
  * buffer; valid until the next call. */
 const char *vsafe_cli_device_file(const vsafe_cli_t *cli, const char *name);

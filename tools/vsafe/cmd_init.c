@@ -181,7 +181,7 @@ static int make_device(vsafe_cli_t *cli, const char *profile, const char *ca_cer
     char why[512] = "";
     vsafe_se_open_ext_t ext = {.error_message = why, .error_message_cap = sizeof why, .ca_cert_path = ca_cert,
                                .ca_key_path = ca_key};
-    if ((rc = vsafe_cli_se_seed(cli, &ext.rng_seed)) != 0) {
+    if ((rc = vsafe_cli_se_seed(cli, 1, &ext.rng_seed)) != 0) {
         return rc;
     }
     rc = vsafe_se_open_ex(&cli->se, &o, &ext);

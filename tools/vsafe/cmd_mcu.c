@@ -35,9 +35,9 @@ static int open_mcu_part(vsafe_cli_t *cli, vsafe_mcu_t **mcu, int read_only, con
                                   part);
         }
     }
-    const char *seed = getenv("VSAFE_MCU_SEED");
-    if (seed != NULL && seed[0] != '\0') {
-        o.rng_seed = strtoull(seed, NULL, 0);
+    int src = vsafe_cli_seed(cli, "VSAFE_MCU_SEED", "mcu.seed-run", present == 0, &o.rng_seed);
+    if (src != 0) {
+        return src;
     }
     if (cli->cut_after > 0) {
         if (present == 0) {
