@@ -138,6 +138,15 @@ both 1 ERR_NOT_FOUND "--mac-key-file: cannot read mac-key file '$T/nokey': No su
 both 1 ERR_NOT_FOUND "--key-file: cannot read key file '$T/nokey': No such file or directory" "" \
   --device "$D" symkey write --slot 3 --mode gcm --key-file "$T/nokey"
 both 1 BAD_SECRET "--key-file: cannot read key file '$T/adir': Is a directory" "" --device "$D" symkey write --slot 3 --mode gcm --key-file "$T/adir"
+# regress_key_file_write_errno: writing a key file said "no such directory: ERR_NOT_FOUND: not found"
+# (its own text twice, no reason) or no reason at all
+both 1 ERR_NOT_FOUND "cannot write key file '$T/adir/x/k': No such file or directory" "" --device "$D" hostkey provision --out "$T/adir/x/k"
+one_line "key file in a missing directory"
+chmod 0500 "$T/adir"
+if [ "$(id -u)" != 0 ]; then
+  both 1 ERR_IO "cannot write key file '$T/adir/k': Permission denied" "" --device "$D" hostkey provision --out "$T/adir/k"
+fi
+chmod 0700 "$T/adir"
 both 1 ERR_NOT_FOUND "--auth-key: cannot read key file '$T/nokey.pem': No such file or directory" "" \
   --device "$D" symkey write --slot 3 --mode gcm --wrapped --key 00112233445566778899aabbccddeeff --auth-slot 0 --auth-key "$T/nokey.pem"
 both 1 ERR_NOT_FOUND "--pubkey-file: cannot read key file '$T/nokey.pem': No such file or directory" "" \

@@ -247,7 +247,7 @@ int vsafe_cmd_read(vsafe_cli_t *cli, int argc, char **argv)
         {"offset", 1, &off_s, NULL, "N", "byte offset in the zone (default 0)"},
         {"length", 1, &len_s, NULL, "N", "bytes to read (default: the rest of the zone)"},
         {"out", 1, &out, NULL, "FILE", "write the bytes read, raw, to FILE (- for stdout: nothing else is printed)"},
-        {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"},
+        {"host-key", 1, &key_s, NULL, "FILE", "host key file (or obk:HDPL3-S, the board MCU's OBK keys): open a host session, commands with C-MAC and R-MAC"},
         VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
@@ -346,7 +346,7 @@ int vsafe_cmd_update(vsafe_cli_t *cli, int argc, char **argv)
         {"data", 1, &data_in.hex, NULL, "HEX", "bytes to write, hex"},
         {"data-file", 1, &data_in.file, NULL, "FILE", "bytes to write, raw, from FILE (- for stdin)"},
         {"atomic", 0, NULL, &atomic, NULL, "all or nothing on power loss (must fit one frame)"},
-        {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"},
+        {"host-key", 1, &key_s, NULL, "FILE", "host key file (or obk:HDPL3-S, the board MCU's OBK keys): open a host session, commands with C-MAC and R-MAC"},
         VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
@@ -403,7 +403,7 @@ int vsafe_cmd_decrement(vsafe_cli_t *cli, int argc, char **argv)
         {"data", 1, &data_in.hex, NULL, "HEX", "associated data written in the same atomic command, hex"},
         {"data-file", 1, &data_in.file, NULL, "FILE", "associated data, raw, from FILE (- for stdin)"},
         {"amount", 1, &amount_s, NULL, "N", "amount to decrement by (1..0xFFFFFFFF; default 1)"},
-        {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"},
+        {"host-key", 1, &key_s, NULL, "FILE", "host key file (or obk:HDPL3-S, the board MCU's OBK keys): open a host session, commands with C-MAC and R-MAC"},
         VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
@@ -469,7 +469,7 @@ int vsafe_cmd_ac(vsafe_cli_t *cli, int argc, char **argv)
     int lock = 0, done = 0;
     const vsafe_cli_opt_t opts[] = {{"read", 1, &read_s, NULL, "always|host|never", "the new read access condition"},     {"update", 1, &update_s, NULL, "always|host|never", "the new update access condition"},
                                     {"lock", 0, NULL, &lock, NULL, "clear the change right for good"},       {"amount", 1, &amount_s, NULL, "N", "the Decrement that changes a counter zone's update AC decrements by N (required there)"},
-                                    {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session, commands with C-MAC and R-MAC"}, VSAFE_CLI_OPT_END};
+                                    {"host-key", 1, &key_s, NULL, "FILE", "host key file (or obk:HDPL3-S, the board MCU's OBK keys): open a host session, commands with C-MAC and R-MAC"}, VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
         return rc;
@@ -645,7 +645,7 @@ int vsafe_cmd_random(vsafe_cli_t *cli, int argc, char **argv)
     const char *pos[1], *key_s = NULL;
     int done = 0;
     const vsafe_cli_opt_t opts[] = {
-        {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session (for a command table that requires one)"},
+        {"host-key", 1, &key_s, NULL, "FILE", "host key file (or obk:HDPL3-S, the board MCU's OBK keys): open a host session (for a command table that requires one)"},
         VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {
@@ -687,7 +687,7 @@ int vsafe_cmd_echo(vsafe_cli_t *cli, int argc, char **argv)
     const char *pos[1], *key_s = NULL;
     int done = 0;
     const vsafe_cli_opt_t opts[] = {
-        {"host-key", 1, &key_s, NULL, "FILE", "host key file: open a host session (for a command table that requires one)"},
+        {"host-key", 1, &key_s, NULL, "FILE", "host key file (or obk:HDPL3-S, the board MCU's OBK keys): open a host session (for a command table that requires one)"},
         VSAFE_CLI_OPT_END};
     int rc = vsafe_cli_parse(cli, argc, argv, opts, pos, 1, 1, NULL, &done);
     if (rc != 0 || done) {

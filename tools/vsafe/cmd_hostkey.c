@@ -11,6 +11,7 @@
  *  H3 Unless --keep-open, the provisioning control fields are locked after provisioning (change
  *     right and re-provisioning cleared), so nobody on the bus can re-enable provisioning.
  * Keys are never printed; every buffer holding them is wiped with vsafe_wipe on every path. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,16 +222,18 @@ typedef struct {
 static int save_keys(save_ctx_t *c, const vsafe_keyfile_t *k)
 {
     vsafe_keyfile_staged_t st;
+    /* The failing system call's errno survives the clean-up (successful calls leave errno alone). */
+    errno = 0;
     int rc = vsafe_keyfile_stage(c->out, k, c->force, &st);
     if (rc == VSAFE_OK) {
         rc = vsafe_keyfile_commit(&st, c->force);
     }
+    int e = errno;
     if (rc == VSAFE_ERR_EXISTS) {
         c->failed = vsafe_cli_fail(c->cli, rc, "key file '%s' exists: give --force to replace it", c->out);
-    } else if (rc == VSAFE_ERR_NOT_FOUND) {
-        c->failed = vsafe_cli_fail(c->cli, rc, "cannot write key file '%s': no such directory", c->out);
     } else if (rc != VSAFE_OK) {
-        c->failed = vsafe_cli_fail(c->cli, rc, "cannot write key file '%s'", c->out);
+        c->failed = vsafe_cli_fail(c->cli, rc, "cannot write key file '%s'%s%s", c->out, e != 0 ? ": " : "",
+                                   e != 0 ? strerror(e) : "");
     } else {
         c->saved = 1;
     }
@@ -381,14 +384,16 @@ static int hostkey_provision(vsafe_cli_t *cli, int argc, char **argv)
      * under a temporary name) before the device is opened. */
     vsafe_keyfile_staged_t staged = {.dir_fd = -1};
     if (out != NULL) {
+        errno = 0; /* the failing call's errno survives the clean-up, as in save_keys */
         rc = m == METHOD_ECDH ? vsafe_keyfile_check_target(out, force) : vsafe_keyfile_stage(out, &k, force, &staged);
+        int e = errno;
         if (rc != VSAFE_OK) {
             vsafe_wipe(&k, sizeof k);
             if (rc == VSAFE_ERR_EXISTS) {
                 return vsafe_cli_fail(cli, rc, "key file '%s' exists: give --force to replace it", out);
             }
-            return vsafe_cli_fail(cli, rc, "cannot write key file '%s'%s", out,
-                                  rc == VSAFE_ERR_NOT_FOUND ? ": no such directory" : "");
+            return vsafe_cli_fail(cli, rc, "cannot write key file '%s'%s%s", out, e != 0 ? ": " : "",
+                                  e != 0 ? strerror(e) : "");
         }
     }
     vsafe_host_key_slot_t before = {0}, after = {0};
