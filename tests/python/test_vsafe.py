@@ -128,6 +128,14 @@ class InProcess(unittest.TestCase):
         with self.assertRaises(ValueError):
             self.dev.update_zone(1, b"x", offset=1 << 16)
 
+    def test_offset_past_the_end_is_the_devices_refusal(self):
+        # One rule with the CLI: what a frame can carry goes to the device, which refuses an offset
+        # past the zone's end whether or not a length is given (zone 1 of spl05 is 1000 bytes).
+        for length in (None, 1):
+            with self.assertRaises(vsafe.DeviceError) as cm:
+                self.dev.read_zone(1, offset=1001, length=length)
+            self.assertEqual(cm.exception.status, "BOUNDARY_EXCEEDED")
+
     def test_closed_device(self):
         self.dev.close()
         with self.assertRaises(ValueError):
