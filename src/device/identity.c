@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -104,6 +105,36 @@ static int write_pem(const char *path, mode_t mode, X509 *cert, EVP_PKEY *key)
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
+/* X509_sign, drawing again until r and s of the ECDSA signature each take the curve's full length
+ * (32 bytes for P-256). A shorter r or s (about 1 signature in 128) is a valid signature, but
+ * STSELib's certificate check (v1.1.9, stse_certificate_is_parent) rejects it, so an identity
+ * signed so would fail ST's device authentication examples now and then. Non-EC keys: one draw. */
+static int sign_full_length(X509 *cert, EVP_PKEY *key)
+{
+    int full = (EVP_PKEY_get_bits(key) + 7) / 8;
+    for (int attempt = 0; attempt < 64; attempt++) {
+        if (X509_sign(cert, key, EVP_sha256()) <= 0) {
+            return -1;
+        }
+        if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
+            return 0;
+        }
+        const ASN1_BIT_STRING *sig = NULL;
+        X509_get0_signature(&sig, NULL, cert);
+        const unsigned char *p = sig != NULL ? ASN1_STRING_get0_data(sig) : NULL;
+        ECDSA_SIG *es = p != NULL ? d2i_ECDSA_SIG(NULL, &p, ASN1_STRING_length(sig)) : NULL;
+        if (es == NULL) {
+            return -1;
+        }
+        int ok = BN_num_bytes(ECDSA_SIG_get0_r(es)) == full && BN_num_bytes(ECDSA_SIG_get0_s(es)) == full;
+        ECDSA_SIG_free(es);
+        if (ok) {
+            return 0;
+        }
+    }
+    return -1; /* 64 short draws in a row: the random source is broken */
+}
+
 /* A fresh self-signed P-256 root "O=vsafe, CN=vsafe test root", CA:TRUE, 30 years. */
 static int make_root(X509 **cert_out, EVP_PKEY **key_out)
 {
@@ -122,7 +153,7 @@ static int make_root(X509 **cert_out, EVP_PKEY **key_out)
         X509_gmtime_adj(X509_getm_notAfter(cert), 30L * 365 * 24 * 3600) == NULL || X509_set_pubkey(cert, key) != 1 ||
         add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE") != 0 ||
         add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
-        add_ext(cert, cert, NID_subject_key_identifier, "hash") != 0 || X509_sign(cert, key, EVP_sha256()) <= 0) {
+        add_ext(cert, cert, NID_subject_key_identifier, "hash") != 0 || sign_full_length(cert, key) != 0) {
         goto out;
     }
     *cert_out = cert;
@@ -315,7 +346,7 @@ int vsafe_identity_issue(const vsafe_identity_ca_t *ca, const uint8_t pub[64], c
         X509_gmtime_adj(X509_getm_notAfter(cert), 20L * 365 * 24 * 3600) == NULL || X509_set_pubkey(cert, key) != 1 ||
         add_ext(cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
         add_ext(cert, ca->cert, NID_key_usage, "critical,digitalSignature") != 0 ||
-        X509_sign(cert, ca->key, EVP_sha256()) <= 0) {
+        sign_full_length(cert, ca->key) != 0) {
         goto out;
     }
     rc = to_der(cert, der, cap, der_len);

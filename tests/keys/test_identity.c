@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/ec.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -17,6 +18,7 @@
 
 #include "hooks.h"
 #include "keys_util.h"
+#include "device/identity.h"
 #include "vsafe/host.h"
 
 /* Reads zone 0 as STSELib does (2 bytes at offset 2 give the size - 4, then the certificate). */
@@ -197,11 +199,79 @@ static void test_user_ca(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The bytes of r and s in an X.509 certificate's ECDSA signature (OpenSSL's parse of the DER). */
+static void signature_lengths(const uint8_t *der, size_t len, int *r, int *s)
+{
+    const uint8_t *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    assert_non_null(x);
+    const ASN1_BIT_STRING *sig = NULL;
+    X509_get0_signature(&sig, NULL, x);
+    const unsigned char *q = ASN1_STRING_get0_data(sig);
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &q, ASN1_STRING_length(sig));
+    assert_non_null(es);
+    *r = BN_num_bytes(ECDSA_SIG_get0_r(es));
+    *s = BN_num_bytes(ECDSA_SIG_get0_s(es));
+    ECDSA_SIG_free(es);
+    X509_free(x);
+}
+
+/* regress_identity_short_signature: about 1 identity certificate in 128 had an r or s shorter than
+ * 32 bytes, which STSELib's certificate check rejects (the SDK's multi-step device authentication
+ * example failed with CERT_INVALID_SIGNATURE now and then). 700 certificates, each full length and
+ * still verified by the CA: the old code passes this about 1 time in 250. The CA's own self-signed
+ * certificate likewise. */
+static void test_signatures_full_length(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vsafe-idsig-XXXXXX", cmd[300];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(setenv("VSAFE_CA_DIR", dir, 1), 0);
+    vsafe_identity_ca_t *ca = NULL;
+    char msg[300] = "";
+    assert_int_equal(vsafe_identity_ca_load(&ca, NULL, NULL, msg, sizeof msg), VSAFE_OK);
+    uint8_t der[1000];
+    size_t len = 0;
+    int r = 0, s = 0;
+    assert_int_equal(vsafe_identity_ca_der(ca, der, sizeof der, &len), VSAFE_OK);
+    signature_lengths(der, len, &r, &s);
+    assert_int_equal(r, 32);
+    assert_int_equal(s, 32);
+    const uint8_t *p = der;
+    X509 *root = d2i_X509(NULL, &p, (long)len);
+    assert_non_null(root);
+    EVP_PKEY *k = EVP_EC_gen("prime256v1");
+    uint8_t pt[65];
+    size_t pl = 0;
+    assert_int_equal(EVP_PKEY_get_octet_string_param(k, "pub", pt, sizeof pt, &pl), 1);
+    for (int i = 0; i < 700; i++) {
+        uint8_t serial[11];
+        assert_int_equal(RAND_bytes(serial, sizeof serial), 1);
+        serial[0] = (uint8_t)(1u + serial[0] % 0x7Fu);
+        assert_int_equal(vsafe_identity_issue(ca, pt + 1, serial, der, sizeof der, &len), VSAFE_OK);
+        signature_lengths(der, len, &r, &s);
+        assert_int_equal(r, 32);
+        assert_int_equal(s, 32);
+        if (i % 100 == 0) {
+            p = der;
+            X509 *leaf = d2i_X509(NULL, &p, (long)len);
+            assert_int_equal(X509_verify(leaf, X509_get0_pubkey(root)), 1);
+            X509_free(leaf);
+        }
+    }
+    EVP_PKEY_free(k);
+    X509_free(root);
+    vsafe_identity_ca_free(ca);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_ca),
         cmocka_unit_test(test_user_ca),
+        cmocka_unit_test(test_signatures_full_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
