@@ -607,19 +607,30 @@ static int bind_to_board(vsafe_cli_t *cli, uint32_t *soc_class, uint8_t soc_id[1
     return rc;
 }
 
+/* A subcommand without options: parses them (--help included: *done), then opens the target.
+ * Returns 0 with t open, or an exit status (t then closed). */
+static int open_no_options(vsafe_cli_t *cli, int argc, char **argv, da_target_t *t, int read_only, int *done)
+{
+    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
+    memset(t, 0, sizeof *t);
+    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, done);
+    if (rc != 0 || *done) {
+        return rc;
+    }
+    if ((rc = target_open(cli, t, read_only)) != 0) {
+        target_close(t);
+    }
+    return rc;
+}
+
 static const char *state_name(uint32_t code) { return vsafe_mcu_state_name((vsafe_mcu_state_t)code); }
 
 static int sub_discover(vsafe_cli_t *cli, int argc, char **argv)
 {
     int done = 0;
-    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
-    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
-    if (rc != 0 || done) {
-        return rc;
-    }
     da_target_t t;
-    if ((rc = target_open(cli, &t, 1)) != 0) {
-        target_close(&t);
+    int rc = open_no_options(cli, argc, argv, &t, 1, &done);
+    if (rc != 0 || done) {
         return rc;
     }
     uint8_t rsp[512];
@@ -951,14 +962,9 @@ static int authenticate(vsafe_cli_t *cli, const char *sub, int argc, char **argv
 static int close_debug(vsafe_cli_t *cli, int argc, char **argv)
 {
     int done = 0;
-    vsafe_cli_opt_t none[] = {VSAFE_CLI_OPT_END};
-    int rc = vsafe_cli_parse(cli, argc, argv, none, NULL, 0, 0, NULL, &done);
-    if (rc != 0 || done) {
-        return rc;
-    }
     da_target_t t;
-    if ((rc = target_open(cli, &t, 0)) != 0) {
-        target_close(&t);
+    int rc = open_no_options(cli, argc, argv, &t, 0, &done);
+    if (rc != 0 || done) {
         return rc;
     }
     uint8_t req[8], rsp[512];
