@@ -24,6 +24,8 @@
  *   common/secure.h            the one wipe and the one constant-time compare, to test them
  *   server/proto.h             the socket protocol's request parser (vsafe serve), for its fuzz
  *                              target
+ *   device/identity.h          the identity CA and the leaf certificates it issues, to check their
+ *                              signatures over many certificates without a device each
  *   port/posix/crypto_openssl.h, port/posix/nvm_file.h
  *                              the OpenSSL crypto port and the file-backed NVM, to assemble a
  *                              device by hand in a test */
@@ -32,6 +34,7 @@
 
 #include "common/bytes.h" /* byte order of the formats tests check (ADAC is little-endian) */
 #include "common/secure.h"
+#include "device/identity.h"
 #include "host/keyfile.h"
 #include "mcu/mcu_core.h"
 #include "port/posix/crypto_openssl.h"

@@ -18,7 +18,6 @@
 
 #include "hooks.h"
 #include "keys_util.h"
-#include "device/identity.h"
 #include "vsafe/host.h"
 
 /* Reads zone 0 as STSELib does (2 bytes at offset 2 give the size - 4, then the certificate). */
