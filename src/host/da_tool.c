@@ -55,6 +55,23 @@ int vsafe_da_key_generate(vsafe_da_key_t **key)
     return VSAFE_OK;
 }
 
+/* Takes pk (a key just read, or NULL) into a new *key: an EC key, else VSAFE_ERR_PARSE. pk is
+ * owned by *key on success and freed otherwise. */
+static int key_adopt(vsafe_da_key_t **key, EVP_PKEY *pk)
+{
+    if (pk == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC) {
+        EVP_PKEY_free(pk);
+        return VSAFE_ERR_PARSE;
+    }
+    *key = calloc(1, sizeof **key);
+    if (*key == NULL) {
+        EVP_PKEY_free(pk);
+        return VSAFE_ERR_NO_MEMORY;
+    }
+    (*key)->pkey = pk;
+    return VSAFE_OK;
+}
+
 int vsafe_da_key_load(vsafe_da_key_t **key, const char *pem_path)
 {
     if (key == NULL || pem_path == NULL) {
@@ -67,17 +84,7 @@ int vsafe_da_key_load(vsafe_da_key_t **key, const char *pem_path)
     }
     EVP_PKEY *pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
-    if (pk == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC) {
-        EVP_PKEY_free(pk);
-        return VSAFE_ERR_PARSE;
-    }
-    *key = calloc(1, sizeof **key);
-    if (*key == NULL) {
-        EVP_PKEY_free(pk);
-        return VSAFE_ERR_NO_MEMORY;
-    }
-    (*key)->pkey = pk;
-    return VSAFE_OK;
+    return key_adopt(key, pk);
 }
 
 int vsafe_da_key_save(const vsafe_da_key_t *key, const char *pem_path)
@@ -209,17 +216,7 @@ int vsafe_da_key_load_public(vsafe_da_key_t **key, const char *pem_path)
         pk = PEM_read_PrivateKey(f, NULL, NULL, NULL); /* a private key file gives its public key too */
     }
     fclose(f);
-    if (pk == NULL || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC) {
-        EVP_PKEY_free(pk);
-        return VSAFE_ERR_PARSE;
-    }
-    *key = calloc(1, sizeof **key);
-    if (*key == NULL) {
-        EVP_PKEY_free(pk);
-        return VSAFE_ERR_NO_MEMORY;
-    }
-    (*key)->pkey = pk;
-    return VSAFE_OK;
+    return key_adopt(key, pk);
 }
 
 int vsafe_da_per_bit(char per)
